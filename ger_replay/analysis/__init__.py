@@ -1,0 +1,1 @@
+"""Analyses over runs: stability, robustness, refusals, confusion."""

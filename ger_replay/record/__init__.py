@@ -1,0 +1,1 @@
+"""Live recording: client, calling strategy, media, cassettes, simulator."""

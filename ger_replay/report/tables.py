@@ -1,0 +1,173 @@
+"""Score rows as text: a terminal table, Markdown, CSV, JSON and LaTeX."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from collections.abc import Sequence
+from typing import Any
+
+FORMATS = ("table", "markdown", "csv", "json", "latex")
+
+#: (header, key) of the summary columns, in order.
+COLUMNS: list[tuple[str, str]] = [
+    ("run", "run"),
+    ("dataset", "dataset"),
+    ("metric", "metric"),
+    ("value", "value"),
+    ("95% CI", "ci"),
+    ("scored", "n_scored"),
+    ("total", "n_total"),
+    ("majority", "majority"),
+    ("random", "random"),
+]
+
+
+def _num(v: Any) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "-"
+    if isinstance(v, float):
+        return f"{v:.2f}"
+    return str(v)
+
+
+def _cells(row: dict[str, Any], ci_label: bool = True) -> list[str]:
+    out = []
+    for _, key in COLUMNS:
+        if key == "ci":
+            lo, hi = row.get("ci_low"), row.get("ci_high")
+            out.append("-" if lo is None or hi is None else f"[{lo:.2f}, {hi:.2f}]")
+        else:
+            out.append(_num(row.get(key)))
+    return out
+
+
+def _headers(rows: Sequence[dict[str, Any]]) -> list[str]:
+    conf = next((r.get("confidence") for r in rows if r.get("confidence")), None)
+    heads = [h for h, _ in COLUMNS]
+    if conf:
+        heads[4] = f"{conf * 100:g}% CI"
+    return heads
+
+
+def _has_ci(rows: Sequence[dict[str, Any]]) -> bool:
+    return any(r.get("ci_low") is not None for r in rows)
+
+
+def _select(rows: Sequence[dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
+    heads = _headers(rows)
+    body = [_cells(r) for r in rows]
+    if not _has_ci(rows):
+        heads = heads[:4] + heads[5:]
+        body = [b[:4] + b[5:] for b in body]
+    return heads, body
+
+
+def to_table(rows: Sequence[dict[str, Any]]) -> str:
+    heads, body = _select(rows)
+    widths = [
+        max(len(h), *(len(b[i]) for b in body)) if body else len(h) for i, h in enumerate(heads)
+    ]
+    numeric = [i >= 3 for i in range(len(heads))]
+
+    def line(cells: list[str]) -> str:
+        return "  ".join(
+            c.rjust(w) if num else c.ljust(w)
+            for c, w, num in zip(cells, widths, numeric, strict=True)
+        ).rstrip()
+
+    out = [line(heads), "  ".join("-" * w for w in widths)]
+    out += [line(b) for b in body]
+    return "\n".join(out)
+
+
+def to_markdown(rows: Sequence[dict[str, Any]]) -> str:
+    heads, body = _select(rows)
+    align = ["---" if i < 3 else "---:" for i in range(len(heads))]
+    out = ["| " + " | ".join(heads) + " |", "| " + " | ".join(align) + " |"]
+    out += ["| " + " | ".join(c.replace("|", "\\|") for c in b) + " |" for b in body]
+    return "\n".join(out)
+
+
+def _latex_escape(s: str) -> str:
+    rep = {
+        "\\": r"\textbackslash{}",
+        "&": r"\&",
+        "%": r"\%",
+        "$": r"\$",
+        "#": r"\#",
+        "_": r"\_",
+        "{": r"\{",
+        "}": r"\}",
+        "~": r"\textasciitilde{}",
+        "^": r"\textasciicircum{}",
+    }
+    return "".join(rep.get(ch, ch) for ch in s)
+
+
+def to_latex(rows: Sequence[dict[str, Any]]) -> str:
+    heads, body = _select(rows)
+    spec = "lll" + "r" * (len(heads) - 3)
+    out = [
+        f"\\begin{{tabular}}{{{spec}}}",
+        "\\toprule",
+        " & ".join(_latex_escape(h) for h in heads) + " \\\\",
+        "\\midrule",
+    ]
+    out += [" & ".join(_latex_escape(c) for c in b) + " \\\\" for b in body]
+    out += ["\\bottomrule", "\\end{tabular}"]
+    return "\n".join(out)
+
+
+def to_csv(rows: Sequence[dict[str, Any]]) -> str:
+    keys = [
+        "run",
+        "dataset",
+        "task",
+        "metric",
+        "value",
+        "ci_low",
+        "ci_high",
+        "n_scored",
+        "n_total",
+        "coverage",
+        "majority",
+        "random",
+        "acc",
+        "uar",
+        "waf",
+        "macro_f1",
+        "missing",
+    ]
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(keys)
+    for r in rows:
+        w.writerow(["" if r.get(k) is None else r.get(k) for k in keys])
+    return buf.getvalue().rstrip("\n")
+
+
+def _json_clean(v: Any) -> Any:
+    if isinstance(v, float) and math.isnan(v):
+        return None
+    if isinstance(v, dict):
+        return {k: _json_clean(x) for k, x in v.items()}
+    if isinstance(v, list | tuple):
+        return [_json_clean(x) for x in v]
+    return v
+
+
+def to_json(rows: Sequence[dict[str, Any]]) -> str:
+    return json.dumps([_json_clean(r) for r in rows], indent=2)
+
+
+def render(rows: Sequence[dict[str, Any]], fmt: str) -> str:
+    return {
+        "table": to_table,
+        "markdown": to_markdown,
+        "csv": to_csv,
+        "json": to_json,
+        "latex": to_latex,
+    }[fmt](rows)

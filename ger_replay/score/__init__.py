@@ -1,0 +1,1 @@
+"""Loading runs into the predictions table and scoring them."""

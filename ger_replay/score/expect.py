@@ -1,0 +1,54 @@
+"""`score --expect`: compare scores with an earlier JSON scoring, run by run."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+from ger_replay.errors import InputError
+
+
+def read_expected(path: Path) -> dict[str, dict[str, Any]]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError("no such file", path) from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise InputError(f"not a JSON scoring: {e}", path) from None
+    if not isinstance(data, list) or not all(
+        isinstance(r, dict) and "run" in r and "value" in r for r in data
+    ):
+        raise InputError(
+            "expected a JSON list of objects with run and value (score --format json)", path
+        )
+    return {r["run"]: r for r in data}
+
+
+def moved(
+    rows: list[dict[str, Any]], expected: dict[str, dict[str, Any]], tolerance: float = 1e-9
+) -> list[str]:
+    """One line per run whose value moved, appeared or disappeared."""
+    out = []
+    got = {r["run"]: r for r in rows}
+    for run, exp in expected.items():
+        if run not in got:
+            out.append(f"{run}: expected {_fmt(exp['value'])}, but the run is missing")
+            continue
+        a, b = exp["value"], got[run]["value"]
+        if a is None and b is None:
+            continue
+        if a is None or b is None or not math.isclose(a, b, rel_tol=0, abs_tol=tolerance):
+            out.append(f"{run}: expected {_fmt(a)}, got {_fmt(b)}")
+        for key in ("n_scored", "n_total"):
+            if key in exp and exp[key] != got[run].get(key):
+                out.append(f"{run}: {key} expected {exp[key]}, got {got[run].get(key)}")
+    for run in got:
+        if run not in expected:
+            out.append(f"{run}: new run, not in the expected scores ({_fmt(got[run]['value'])})")
+    return out
+
+
+def _fmt(v: Any) -> str:
+    return "none" if v is None else f"{v:.6f}"

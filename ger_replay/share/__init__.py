@@ -1,0 +1,1 @@
+"""Released predictions import, bundles, verification and export."""

@@ -1,0 +1,238 @@
+"""Import of the paper's released predictions (PROTOCOL.md part 4, the `results/` layout).
+
+Each dataset folder holds the full test set (`label.csv`; Twitter I: one file per agreement
+subset) and one `label-*gpt4v*.csv` per run. Every run file becomes one run named
+`<folder>/<file stem>`; test samples a run lacks become rows with status `unanswered`.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+import polars as pl
+
+from ger_replay.errors import InputError
+from ger_replay.protocol import datasets
+from ger_replay.protocol.datasets import Dataset
+from ger_replay.score import table
+from ger_replay.score.rules import Rules, UnknownLabel
+
+COLUMNS = ("name", "gt", "gpt4v")
+RELEASED_MODEL = "gpt-4-vision-preview"
+_RUN_FILE = re.compile(r"^label-.*gpt4v.*\.csv$", re.IGNORECASE)
+_EXT = re.compile(r"\.[A-Za-z][A-Za-z0-9]{0,4}$")
+
+
+@dataclass(frozen=True)
+class Row:
+    line: int
+    name: str
+    gt: str
+    gpt4v: str
+
+
+def sample_key(name: str) -> str:
+    """Names that differ only by a sub-folder or a file extension match."""
+    base = PurePosixPath(name.strip().replace("\\", "/")).name
+    return _EXT.sub("", base)
+
+
+def read_csv(path: Path) -> list[Row]:
+    """Reads a `name,gt,gpt4v` file, failing with the file and line on anything else."""
+    try:
+        raw = path.read_bytes()
+    except OSError as e:
+        raise InputError(f"cannot read: {e.strerror}", path) from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise InputError(f"not UTF-8 text (byte {e.start})", path) from None
+    if not text.strip():
+        raise InputError("the file is empty; expected a header name,gt,gpt4v", path)
+    reader = csv.reader(text.splitlines())
+    header = [h.strip() for h in next(reader)]
+    if tuple(header) != COLUMNS:
+        raise InputError(
+            f"expected the columns name,gt,gpt4v, found {','.join(header) or '(none)'}", path, 1
+        )
+    rows = []
+    for i, rec in enumerate(reader, start=2):
+        if not rec or all(not c.strip() for c in rec):
+            continue
+        if len(rec) != 3:
+            raise InputError(f"expected 3 fields (name,gt,gpt4v), found {len(rec)}", path, i)
+        rows.append(Row(i, rec[0], rec[1].strip(), rec[2]))
+    if not rows:
+        raise InputError("the file has a header but no rows", path)
+    return rows
+
+
+def split_ranking(cell: str) -> list[str]:
+    """The released ranking cell: comma-separated labels, stray quotes and brackets dropped."""
+    out = []
+    for part in cell.split(","):
+        lab = part.strip().strip("'\"[]{}").strip()
+        if lab:
+            out.append(lab)
+    return out
+
+
+def run_metadata(folder: str, stem: str, dataset: Dataset) -> dict[str, object]:
+    """Setting of a released run, read off its file name's suffixes."""
+    meta: dict[str, object] = {
+        "run": f"{folder}/{stem}",
+        "dataset": dataset.key,
+        "model": RELEASED_MODEL,
+        "template": "1",
+        "frames": None,
+        "color": "rgb",
+        "modality": dataset.modality,
+        "repeat": 0,
+        "source": "released",
+    }
+    words = stem.lower().split("-")
+    for w in words:
+        if w in ("2", "3"):
+            meta["frames"] = int(w)
+        elif w in ("text", "video", "multi"):
+            meta["modality"] = w
+        elif w in ("rgb", "grey", "gray"):
+            meta["color"] = "gray" if w in ("grey", "gray") else "rgb"
+    if dataset.key in ("dfew", "ferv39k", "ravdess", "enterface") and meta["frames"] is None:
+        meta["frames"] = 3
+    return meta
+
+
+def test_set_file(folder: Path, dataset: Dataset, stem: str) -> Path:
+    if dataset.key == "twitter1":
+        for word, fname in datasets.TWITTER1_SUBSETS.items():
+            if f"-{word}-" in f"-{stem.lower()}-":
+                return folder / fname
+        raise InputError(
+            "a Twitter I run file must name its agreement subset (five, four or three)",
+            folder / f"{stem}.csv",
+        )
+    return folder / "label.csv"
+
+
+def read_test_set(path: Path, rules: Rules) -> tuple[list[str], list[str], dict[str, int]]:
+    """Sample ids (keys), ground truths, and key -> position. Checks every ground truth."""
+    if not path.exists():
+        raise InputError("the test-set file is missing (needed to know the full test set)", path)
+    ids, gts, pos = [], [], {}
+    for r in read_csv(path):
+        key = sample_key(r.name)
+        if not key:
+            raise InputError("empty sample name", path, r.line)
+        if key in pos:
+            raise InputError(f"sample {key!r} appears twice in the test set", path, r.line)
+        try:
+            rules.truth(r.gt)
+        except UnknownLabel as e:
+            raise InputError(str(e), path, r.line) from None
+        pos[key] = len(ids)
+        ids.append(key)
+        gts.append(r.gt)
+    return ids, gts, pos
+
+
+def import_run(run_file: Path, dataset: Dataset, folder_name: str) -> pl.DataFrame:
+    """One released run file joined to its full test set."""
+    rules = Rules(dataset)
+    stem = run_file.stem
+    test_path = test_set_file(run_file.parent, dataset, stem)
+    ids, gts, pos = read_test_set(test_path, rules)
+    n = len(ids)
+    ranking: list[list[str] | None] = [None] * n
+    pred: list[str | None] = [None] * n
+    invented: list[list[str]] = [[] for _ in range(n)]
+    status = [table.UNANSWERED] * n
+    seen_line: dict[str, int] = {}
+    for r in read_csv(run_file):
+        key = sample_key(r.name)
+        if key not in pos:
+            raise InputError(
+                f"sample {r.name!r} is not in the test set {test_path.name}", run_file, r.line
+            )
+        if key in seen_line:
+            raise InputError(
+                f"sample {r.name!r} appears twice (first on line {seen_line[key]})",
+                run_file,
+                r.line,
+            )
+        seen_line[key] = r.line
+        i = pos[key]
+        labels = split_ranking(r.gpt4v)
+        if not labels:
+            continue  # an empty answer cell: unanswered
+        first, inv = rules.first_candidate(labels)
+        ranking[i], pred[i], invented[i] = labels, first, inv
+        status[i] = table.OK if first is not None else table.NO_CANDIDATE
+    meta = run_metadata(folder_name, stem, dataset)
+    return table.run_frame(
+        meta,
+        ids,
+        gts,
+        ranking,
+        pred,
+        status,
+        invented,
+        [1 if s != table.UNANSWERED else 0 for s in status],
+    )
+
+
+def run_files(results_dir: Path) -> Iterator[tuple[Path, str]]:
+    """(run file, folder name) for every run file under a results folder, sorted."""
+    for folder in sorted(p for p in results_dir.iterdir() if p.is_dir()):
+        for f in sorted(folder.iterdir()):
+            if f.is_file() and _RUN_FILE.match(f.name):
+                yield f, folder.name
+
+
+def is_released_layout(path: Path) -> bool:
+    """A results folder (dataset folders holding label*.csv) or one dataset folder of it."""
+    if not path.is_dir():
+        return False
+    if any(_RUN_FILE.match(f.name) for f in path.iterdir() if f.is_file()):
+        return True
+    return any(
+        sub.is_dir() and any(_RUN_FILE.match(f.name) for f in sub.iterdir() if f.is_file())
+        for sub in path.iterdir()
+    )
+
+
+def import_results(results_dir: Path) -> tuple[pl.DataFrame, list[InputError]]:
+    """Every run under a results folder (or a single dataset folder). Failures are collected,
+    not raised, so one bad file does not hide the others."""
+    results_dir = Path(results_dir)
+    if not results_dir.exists():
+        raise InputError("no such file or folder", results_dir)
+    if not results_dir.is_dir():
+        raise InputError("expected a results folder of the released predictions", results_dir)
+    files = list(run_files(results_dir))
+    if not files and any(_RUN_FILE.match(f.name) for f in results_dir.iterdir()):
+        files = [
+            (f, results_dir.name) for f in sorted(results_dir.iterdir()) if _RUN_FILE.match(f.name)
+        ]
+    frames, errors = [], []
+    unknown: set[str] = set()
+    for f, folder in files:
+        try:
+            dataset = datasets.get(folder)
+        except datasets.UnknownDataset as e:
+            if folder not in unknown:
+                unknown.add(folder)
+                errors.append(InputError(f"unknown dataset folder: {e}", f.parent))
+            continue
+        try:
+            frames.append(import_run(f, dataset, folder))
+        except InputError as e:
+            errors.append(e)
+    if not files:
+        errors.append(InputError("no run files (label-*gpt4v*.csv) found", results_dir))
+    df = pl.concat(frames) if frames else table.empty()
+    return df, errors
