@@ -1,0 +1,78 @@
+"""Helpers shared by the benchmarks: wall time (best of N) and peak memory in a fresh process."""
+
+from __future__ import annotations
+
+import importlib
+import multiprocessing as mp
+import resource
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED_DATA = ROOT.parent / "shared" / "data" / "gpt4v-emotion"
+
+
+@dataclass
+class Result:
+    """One side-by-side comparison: ours against a named peer on the same job."""
+
+    name: str
+    ours_s: float
+    peer: str
+    peer_s: float
+    ours_mb: float | None = None
+    peer_mb: float | None = None
+    note: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def speedup(self) -> float:
+        return self.peer_s / self.ours_s if self.ours_s > 0 else float("inf")
+
+    @property
+    def memory_ratio(self) -> float | None:
+        if self.ours_mb is None or self.peer_mb is None or self.ours_mb <= 0:
+            return None
+        return self.peer_mb / self.ours_mb
+
+
+def best_time(fn: Callable[[], Any], repeat: int = 5, number: int = 1) -> float:
+    """The best of `repeat` timings of `number` calls, in seconds per call."""
+    best = float("inf")
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        for _ in range(number):
+            fn()
+        best = min(best, (time.perf_counter() - t0) / number)
+    return best
+
+
+def _child(module: str, func: str, args: tuple[Any, ...], baseline: bool, q: Any) -> None:
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    mod = importlib.import_module(module)
+    prep = getattr(mod, func + "_setup", None)
+    state = prep(*args) if prep else None
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    if not baseline:
+        getattr(mod, func)(state) if prep else getattr(mod, func)(*args)
+    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    q.put((before / 1024.0, after / 1024.0))
+
+
+def peak_mb(module: str, func: str, *args: Any) -> float:
+    """Peak resident memory that `module.func` adds, in MiB, measured in a fresh process.
+
+    If `module.func_setup(*args)` exists it runs first (inputs are not charged to the job) and
+    its return value is passed to `func`. Native (Rust, numpy) allocations are counted, since
+    this reads the operating system's high-water mark rather than Python's allocator."""
+    ctx = mp.get_context("spawn")
+    q = ctx.Queue()
+    p = ctx.Process(target=_child, args=(module, func, args, False, q))
+    p.start()
+    before, after = q.get(timeout=600)
+    p.join()
+    return max(after - before, 0.0)

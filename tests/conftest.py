@@ -1,0 +1,24 @@
+"""Shared fixtures. Tests that read the real third-party data in ../shared/data skip cleanly
+where it is absent (it is never copied into the project)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED_DATA = ROOT.parent / "shared" / "data" / "gpt4v-emotion"
+
+
+@pytest.fixture
+def released_dir() -> Path:
+    """The sample of the paper's released predictions, or a skip where it is absent."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip("../shared/data/gpt4v-emotion is absent (third-party data, not shipped)")
+    return SHARED_DATA
+
+
+@pytest.fixture
+def repo_root() -> Path:
+    return ROOT
