@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib
 import multiprocessing as mp
-import resource
 import sys
 import time
 from collections.abc import Callable
@@ -51,15 +50,29 @@ def best_time(fn: Callable[[], Any], repeat: int = 5, number: int = 1) -> float:
     return best
 
 
-def _child(module: str, func: str, args: tuple[Any, ...], baseline: bool, q: Any) -> None:
+def _status_kb(field_name: str) -> int:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field_name + ":"):
+                return int(line.split()[1])
+    raise RuntimeError(f"{field_name} not in /proc/self/status")
+
+
+def _child(module: str, func: str, args: tuple[Any, ...], q: Any) -> None:
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     mod = importlib.import_module(module)
     prep = getattr(mod, func + "_setup", None)
     state = prep(*args) if prep else None
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    if not baseline:
-        getattr(mod, func)(state) if prep else getattr(mod, func)(*args)
-    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    # Reset this process's resident high-water mark (VmHWM), so only the job is charged.
+    # ru_maxrss would not do: Linux carries it across exec from the forking parent.
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
+    before = _status_kb("VmRSS")
+    if prep:
+        getattr(mod, func)(state)
+    else:
+        getattr(mod, func)(*args)
+    after = _status_kb("VmHWM")
     q.put((before / 1024.0, after / 1024.0))
 
 
@@ -71,7 +84,7 @@ def peak_mb(module: str, func: str, *args: Any) -> float:
     this reads the operating system's high-water mark rather than Python's allocator."""
     ctx = mp.get_context("spawn")
     q = ctx.Queue()
-    p = ctx.Process(target=_child, args=(module, func, args, False, q))
+    p = ctx.Process(target=_child, args=(module, func, args, q))
     p.start()
     before, after = q.get(timeout=600)
     p.join()

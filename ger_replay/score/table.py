@@ -91,6 +91,13 @@ def run_frame(
     return conform(df)
 
 
+def with_meta(df: pl.DataFrame, meta: Mapping[str, Any]) -> pl.DataFrame:
+    """Sample columns of one run plus the run's metadata, conformed to the schema."""
+    return conform(
+        df.with_columns([pl.lit(meta.get(k), dtype=t).alias(k) for k, t in RUN_COLUMNS.items()])
+    )
+
+
 def runs(df: pl.DataFrame) -> list[str]:
     """Run names in order of first appearance."""
     return df.get_column("run").unique(maintain_order=True).to_list()

@@ -11,7 +11,7 @@ import csv
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 import polars as pl
 
@@ -37,7 +37,7 @@ class Row:
 
 def sample_key(name: str) -> str:
     """Names that differ only by a sub-folder or a file extension match."""
-    base = PurePosixPath(name.strip().replace("\\", "/")).name
+    base = name.strip().replace("\\", "/").rsplit("/", 1)[-1]
     return _EXT.sub("", base)
 
 
@@ -119,25 +119,65 @@ def test_set_file(folder: Path, dataset: Dataset, stem: str) -> Path:
     return folder / "label.csv"
 
 
-def read_test_set(path: Path, rules: Rules) -> tuple[list[str], list[str], dict[str, int]]:
-    """Sample ids (keys), ground truths, and key -> position. Checks every ground truth."""
+def read_frame(path: Path) -> pl.DataFrame:
+    """A `name,gt,gpt4v` file as columns `line, key, name, gt, gpt4v` (strings).
+
+    Parsed by polars; anything polars will not read cleanly goes through `read_csv`, which
+    names the file and line of the fault."""
+    try:
+        df = pl.read_csv(path, infer_schema=False, raise_if_empty=True)
+        ok = [c.strip().lstrip("\ufeff") for c in df.columns] == list(COLUMNS)
+    except (pl.exceptions.PolarsError, OSError, UnicodeDecodeError):
+        ok = False
+    if not ok or df.height == 0:
+        rows = read_csv(path)  # raises the precise error, or reads what polars would not
+        df = pl.DataFrame(
+            {
+                "line": [r.line for r in rows],
+                "name": [r.name for r in rows],
+                "gt": [r.gt for r in rows],
+                "gpt4v": [r.gpt4v for r in rows],
+            },
+            schema={"line": pl.Int64, "name": pl.String, "gt": pl.String, "gpt4v": pl.String},
+        )
+    else:
+        df = df.rename(dict(zip(df.columns, COLUMNS, strict=True))).with_row_index("line", 2)
+        df = df.with_columns(pl.col("line").cast(pl.Int64), pl.col("gt").str.strip_chars())
+    key = (
+        pl.col("name")
+        .fill_null("")
+        .str.strip_chars()
+        .str.replace_all("\\", "/", literal=True)
+        .str.extract(r"([^/]*)$")
+        .str.replace(_EXT.pattern, "")
+    )
+    return df.with_columns(key.alias("key"))
+
+
+def _line(df: pl.DataFrame, mask: pl.Expr) -> int:
+    return int(df.filter(mask).item(0, "line"))
+
+
+def read_test_set(path: Path, rules: Rules) -> pl.DataFrame:
+    """The full test set as `sample_id, gt`, every ground truth checked."""
     if not path.exists():
         raise InputError("the test-set file is missing (needed to know the full test set)", path)
-    ids, gts, pos = [], [], {}
-    for r in read_csv(path):
-        key = sample_key(r.name)
-        if not key:
-            raise InputError("empty sample name", path, r.line)
-        if key in pos:
-            raise InputError(f"sample {key!r} appears twice in the test set", path, r.line)
+    df = read_frame(path)
+    if df.filter(pl.col("key") == "").height:
+        raise InputError("empty sample name", path, _line(df, pl.col("key") == ""))
+    dup = df.filter(pl.col("key").is_duplicated())
+    if dup.height:
+        key = dup.item(1, "key")
+        raise InputError(
+            f"sample {key!r} appears twice in the test set", path, int(dup.item(1, "line"))
+        )
+    for gt in df.get_column("gt").unique(maintain_order=True).to_list():
         try:
-            rules.truth(r.gt)
+            rules.truth(gt)
         except UnknownLabel as e:
-            raise InputError(str(e), path, r.line) from None
-        pos[key] = len(ids)
-        ids.append(key)
-        gts.append(r.gt)
-    return ids, gts, pos
+            mask = pl.col("gt").is_null() if gt is None else pl.col("gt") == gt
+            raise InputError(str(e), path, _line(df, mask)) from None
+    return df.select(pl.col("key").alias("sample_id"), "gt")
 
 
 def import_run(run_file: Path, dataset: Dataset, folder_name: str) -> pl.DataFrame:
@@ -145,44 +185,59 @@ def import_run(run_file: Path, dataset: Dataset, folder_name: str) -> pl.DataFra
     rules = Rules(dataset)
     stem = run_file.stem
     test_path = test_set_file(run_file.parent, dataset, stem)
-    ids, gts, pos = read_test_set(test_path, rules)
-    n = len(ids)
-    ranking: list[list[str] | None] = [None] * n
-    pred: list[str | None] = [None] * n
-    invented: list[list[str]] = [[] for _ in range(n)]
-    status = [table.UNANSWERED] * n
-    seen_line: dict[str, int] = {}
-    for r in read_csv(run_file):
-        key = sample_key(r.name)
-        if key not in pos:
-            raise InputError(
-                f"sample {r.name!r} is not in the test set {test_path.name}", run_file, r.line
-            )
-        if key in seen_line:
-            raise InputError(
-                f"sample {r.name!r} appears twice (first on line {seen_line[key]})",
-                run_file,
-                r.line,
-            )
-        seen_line[key] = r.line
-        i = pos[key]
-        labels = split_ranking(r.gpt4v)
-        if not labels:
-            continue  # an empty answer cell: unanswered
-        first, inv = rules.first_candidate(labels)
-        ranking[i], pred[i], invented[i] = labels, first, inv
-        status[i] = table.OK if first is not None else table.NO_CANDIDATE
-    meta = run_metadata(folder_name, stem, dataset)
-    return table.run_frame(
-        meta,
-        ids,
-        gts,
-        ranking,
-        pred,
-        status,
-        invented,
-        [1 if s != table.UNANSWERED else 0 for s in status],
+    test = read_test_set(test_path, rules)
+    answers = read_frame(run_file)
+    stray = answers.join(test, left_on="key", right_on="sample_id", how="anti")
+    if stray.height:
+        raise InputError(
+            f"sample {stray.item(0, 'name')!r} is not in the test set {test_path.name}",
+            run_file,
+            int(stray.item(0, "line")),
+        )
+    dup = answers.filter(pl.col("key").is_duplicated())
+    if dup.height:
+        first = int(dup.item(0, "line"))
+        raise InputError(
+            f"sample {dup.item(1, 'name')!r} appears twice (first on line {first})",
+            run_file,
+            int(dup.item(1, "line")),
+        )
+    answers = answers.select(pl.col("key").alias("sample_id"), pl.col("gpt4v").alias("cell"))
+    df = test.join(answers, on="sample_id", how="left", maintain_order="left").with_columns(
+        pl.col("cell")
+        .str.split(",")
+        .list.eval(pl.element().str.strip_chars().str.strip_chars("'\"[]{}").str.strip_chars())
+        .list.eval(pl.element().filter(pl.element() != ""))
+        .alias("ranking")
     )
+    df = df.with_columns(
+        pl.when(pl.col("ranking").list.len() > 0).then(pl.col("ranking")).alias("ranking")
+    )
+    labels = df.get_column("ranking").explode().drop_nulls().unique().to_list()
+    canon = dict(zip(labels, rules.space.canonical_many(labels), strict=True))
+    to_cand = {k: v for k, v in canon.items() if v is not None}
+    invented = [k for k, v in canon.items() if v is None]
+    df = df.with_columns(
+        pl.col("ranking")
+        .list.eval(pl.element().replace_strict(to_cand, default=None, return_dtype=pl.String))
+        .list.drop_nulls()
+        .list.first()
+        .alias("pred"),
+        pl.col("ranking")
+        .list.eval(pl.element().filter(pl.element().is_in(invented)))
+        .fill_null(pl.lit([], dtype=pl.List(pl.String)))
+        .alias("invented"),
+    ).with_columns(
+        pl.when(pl.col("ranking").is_null())
+        .then(pl.lit(table.UNANSWERED))
+        .when(pl.col("pred").is_null())
+        .then(pl.lit(table.NO_CANDIDATE))
+        .otherwise(pl.lit(table.OK))
+        .alias("status"),
+        pl.when(pl.col("ranking").is_null()).then(0).otherwise(1).alias("attempts"),
+    )
+    meta = run_metadata(folder_name, stem, dataset)
+    return table.with_meta(df.drop("cell"), meta)
 
 
 def run_files(results_dir: Path) -> Iterator[tuple[Path, str]]:
