@@ -1,9 +1,22 @@
 """Typed stubs of the Rust extension `ger_replay._core` (kept honest by tests/test_stubs.py)."""
 
+from typing import Any
+
 import numpy as np
 import numpy.typing as npt
 
 __version__: str
+
+# --- frames -------------------------------------------------------------------------------------
+
+def frame_plan(n_frames: int, k: int, method: str = "public") -> list[int]:
+    """The `k` frame indices to decode from `n_frames` frames: "public" (PROTOCOL.md part 7) or
+    "centred" (the middle of each of k equal segments). ValueError on 0 frames, k = 0 or an
+    unknown method."""
+
+def motion_peak_plan(thumbs: npt.NDArray[np.uint8], k: int) -> list[int]:
+    """The `k` frames differing most from the first, in time order, from (T, H, W) grayscale
+    thumbnails."""
 
 # --- labels -------------------------------------------------------------------------------------
 
@@ -31,3 +44,131 @@ def metrics_from_confusion(
     counts: npt.NDArray[np.uint64],
 ) -> dict[str, float | int | list[float] | list[int]]:
     """Every metric of a `C x C` or `C x (C + 1)` confusion matrix of counts."""
+
+# --- parse (issue 3) ----------------------------------------------------------------------------
+
+class ParseResult:
+    """One parsed answer (frozen)."""
+
+    @property
+    def status(self) -> str:
+        """One of "ok", "refused", "count_mismatch", "unparseable"."""
+    @property
+    def rankings(self) -> list[list[str]]:
+        """One ranking per item found, in the candidates' spelling, most likely first."""
+    @property
+    def top1(self) -> list[str | None]:
+        """The first label of each ranking, or None for an item without a candidate label."""
+    @property
+    def invented(self) -> list[list[str]]:
+        """Per item, the labels outside the candidates, as the model wrote them."""
+    @property
+    def refusal(self) -> str | None:
+        """The id of the refusal wording that matched, when the answer held no item."""
+    def to_dict(self) -> dict[str, object]:
+        """The result as a plain dict."""
+    def __eq__(self, other: object) -> bool: ...
+    def __len__(self) -> int: ...
+
+def parse_response(
+    text: str,
+    n_items: int,
+    labels: list[str],
+    synonyms: list[tuple[str, str]] | None = None,
+) -> ParseResult:
+    """Parses one answer holding `n_items` items against the candidate `labels`."""
+
+def parse_responses(
+    texts: list[str],
+    n_items: int | list[int],
+    labels: list[str],
+    synonyms: list[tuple[str, str]] | None = None,
+) -> list[ParseResult]:
+    """Parses many answers in parallel with the GIL released; results keep the input order."""
+
+def refusal_patterns() -> list[tuple[str, str]]:
+    """The refusal wordings as (id, regular expression) pairs, in the order they are tried."""
+
+# --- bootstrap (issue 4) ------------------------------------------------------------------------
+
+def bootstrap_ci(
+    y_true: npt.NDArray[np.int64],
+    y_pred: npt.NDArray[np.int64],
+    n_classes: int,
+    metric: str = "acc",
+    n_resamples: int = 10000,
+    confidence: float = 0.95,
+    method: str = "percentile",
+    seed: int = 0,
+    groups: npt.NDArray[np.int64] | None = None,
+    sampler: str = "auto",
+    threads: int | None = None,
+) -> dict[str, Any]:
+    """Bootstrap interval of one metric of integer codes, as fractions: estimate, low, high,
+    n_units, n_profiles, sampler ("counts" or "index"). ValueError on bad input."""
+
+def bootstrap_ci_many(
+    jobs: list[
+        tuple[
+            npt.NDArray[np.int64],
+            npt.NDArray[np.int64],
+            int,
+            str,
+            npt.NDArray[np.int64] | None,
+        ]
+    ],
+    n_resamples: int = 10000,
+    confidence: float = 0.95,
+    method: str = "percentile",
+    seed: int = 0,
+    sampler: str = "auto",
+    threads: int | None = None,
+) -> list[dict[str, Any]]:
+    """`bootstrap_ci` of each (y_true, y_pred, n_classes, metric, groups), in parallel."""
+
+def bootstrap_distribution(
+    y_true: npt.NDArray[np.int64],
+    y_pred: npt.NDArray[np.int64],
+    n_classes: int,
+    metric: str = "acc",
+    n_resamples: int = 10000,
+    seed: int = 0,
+    groups: npt.NDArray[np.int64] | None = None,
+    sampler: str = "auto",
+    threads: int | None = None,
+) -> npt.NDArray[np.float64]:
+    """The metric on each resample (fractions, resample order)."""
+
+def bootstrap_diff(
+    y_true: npt.NDArray[np.int64],
+    pred_a: npt.NDArray[np.int64],
+    pred_b: npt.NDArray[np.int64],
+    n_classes: int,
+    metric: str = "acc",
+    n_resamples: int = 10000,
+    confidence: float = 0.95,
+    method: str = "percentile",
+    seed: int = 0,
+    groups: npt.NDArray[np.int64] | None = None,
+    sampler: str = "auto",
+    threads: int | None = None,
+) -> dict[str, Any]:
+    """Paired metric(b) - metric(a), fractions: estimate_a, estimate_b, diff, low, high, p_value,
+    mcnemar_p (accuracy without groups, else None), only_a, only_b, n_units, n_profiles."""
+
+def bootstrap_diff_distribution(
+    y_true: npt.NDArray[np.int64],
+    pred_a: npt.NDArray[np.int64],
+    pred_b: npt.NDArray[np.int64],
+    n_classes: int,
+    metric: str = "acc",
+    n_resamples: int = 10000,
+    seed: int = 0,
+    groups: npt.NDArray[np.int64] | None = None,
+    sampler: str = "auto",
+    threads: int | None = None,
+) -> npt.NDArray[np.float64]:
+    """metric(b) - metric(a) on each paired resample (fractions, resample order)."""
+
+def mcnemar_exact(only_a: int, only_b: int) -> float:
+    """Exact two-sided McNemar p-value from the two discordant counts."""

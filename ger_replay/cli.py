@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -36,8 +37,38 @@ def main() -> None:
     """Record, replay and score zero-shot emotion recognition with multimodal LLMs."""
 
 
+def _bootstrap_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """--bootstrap/--confidence/--seed/--ci-method, shared by score and compare."""
+    f = click.option(
+        "--ci-method",
+        type=click.Choice(["percentile", "bca"]),
+        default="percentile",
+        show_default=True,
+        help="Bootstrap interval: percentile or bias-corrected and accelerated.",
+    )(f)
+    f = click.option(
+        "--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Bootstrap seed."
+    )(f)
+    f = click.option(
+        "--confidence",
+        type=click.FloatRange(0, 1, min_open=True, max_open=True),
+        default=0.95,
+        show_default=True,
+        help="Confidence level of the interval.",
+    )(f)
+    return f
+
+
 @main.command("score")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--bootstrap",
+    "n_boot",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Bootstrap resamples for ci_low/ci_high of every run (0: no interval).",
+)
 @click.option(
     "--format",
     "fmt",
@@ -63,6 +94,7 @@ def main() -> None:
     help="Largest change of a value that --expect lets pass.",
 )
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="Write here, not stdout.")
+@_bootstrap_options
 def score_cmd(
     paths: tuple[Path, ...],
     fmt: str,
@@ -70,6 +102,10 @@ def score_cmd(
     expect: Path | None,
     tolerance: float,
     output: Path | None,
+    n_boot: int = 0,
+    confidence: float = 0.95,
+    seed: int = 0,
+    ci_method: str = "percentile",
 ) -> None:
     """Score every run under PATHS (predictions files, run folders, released predictions)."""
     from ger_replay.report import tables
@@ -79,6 +115,18 @@ def score_cmd(
 
     loaded = sources.load(paths)
     result = score_table(loaded.table, missing=missing)  # type: ignore[arg-type]
+    if n_boot:
+        from ger_replay.stats.bootstrap import add_table_intervals
+
+        add_table_intervals(
+            result.rows,
+            loaded.table,
+            n_boot,
+            confidence,
+            ci_method,
+            seed,
+            missing,  # type: ignore[arg-type]
+        )
     text = tables.render(result.rows, fmt)
     if output:
         output.write_text(text + "\n", encoding="utf-8")
@@ -122,6 +170,291 @@ def import_cmd(kind: str, results_dir: Path, output: Path) -> None:
         fail(e)
     n_runs = df.get_column("run").n_unique() if df.height else 0
     click.echo(f"imported {n_runs} run(s), {df.height} rows -> {output}", err=True)
+    report_errors(errors)
+    if errors:
+        sys.exit(EXIT_INPUT)
+
+
+@main.command("pack")
+@click.argument("runs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("-o", "--output", required=True, type=click.Path(path_type=Path))
+@click.option("--no-labels", is_flag=True, help="Leave labels.csv (ground truth) out.")
+def pack_cmd(runs: tuple[Path, ...], output: Path, no_labels: bool) -> None:
+    """Pack run folders into a deterministic BUNDLE.tar.gz with a manifest of checksums."""
+    from ger_replay.share.bundle import PackRefused, pack
+
+    try:
+        result = pack(runs, output, labels=not no_labels)
+    except PackRefused as e:
+        report_errors(e.problems)
+        fail(e)
+    except GerReplayError as e:
+        fail(e)
+    click.echo(f"packed {len(result.runs)} run(s), {result.files} files -> {output}", err=True)
+    click.echo(f"sha256 {result.sha256}")
+
+
+@main.command("verify")
+@click.argument("bundle", type=click.Path(path_type=Path))
+def verify_cmd(bundle: Path) -> None:
+    """Check a bundle (or run folder): checksums, schema, no secrets, no images."""
+    from ger_replay.share.verify import verify
+
+    problems = verify(bundle)
+    if problems:
+        report_errors(problems)
+        sys.exit(EXIT_CHECK)
+    click.echo(f"ok: {bundle}")
+
+
+@main.command("export")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("-o", "--output", required=True, type=click.Path(path_type=Path))
+def export_cmd(paths: tuple[Path, ...], output: Path) -> None:
+    """Write the predictions table with provenance (.parquet, .csv or .jsonl by extension)."""
+    from ger_replay.share.export import export
+
+    try:
+        got = export(paths, output)
+    except GerReplayError as e:
+        fail(e)
+    click.echo(f"exported {got.table.height} rows -> {output}", err=True)
+    report_errors(got.errors)
+    if got.errors:
+        sys.exit(EXIT_INPUT)
+
+
+@main.command("record")
+@click.option("--dataset", required=True, help="Dataset key (PROTOCOL.md part 1).")
+@click.option("--manifest", required=True, type=click.Path(path_type=Path))
+@click.option("--out", required=True, type=click.Path(path_type=Path), help="Run folder.")
+@click.option("--model", default="gpt-4-vision-preview", show_default=True)
+@click.option("--base-url", default="https://api.openai.com/v1", show_default=True)
+@click.option("--template", default="1", show_default=True, help="1, 2, 3 or a template file.")
+@click.option("--frames", type=int, default=3, show_default=True)
+@click.option(
+    "--frame-plan", type=click.Choice(["public", "centred", "motion-peak"]), default="public"
+)
+@click.option("--color", type=click.Choice(["rgb", "gray"]), default="rgb", show_default=True)
+@click.option("--modality", type=click.Choice(["image", "video", "text", "multi"]))
+@click.option("--batch-size", type=int, help="Default: PROTOCOL.md part 5 for the task.")
+@click.option("--max-tries", type=int, default=3, show_default=True, help="T_max.")
+@click.option("--rpm", type=float, help="Requests per minute, client side.")
+@click.option("--tpm", type=float, help="Tokens per minute, client side.")
+@click.option("--concurrency", type=int, default=1, show_default=True)
+@click.option("--repeat", type=int, default=0, show_default=True, help="Repeat index I.")
+@click.option("--dry-run", is_flag=True, help="Show the plan; make no request.")
+def record_cmd(dry_run: bool, **kw: object) -> None:
+    """Record a run (or resume it) against an OpenAI-compatible endpoint; key: OPENAI_API_KEY."""
+    from ger_replay.record import recorder
+
+    try:
+        opts = recorder.options(**kw)  # type: ignore[arg-type]
+        if dry_run:
+            click.echo("\n".join(recorder.plan(opts).lines()))
+            return
+        summary = recorder.record(opts)
+    except GerReplayError as e:
+        fail(e)
+    click.echo("\n".join(recorder.summary_lines(summary)), err=True)
+    report_errors(summary.errors)
+    if not summary.complete:
+        sys.exit(EXIT_CHECK)
+
+
+@main.command("replay")
+@click.argument("run_dir", type=click.Path(path_type=Path))
+@click.option("--manifest", required=True, type=click.Path(path_type=Path))
+@click.option("--base-url", help="Endpoint the run was recorded against (default: run.json).")
+def replay_cmd(run_dir: Path, manifest: Path, base_url: str | None) -> None:
+    """Re-run the pipeline against RUN_DIR's cassettes, offline; fail on the first unrecorded
+    request."""
+    from ger_replay.record.replay import ReplayMismatch, replay
+
+    try:
+        got = replay(run_dir, manifest, base_url)
+    except ReplayMismatch as e:
+        fail(e, EXIT_CHECK)
+    except GerReplayError as e:
+        fail(e)
+    click.echo(
+        f"replayed {got.batches} batch(es), {got.calls} call(s): {got.answered} answered, "
+        f"{got.unanswered} unanswered; every request had its recording",
+        err=True,
+    )
+
+
+@main.command("simulate")
+@click.option("--manifest", required=True, type=click.Path(path_type=Path))
+@click.option("--dataset", required=True, help="Dataset key (PROTOCOL.md part 1).")
+@click.option("--host", default="127.0.0.1", show_default=True, help="A loopback address.")
+@click.option("--port", type=int, default=0, show_default=True, help="0: any free port.")
+@click.option("--accuracy", type=float, default=0.7, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--refuse-rate", type=float, default=0.0, show_default=True)
+@click.option("--drop-rate", type=float, default=0.0, show_default=True)
+@click.option("--error-rate", type=float, default=0.0, show_default=True, help="500 answers.")
+@click.option("--slow-rate", type=float, default=0.0, show_default=True)
+@click.option("--slow-seconds", type=float, default=2.0, show_default=True)
+@click.option("--cut-rate", type=float, default=0.0, show_default=True)
+@click.option("--invent-rate", type=float, default=0.0, show_default=True)
+@click.option("--rpm-limit", type=float, help="Answer 429 with Retry-After above this rate.")
+def simulate_cmd(manifest: Path, dataset: str, **kw: object) -> None:
+    """Serve a loopback OpenAI-compatible simulator answering from MANIFEST's ground truth."""
+    from ger_replay.record.simulator import run_forever
+
+    try:
+        run_forever(manifest, dataset, **kw)  # type: ignore[arg-type]
+    except (GerReplayError, ValueError) as e:
+        fail(e)
+
+
+@main.command("parse")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--labels", help="Candidate labels, comma-separated.")
+@click.option("--items", "n_items", required=True, type=click.IntRange(min=0), help="Batch size.")
+@click.option("--dataset", help="Take the candidate labels of this dataset key.")
+@click.option("--synonyms", type=click.Path(path_type=Path), help="CSV or JSON synonym file.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+def parse_cmd(
+    file: Path,
+    labels: str | None,
+    n_items: int,
+    dataset: str | None,
+    synonyms: Path | None,
+    fmt: str,
+) -> None:
+    """Show what a saved model answer (FILE, or - for stdin) parses to."""
+    from ger_replay.parsing.show import parse_file, render
+
+    try:
+        result = parse_file(file, n_items, labels, dataset, synonyms)
+    except GerReplayError as e:
+        fail(e)
+    click.echo(render(result, fmt))
+
+
+# --- analyses and reports (issue 6): the work is in ger_replay.report.commands --------------------
+_PATHS = click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+_RUNS = click.option("--run", "runs", multiple=True, help="Only this run (repeatable).")
+_FMT = click.option(
+    "--format", "fmt", type=click.Choice(["table", "markdown", "csv", "json"]), default="table"
+)
+
+
+@main.command("stability")
+@_PATHS
+@_RUNS
+@_FMT
+@click.option("--majority", type=click.Path(path_type=Path), help="Write the majority-vote run.")
+@click.option("--no-ci", is_flag=True, help="Skip the bootstrap intervals.")
+def stability_cmd(
+    paths: tuple[Path, ...], runs: tuple[str, ...], fmt: str, majority: Path | None, no_ci: bool
+) -> None:
+    """Stability of repeated runs of one dataset and setting (agreement, spread, majority vote)."""
+    from ger_replay.report import commands
+
+    sys.exit(commands.stability_cmd(paths, runs, fmt, majority, not no_ci))
+
+
+@main.command("confusion")
+@_PATHS
+@_RUNS
+@_FMT
+@click.option("--normalise", "--normalize", is_flag=True, help="Row percentages, not counts.")
+def confusion_cmd(
+    paths: tuple[Path, ...], runs: tuple[str, ...], fmt: str, normalise: bool
+) -> None:
+    """Confusion matrices (with failure columns) and class-wise recall of every run."""
+    from ger_replay.report import commands
+
+    sys.exit(commands.confusion_cmd(paths, runs, normalise, fmt))
+
+
+@main.command("refusals")
+@_PATHS
+@_FMT
+def refusals_cmd(paths: tuple[Path, ...], fmt: str) -> None:
+    """Refusals, malformed answers, retries, split depth and tokens of every run."""
+    from ger_replay.report import commands
+
+    sys.exit(commands.refusals_cmd(paths, fmt))
+
+
+@main.command("diff")
+@click.argument("a", type=click.Path(path_type=Path))
+@click.argument("b", type=click.Path(path_type=Path))
+@_FMT
+@click.option("--tolerance", type=float, default=1e-9, show_default=True)
+@click.option("--limit", type=int, default=50, show_default=True, help="Changed samples shown.")
+def diff_cmd(a: Path, b: Path, fmt: str, tolerance: float, limit: int) -> None:
+    """Samples whose label or status changed, and metric moves, between two scorings (exit 1
+    when anything changed)."""
+    from ger_replay.report import commands
+
+    sys.exit(commands.diff_cmd(a, b, fmt, tolerance, limit))
+
+
+@main.command("report")
+@_PATHS
+@click.option("-o", "--output", required=True, type=click.Path(path_type=Path), help="Folder.")
+@click.option("--missing", type=click.Choice(["skip", "wrong"]), default="skip", show_default=True)
+@click.option("--no-ci", is_flag=True, help="Skip the bootstrap intervals.")
+@click.option("--seed", type=int, default=0, show_default=True)
+def report_cmd(paths: tuple[Path, ...], output: Path, missing: str, no_ci: bool, seed: int) -> None:
+    """Tables (Markdown, CSV, LaTeX), figures (PNG, PDF) and OUTPUT/index.html for PATHS."""
+    from ger_replay.report import commands
+
+    sys.exit(commands.report_cmd(paths, output, missing, not no_ci, seed))
+
+
+@main.command("compare")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--run-a", help="Name of run A in PATHS (with --run-b).")
+@click.option("--run-b", help="Name of run B in PATHS (with --run-a).")
+@click.option(
+    "--metric",
+    type=click.Choice(["acc", "war", "uar", "waf", "macro_f1"]),
+    help="Default: the dataset's metric.",
+)
+@click.option("--bootstrap", "n_boot", type=click.IntRange(min=1), default=10000, show_default=True)
+@_bootstrap_options
+@click.option("--missing", type=click.Choice(["skip", "wrong"]), default="skip", show_default=True)
+@click.option(
+    "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
+)
+def compare_cmd(
+    paths: tuple[Path, ...],
+    run_a: str | None,
+    run_b: str | None,
+    metric: str | None,
+    n_boot: int,
+    confidence: float,
+    seed: int,
+    ci_method: str,
+    missing: str,
+    fmt: str,
+) -> None:
+    """Paired comparison of two runs on the same samples: B minus A, its bootstrap interval, a
+    two-sided bootstrap p-value and the exact McNemar test for accuracy. PATHS are two paths of
+    one run each, or any inputs of `score` with --run-a/--run-b."""
+    from ger_replay.analysis import paired
+
+    try:
+        a, b, errors = paired.load_pair(paths, run_a, run_b)
+        result = paired.compare_runs(
+            a,
+            b,
+            metric,
+            n_boot,
+            confidence,
+            ci_method,
+            seed,
+            missing,  # type: ignore[arg-type]
+        )
+    except GerReplayError as e:
+        fail(e)
+    click.echo(paired.render(result, fmt))
     report_errors(errors)
     if errors:
         sys.exit(EXIT_INPUT)

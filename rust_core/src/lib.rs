@@ -2,8 +2,11 @@
 //! of I/O, and is tested with plain `cargo test`; `bindings` (feature `python`) is the thin PyO3
 //! layer that maturin builds into `ger_replay._core`.
 
+pub mod bootstrap;
+pub mod frames;
 pub mod labels;
 pub mod metrics;
+pub mod parse;
 
 #[cfg(feature = "python")]
 mod bindings;

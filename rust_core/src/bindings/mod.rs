@@ -2,13 +2,19 @@
 
 use pyo3::prelude::*;
 
+mod bootstrap;
+mod frames;
 mod labels;
 mod metrics;
+mod parse;
 
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    bootstrap::register(m)?;
+    frames::register(m)?;
     labels::register(m)?;
     metrics::register(m)?;
+    parse::register(m)?;
     Ok(())
 }

@@ -1,0 +1,278 @@
+"""Grouping the runs of a predictions table by setting, and scoring runs with intervals.
+
+A run's *setting* is what it was asked under: model, template, frames, color and modality. Runs
+of one dataset that share every setting are repeats (stability); runs that share all but one are
+a robustness set over that one factor (template, color, frames, modality: the paper's Table 9).
+Twitter I's agreement subsets (5, 4 and 3 of 5 annotators) are different test sets, so the subset
+is part of what a run is evaluated on, not a repeat.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from ger_replay.errors import InputError
+from ger_replay.protocol import datasets
+from ger_replay.score import scoring
+from ger_replay.score.scoring import Coded, Missing
+
+#: The columns that make a run's setting (besides the dataset it ran on).
+SETTING_COLUMNS: tuple[str, ...] = ("model", "template", "frames", "color", "modality")
+#: Factors a robustness set can vary.
+FACTORS: tuple[str, ...] = ("template", "color", "frames", "modality")
+
+_SUBSET_WORDS = {"five": "5 agree", "four": "4 agree", "three": "3 agree"}
+_WORD = re.compile(r"[a-z0-9]+")
+
+
+def subset_of(run: str, dataset: str) -> str:
+    """The test subset a run is scored on: Twitter I's agreement subsets, else ""."""
+    if dataset != "twitter1":
+        return ""
+    words = set(_WORD.findall(run.lower()))
+    for word, label in _SUBSET_WORDS.items():
+        if word in words:
+            return label
+    return ""
+
+
+def column_label(dataset: str, subset: str) -> str:
+    """The heading of a dataset (and subset) in a table: "Twitter I (5 agree)"."""
+    name = datasets.get(dataset).name
+    if subset:
+        name = name.split(" (")[0]
+        return f"{name} ({subset})"
+    return name
+
+
+def run_info(df: pl.DataFrame) -> pl.DataFrame:
+    """One row per run: run, dataset, subset, task, the setting columns, repeat, source, samples."""
+    if df.height == 0:
+        raise InputError("no runs to analyse (the predictions table is empty)")
+    info = (
+        df.group_by("run", maintain_order=True)
+        .agg(
+            pl.col("dataset").first(),
+            *[pl.col(c).first() for c in (*SETTING_COLUMNS, "repeat", "source")],
+            pl.len().alias("n_samples"),
+        )
+        .with_columns(
+            pl.struct("run", "dataset")
+            .map_elements(lambda s: subset_of(s["run"], s["dataset"]), return_dtype=pl.String)
+            .alias("subset"),
+            pl.col("dataset").map_elements(_task_of, return_dtype=pl.String).alias("task"),
+        )
+    )
+    return info.select(
+        "run", "dataset", "subset", "task", *SETTING_COLUMNS, "repeat", "source", "n_samples"
+    )
+
+
+def _task_of(key: str) -> str:
+    try:
+        return str(datasets.get(key).task)
+    except datasets.UnknownDataset:
+        return ""
+
+
+def setting_label(row: dict[str, Any], vary: Sequence[str] = SETTING_COLUMNS) -> str:
+    """A short human name of a run's setting, e.g. "gpt-4-vision-preview, gray, 2 frames"."""
+    parts = []
+    for c in vary:
+        v = row.get(c)
+        if v is None:
+            continue
+        if c == "template":
+            parts.append(f"template {v}")
+        elif c == "frames":
+            parts.append(f"{v} frames")
+        elif c == "modality":
+            parts.append(str(v))
+        else:
+            parts.append(str(v))
+    return ", ".join(parts) if parts else "default"
+
+
+def repeat_sets(df: pl.DataFrame) -> list[list[str]]:
+    """Runs of one dataset, subset and setting, two or more of them: sets for `stability`."""
+    info = run_info(df)
+    keys = ["dataset", "subset", *SETTING_COLUMNS]
+    out = []
+    for g in info.group_by(keys, maintain_order=True).agg(pl.col("run")).iter_rows(named=True):
+        if len(g["run"]) >= 2:
+            out.append(list(g["run"]))
+    return out
+
+
+@dataclass(frozen=True)
+class FactorSet:
+    """Runs of one dataset whose settings differ in one factor only."""
+
+    factor: str
+    dataset: str
+    subset: str
+    fixed: dict[str, Any]
+    #: (level, run) in the order of first appearance
+    levels: list[tuple[str, str]]
+
+
+def factor_sets(df: pl.DataFrame, factors: Sequence[str] = FACTORS) -> list[FactorSet]:
+    """Every set of runs (one per repeat index) that varies exactly one factor."""
+    info = run_info(df)
+    out: list[FactorSet] = []
+    for factor in factors:
+        if factor not in SETTING_COLUMNS:
+            raise InputError(f"unknown factor {factor!r}; one of {', '.join(FACTORS)}")
+        fixed_cols = [c for c in SETTING_COLUMNS if c != factor]
+        keys = ["dataset", "subset", "repeat", *fixed_cols]
+        grouped = info.group_by(keys, maintain_order=True).agg(pl.col("run"), pl.col(factor))
+        for g in grouped.iter_rows(named=True):
+            levels = [_level(v) for v in g[factor]]
+            if len(set(levels)) < 2 or len(set(levels)) != len(levels):
+                continue
+            out.append(
+                FactorSet(
+                    factor=factor,
+                    dataset=g["dataset"],
+                    subset=g["subset"],
+                    fixed={c: g[c] for c in fixed_cols},
+                    levels=list(zip(levels, g["run"], strict=True)),
+                )
+            )
+    return out
+
+
+def _level(v: Any) -> str:
+    return "-" if v is None else str(v)
+
+
+def select_runs(df: pl.DataFrame, runs: Sequence[str]) -> pl.DataFrame:
+    """The rows of the named runs, in the order given."""
+    known = set(df.get_column("run").unique().to_list())
+    missing = [r for r in runs if r not in known]
+    if missing:
+        raise InputError(f"no run named {', '.join(missing)} in the input")
+    return pl.concat([df.filter(pl.col("run") == r) for r in runs])
+
+
+def one_dataset(df: pl.DataFrame, what: str) -> str:
+    """The one dataset (and subset) all runs share, or an InputError naming the mix."""
+    info = run_info(df)
+    pairs = info.select("dataset", "subset").unique(maintain_order=True)
+    if pairs.height != 1:
+        mix = ", ".join(
+            f"{r['run']} ({column_label_safe(r['dataset'], r['subset'])})"
+            for r in info.iter_rows(named=True)
+        )
+        raise InputError(f"{what} needs runs of one dataset; got {mix}")
+    return str(pairs.item(0, "dataset"))
+
+
+def column_label_safe(dataset: str, subset: str) -> str:
+    try:
+        return column_label(dataset, subset)
+    except datasets.UnknownDataset:
+        return dataset
+
+
+# --- scores with intervals ----------------------------------------------------------------------
+
+
+def interval(
+    c: Coded,
+    missing: Missing = "skip",
+    n_resamples: int = 2000,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> tuple[float | None, float | None]:
+    """A bootstrap interval of the run's metric in percent, or (None, None) where the bootstrap
+    module is not available or nothing is scored."""
+    try:
+        from ger_replay import bootstrap_ci  # type: ignore[attr-defined]
+    except ImportError:
+        return None, None
+    t, p = c.select(missing)
+    if len(t) == 0:
+        return None, None
+    metric = scoring.METRIC_KEY[c.dataset.metric]
+    lo, hi = bootstrap_ci(
+        np.ascontiguousarray(t, dtype=np.int64),
+        np.ascontiguousarray(p, dtype=np.int64),
+        metric=metric,
+        n_resamples=n_resamples,
+        confidence=confidence,
+        seed=seed,
+    )
+    return float(lo), float(hi)
+
+
+def score_runs(
+    df: pl.DataFrame,
+    missing: Missing = "skip",
+    ci: bool = True,
+    n_resamples: int = 2000,
+    seed: int = 0,
+) -> pl.DataFrame:
+    """One row per run: its setting, metric value, interval, coverage and baselines."""
+    info = {r["run"]: r for r in run_info(df).iter_rows(named=True)}
+    rows = []
+    for run_df in df.partition_by("run", maintain_order=True):
+        c = scoring.code_run(run_df)
+        if len(c.truth) == 0:
+            raise InputError(f"run {c.run}: no scorable samples")
+        s = scoring.score_coded(c, missing)
+        lo, hi = interval(c, missing, n_resamples, seed=seed) if ci else (None, None)
+        meta = info[c.run]
+        rows.append(
+            {
+                "run": c.run,
+                "dataset": c.dataset.key,
+                "subset": meta["subset"],
+                "column": column_label(c.dataset.key, meta["subset"]),
+                "task": str(c.dataset.task),
+                **{k: meta[k] for k in SETTING_COLUMNS},
+                "repeat": meta["repeat"],
+                "source": meta["source"],
+                "metric": c.dataset.metric,
+                "value": s["value"],
+                "ci_low": lo,
+                "ci_high": hi,
+                "n_scored": s["n_scored"],
+                "n_total": s["n_total"],
+                "coverage": s["coverage"],
+                "majority": s["majority"],
+                "random": s["random"],
+            }
+        )
+    return pl.DataFrame(rows, schema=SCORE_SCHEMA)
+
+
+SCORE_SCHEMA: dict[str, Any] = {
+    "run": pl.String,
+    "dataset": pl.String,
+    "subset": pl.String,
+    "column": pl.String,
+    "task": pl.String,
+    "model": pl.String,
+    "template": pl.String,
+    "frames": pl.Int32,
+    "color": pl.String,
+    "modality": pl.String,
+    "repeat": pl.Int32,
+    "source": pl.String,
+    "metric": pl.String,
+    "value": pl.Float64,
+    "ci_low": pl.Float64,
+    "ci_high": pl.Float64,
+    "n_scored": pl.Int64,
+    "n_total": pl.Int64,
+    "coverage": pl.Float64,
+    "majority": pl.Float64,
+    "random": pl.Float64,
+}

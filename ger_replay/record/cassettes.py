@@ -1,0 +1,333 @@
+"""Cassettes: the vcrpy configuration (scrubbing, image digests, canonical bodies, matching) and
+the reading and atomic writing of one JSON cassette per batch.
+
+Recording captures each call's request and response from the openai client and passes them
+through the same vcrpy filters a vcrpy recording would (`scrub_request`, `scrub_response`), then
+serializes them with vcrpy's own serializer; replay uses vcrpy itself (`make_vcr`). A cassette
+written here is therefore a plain vcrpy cassette that vcrpy replays without this package.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+from collections import OrderedDict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from threading import Lock
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import vcr
+from vcr.request import Request
+from vcr.serialize import serialize
+from vcr.serializers import jsonserializer
+
+from ger_replay.errors import InputError
+from ger_replay.record.rundir import atomic_write_text
+
+#: The only headers kept on requests and responses: nothing else can carry a secret.
+KEEP_HEADERS = frozenset({"content-type"})
+#: Named for vcrpy's `filter_headers` too (belt and braces: the whitelist already drops them).
+SECRET_HEADERS = (
+    "authorization",
+    "api-key",
+    "x-api-key",
+    "openai-organization",
+    "openai-project",
+    "cookie",
+    "set-cookie",
+)
+SECRET_QUERY = frozenset({"api-key", "api_key", "key", "token", "access_token"})
+MATCHER = "ger_body_digest"
+MATCH_ON = ("method", "path", MATCHER)
+DIGEST_PREFIX = "sha256:"
+_DATA_URL = "data:"
+_B64_MARK = ";base64,"
+
+
+def image_digest(data_url: str) -> str:
+    """`sha256:<hex>` of the decoded bytes of a base64 data URL (idempotent on a digest)."""
+    if data_url.startswith(DIGEST_PREFIX):
+        return data_url
+    payload = data_url.split(_B64_MARK, 1)[1]
+    try:
+        raw = base64.b64decode(payload, validate=False)
+    except (binascii.Error, ValueError):
+        raw = payload.encode()
+    return DIGEST_PREFIX + hashlib.sha256(raw).hexdigest()
+
+
+def digest_images(obj: Any) -> Any:
+    """A copy of a JSON value with every base64 data URL replaced by its digest."""
+    if isinstance(obj, str):
+        if obj.startswith(_DATA_URL) and _B64_MARK in obj[:200]:
+            return image_digest(obj)
+        return obj
+    if isinstance(obj, list):
+        return [digest_images(v) for v in obj]
+    if isinstance(obj, dict):
+        return {k: digest_images(v) for k, v in obj.items()}
+    return obj
+
+
+def canonical_json(obj: Any) -> bytes:
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+class _Cache:
+    """A small thread-safe LRU of body bytes -> canonical body: vcrpy filters the same live
+    request several times per lookup, and a request body can hold megabytes of images."""
+
+    def __init__(self, size: int = 64) -> None:
+        self.size = size
+        self.data: OrderedDict[bytes, bytes] = OrderedDict()
+        self.lock = Lock()
+
+    def get(self, key: bytes) -> bytes | None:
+        with self.lock:
+            v = self.data.get(key)
+            if v is not None:
+                self.data.move_to_end(key)
+            return v
+
+    def put(self, key: bytes, value: bytes) -> None:
+        with self.lock:
+            self.data[key] = value
+            self.data[value] = value
+            while len(self.data) > self.size:
+                self.data.popitem(last=False)
+
+
+_CANON = _Cache()
+
+
+def canonical_body(body: bytes | str | None) -> bytes | None:
+    """Canonical JSON with image digests; a body that is not JSON is returned unchanged."""
+    if body is None:
+        return None
+    raw = body.encode() if isinstance(body, str) else bytes(body)
+    hit = _CANON.get(raw)
+    if hit is not None:
+        return hit
+    try:
+        obj = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        return raw
+    out = canonical_json(digest_images(obj))
+    _CANON.put(raw, out)
+    return out
+
+
+def body_digest(body: bytes | str | None) -> str:
+    canon = canonical_body(body) or b""
+    return hashlib.sha256(canon).hexdigest()
+
+
+def clean_url(url: str) -> str:
+    """The URL without user info and without secret query parameters."""
+    parts = urlsplit(url)
+    netloc = parts.netloc.rsplit("@", 1)[-1]
+    query = urlencode(
+        [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in SECRET_QUERY]
+    )
+    return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
+
+
+def _keep_headers(headers: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in headers.items() if k.lower() in KEEP_HEADERS}
+
+
+def scrub_request(request: Request) -> Request:
+    """vcrpy `before_record_request`: whitelist headers, clean the URL, canonical digested body.
+    Idempotent: vcrpy applies it to live, recorded and loaded requests alike."""
+    request.headers = _keep_headers(request.headers)
+    request.uri = clean_url(request.uri)
+    request.body = canonical_body(request.body)
+    return request
+
+
+def scrub_response(response: dict[str, Any]) -> dict[str, Any]:
+    """vcrpy `before_record_response`: whitelist headers (no cookies, organization or ids)."""
+    response["headers"] = _keep_headers(response.get("headers", {}))
+    return response
+
+
+def body_matcher(r1: Request, r2: Request) -> None:
+    """vcrpy matcher: the digests of the canonical bodies are equal."""
+    d1, d2 = body_digest(r1.body), body_digest(r2.body)
+    if d1 != d2:
+        raise AssertionError(f"body digest {d1[:12]} != {d2[:12]}")
+
+
+class RunPersister:
+    """A vcrpy persister that loads one cassette file, or every cassette of a folder as one
+    (a run's `cassettes/`), so a whole run replays under a single `use_cassette`. It never
+    writes: replay records nothing."""
+
+    @classmethod
+    def load_cassette(cls, cassette_path: str | Path, serializer: Any) -> tuple[list, list]:
+        from vcr.persisters.filesystem import CassetteNotFoundError
+        from vcr.serialize import deserialize
+
+        path = Path(cassette_path)
+        files = sorted(path.glob("*.json")) if path.is_dir() else [path]
+        if not files or not all(f.is_file() for f in files):
+            raise CassetteNotFoundError()
+        requests: list[Request] = []
+        responses: list[dict[str, Any]] = []
+        for f in files:
+            try:
+                got = deserialize(f.read_text(encoding="utf-8"), serializer)
+            except (ValueError, KeyError, TypeError) as e:
+                raise InputError(f"not a readable cassette: {e}", f) from None
+            requests.extend(got[0])
+            responses.extend(got[1])
+        return requests, responses
+
+    @staticmethod
+    def save_cassette(cassette_path: str | Path, cassette_dict: Any, serializer: Any) -> None:
+        raise RuntimeError(f"replay never writes cassettes ({cassette_path})")
+
+
+def make_vcr(record_mode: str = "none") -> vcr.VCR:
+    """The project's vcrpy configuration (DESIGN.md, "Facts about vcrpy")."""
+    v = vcr.VCR(
+        serializer="json",
+        record_mode=record_mode,
+        match_on=MATCH_ON,
+        filter_headers=SECRET_HEADERS,
+        before_record_request=scrub_request,
+        before_record_response=scrub_response,
+        decode_compressed_response=True,
+    )
+    v.register_matcher(MATCHER, body_matcher)
+    v.register_persister(RunPersister)
+    return v
+
+
+@dataclass
+class Interaction:
+    """One recorded call, already scrubbed."""
+
+    request: Request
+    response: dict[str, Any]
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def status(self) -> int:
+        return int(self.response["status"]["code"])
+
+    @property
+    def body_text(self) -> str:
+        s = self.response["body"]["string"]
+        return s.decode("utf-8", "replace") if isinstance(s, bytes) else str(s)
+
+
+#: The request and response filters of `make_vcr` (the response is decoded before capture).
+_FILTER_REQUEST = scrub_request
+_FILTER_RESPONSE = scrub_response
+
+
+def capture(
+    method: str,
+    url: str,
+    body: bytes,
+    request_headers: Iterable[tuple[str, str]],
+    status: int,
+    reason: str,
+    response_headers: Iterable[tuple[str, str]],
+    content: bytes,
+    meta: Mapping[str, Any] | None = None,
+) -> Interaction:
+    """An interaction from a live call, through the vcrpy filters of `make_vcr`. `content` is the
+    decoded response body (httpx decodes gzip)."""
+    req = _FILTER_REQUEST(Request(method, url, body, dict(request_headers)))
+    headers: dict[str, list[str]] = {}
+    for k, v in response_headers:
+        if k.lower() != "content-encoding":
+            headers.setdefault(k, []).append(v)
+    resp = _FILTER_RESPONSE(
+        {
+            "status": {"code": status, "message": reason},
+            "headers": headers,
+            "body": {"string": content},
+        }
+    )
+    return Interaction(req, resp, dict(meta or {}))
+
+
+def dumps(interactions: Sequence[Interaction], metadata: Mapping[str, Any]) -> str:
+    """A vcrpy JSON cassette holding the interactions, with our metadata beside them."""
+    data = {
+        "requests": [i.request for i in interactions],
+        "responses": [i.response for i in interactions],
+        "metadata": dict(metadata),
+    }
+    return serialize(data, jsonserializer)
+
+
+def write(path: Path, interactions: Sequence[Interaction], batch: str) -> None:
+    """Writes a batch's cassette atomically."""
+    meta = {"ger_replay": {"batch": batch, "calls": [i.meta for i in interactions]}}
+    atomic_write_text(path, dumps(interactions, meta))
+
+
+def read(path: Path) -> list[Interaction]:
+    """A cassette written by `write`, with each interaction's call metadata."""
+    from vcr.serialize import deserialize
+
+    try:
+        got = deserialize(path.read_text(encoding="utf-8"), jsonserializer)
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise InputError(f"not a readable cassette: {e}", path) from None
+    requests, responses = got[0], got[1]
+    calls = _calls(got[2] if len(got) > 2 else {}, len(requests), path)
+    return [
+        Interaction(_FILTER_REQUEST(rq), rs, c)
+        for rq, rs, c in zip(requests, responses, calls, strict=True)
+    ]
+
+
+def read_raw(path: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The fast reader for scoring: (call metadata, response dicts) straight from the JSON."""
+    try:
+        data = json.loads(path.read_bytes())
+        inter = data["interactions"]
+        responses = [i["response"] for i in inter]
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise InputError(f"not a readable cassette: {e}", path) from None
+    return _calls(data.get("metadata") or {}, len(responses), path), responses
+
+
+def _calls(metadata: Any, n: int, path: Path) -> list[dict[str, Any]]:
+    try:
+        calls = metadata["ger_replay"]["calls"]
+    except (KeyError, TypeError):
+        raise InputError("cassette has no ger_replay call metadata", path) from None
+    if not isinstance(calls, list) or len(calls) != n:
+        raise InputError(
+            f"cassette metadata describes {len(calls) if isinstance(calls, list) else '?'} "
+            f"call(s) for {n} interaction(s)",
+            path,
+        )
+    for j, c in enumerate(calls):
+        if not isinstance(c, dict) or not isinstance(c.get("samples"), list):
+            raise InputError(f"call {j}: metadata without a samples list", path)
+    return calls
+
+
+def answer_text(response: Mapping[str, Any]) -> str | None:
+    """The chat completion's answer text in a recorded 200 response, else None."""
+    if int(response["status"]["code"]) != 200:
+        return None
+    s = response["body"]["string"]
+    try:
+        data = json.loads(s)
+        content = data["choices"][0]["message"]["content"]
+    except (ValueError, KeyError, IndexError, TypeError):
+        return None
+    return content if isinstance(content, str) else None

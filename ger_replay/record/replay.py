@@ -1,0 +1,164 @@
+"""`replay RUN_DIR --manifest FILE`: the whole recording pipeline (manifest, media, prompts,
+request bodies, the calling strategy, parsing) run again against the run's cassettes, with vcrpy
+in record mode "none" and every socket connection refused. It fails naming the first request
+that has no recording: proof that the pipeline has not drifted since the run was recorded.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import openai
+from vcr.errors import CannotOverwriteExistingCassetteException
+
+from ger_replay.errors import GerReplayError, InputError
+from ger_replay.protocol import datasets
+from ger_replay.record import cassettes, journal, rundir, strategy
+from ger_replay.record.recorder import answer_status, request_body, settings_from_meta
+
+
+class ReplayMismatch(GerReplayError):
+    """A request of the pipeline has no recording (or the calls differ from the recorded ones)."""
+
+
+class NetworkBlocked(OSError):
+    pass
+
+
+@contextlib.contextmanager
+def network_blocked() -> Iterator[None]:
+    """Every outgoing socket connection fails while inside (replay never needs the network)."""
+
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        raise NetworkBlocked("network access is blocked during replay")
+
+    saved = (socket.socket.connect, socket.socket.connect_ex, socket.create_connection)
+    socket.socket.connect = refuse  # type: ignore[method-assign]
+    socket.socket.connect_ex = refuse  # type: ignore[method-assign]
+    socket.create_connection = refuse
+    try:
+        yield
+    finally:
+        socket.socket.connect, socket.socket.connect_ex, socket.create_connection = saved  # type: ignore[method-assign]
+
+
+@dataclass
+class ReplaySummary:
+    run_dir: Path
+    batches: int = 0
+    calls: int = 0
+    answered: int = 0
+    unanswered: int = 0
+    skipped: list[str] = field(default_factory=list)
+
+
+def _batches_to_replay(run_dir: Path, meta: dict[str, Any]) -> list[tuple[str, list[str]]]:
+    """Finished batches (by the journal; without a journal, every batch with a cassette)."""
+    all_batches = rundir.batches(meta["sample_order"], int(meta["batch_size"]))
+    events = journal.read(run_dir / rundir.JOURNAL)
+    if events:
+        done = journal.finished_batches(events)
+        return [(b, ids) for b, ids in all_batches if b in done]
+    return [(b, ids) for b, ids in all_batches if rundir.cassette_path(run_dir, b).is_file()]
+
+
+def replay(run_dir: Path, manifest: Path, base_url: str | None = None) -> ReplaySummary:
+    from ger_replay.record.manifest import load_manifest
+    from ger_replay.record.messages import build_messages
+
+    meta = rundir.read_meta(run_dir)
+    try:
+        ds = datasets.get(meta["dataset"])
+    except datasets.UnknownDataset as e:
+        raise InputError(str(e), run_dir / rundir.RUN_JSON) from None
+    settings = settings_from_meta(meta)
+    samples = {s.sample_id: s for s in load_manifest(manifest, ds, settings.modality)}
+    missing = [s for s in meta["sample_order"] if s not in samples]
+    if missing:
+        raise InputError(
+            f"{len(missing)} sample(s) of the run are not in the manifest (first: {missing[0]})",
+            manifest,
+        )
+    labels = [str(x) for x in meta.get("labels") or ds.labels]
+    todo = _batches_to_replay(run_dir, meta)
+    out = ReplaySummary(run_dir)
+    if not todo:
+        raise ReplayMismatch("no finished batch to replay", run_dir)
+    expected = {b: cassettes.read(rundir.cassette_path(run_dir, b)) for b, _ in todo}
+    vcr = cassettes.make_vcr("none")
+    url = base_url or meta.get("endpoint") or "https://api.openai.com/v1"
+    client = openai.OpenAI(api_key="replay-needs-no-key", base_url=url, max_retries=0)
+    cassette_dir = str(run_dir / rundir.CASSETTES)
+    with network_blocked(), vcr.use_cassette(cassette_dir, allow_playback_repeats=False):
+        for batch, ids in todo:
+            made: list[tuple[list[str], str, int]] = []
+
+            def call(
+                ss: tuple[str, ...],
+                split: str,
+                attempt: int,
+                batch: str = batch,
+                made: list[tuple[list[str], str, int]] = made,
+            ) -> str:
+                messages = build_messages(ds, [samples[s] for s in ss], settings)
+                body = request_body(settings, messages)
+                where = f"batch {batch}, split {split or '(whole)'}, attempt {attempt}"
+                try:
+                    resp = client.chat.completions.with_raw_response.create(**body)
+                    http = resp.http_response
+                except CannotOverwriteExistingCassetteException:
+                    raise ReplayMismatch(
+                        f"no recording for the request of {where} "
+                        f"(samples {', '.join(ss)}; body digest "
+                        f"{cassettes.body_digest(_body_bytes(body))[:16]})",
+                        run_dir,
+                    ) from None
+                except openai.BadRequestError as e:
+                    http = e.response
+                except openai.APIConnectionError as e:
+                    raise ReplayMismatch(f"no recording for the request of {where}: {e}") from None
+                made.append((list(ss), split, attempt))
+                text = cassettes.answer_text(
+                    {
+                        "status": {"code": http.status_code},
+                        "body": {"string": http.content},
+                    }
+                )
+                return answer_status(http.status_code, text, len(ss), labels)
+
+            res = strategy.run_batch(ids, int(meta["max_tries"]), call)
+            rec = [
+                (list(i.meta["samples"]), str(i.meta.get("split", "")), int(i.meta["attempt"]))
+                for i in expected[batch]
+            ]
+            if made != rec:
+                raise ReplayMismatch(
+                    f"batch {batch}: the strategy made {len(made)} call(s), the cassette holds "
+                    f"{len(rec)}; the calls differ from call {_first_diff(made, rec)} "
+                    "(the parser now judges an answer differently than when it was recorded)",
+                    rundir.cassette_path(run_dir, batch),
+                )
+            out.batches += 1
+            out.calls += len(made)
+            out.answered += res.answered
+            out.unanswered += len(res.unanswered)
+    client.close()
+    return out
+
+
+def _first_diff(a: list[Any], b: list[Any]) -> int:
+    for i, (x, y) in enumerate(zip(a, b, strict=False)):
+        if x != y:
+            return i
+    return min(len(a), len(b))
+
+
+def _body_bytes(body: dict[str, Any]) -> bytes:
+    import json
+
+    return json.dumps(body).encode()

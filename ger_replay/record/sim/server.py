@@ -1,0 +1,399 @@
+"""An OpenAI-compatible chat completions server on loopback, for tests and demos.
+
+`POST /v1/chat/completions` (non-streaming) and `GET /v1/models`. Each request's items are found
+from its parts: labelled images (`image-{i}`, `video{i}_image{j}`) group by their label, and each
+image's digest names its sample; a request with no image is one item per text part. An item's
+ranking depends on the seed, the sample, the prompt and the item's images only, so a sample gets
+the same answer in any batch. Faults (refusals, dropped items, 500s, slow answers, cut
+connections) are drawn from the seed, the request body and how many times that same body was
+seen before: a run is reproducible, and a retried request can succeed. Above `rpm_limit` the
+server answers 429 with Retry-After (a token bucket refilled at rpm_limit / 60 per second).
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import ipaddress
+import json
+import math
+import random
+import re
+import socket
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import cv2
+import numpy as np
+
+from ger_replay.protocol.datasets import Dataset
+from ger_replay.record.messages import digest_of_url
+from ger_replay.record.sim.answers import (
+    INVENTED,
+    REFUSAL,
+    SHAPES,
+    Item,
+    Oracle,
+    item_name,
+    render,
+)
+from ger_replay.record.sim.index import MediaIndex
+
+_LABEL = re.compile(r"^\s*(?:image-(\d+)|video(\d+)_image(\d+))\s*$")
+CREATED = 1_700_000_000
+
+
+def check_loopback(host: str) -> None:
+    """Raises ValueError unless every address `host` resolves to is a loopback address."""
+    try:
+        infos = socket.getaddrinfo(host, None)
+    except socket.gaierror as e:
+        raise ValueError(f"cannot resolve {host!r}: {e}") from None
+    for info in infos:
+        addr = ipaddress.ip_address(str(info[4][0]).split("%")[0])
+        if not addr.is_loopback:
+            raise ValueError(
+                f"the simulator binds loopback addresses only; {host!r} resolves to {addr}"
+            )
+
+
+@dataclass
+class Faults:
+    """Probabilities of each fault per request, and the request rate limit."""
+
+    refuse_rate: float = 0.0
+    drop_rate: float = 0.0
+    error_rate: float = 0.0
+    slow_rate: float = 0.0
+    cut_rate: float = 0.0
+    invent_rate: float = 0.0
+    slow_seconds: float = 2.0
+    rpm_limit: float | None = None
+    rpm_burst: int | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("refuse_rate", "drop_rate", "error_rate", "slow_rate", "cut_rate"):
+            v = getattr(self, name)
+            if not 0.0 <= v <= 1.0:
+                raise ValueError(f"{name} must be within [0, 1], got {v}")
+        if not 0.0 <= self.invent_rate <= 1.0:
+            raise ValueError(f"invent_rate must be within [0, 1], got {self.invent_rate}")
+        if self.rpm_limit is not None and self.rpm_limit <= 0:
+            raise ValueError(f"rpm_limit must be positive, got {self.rpm_limit}")
+
+
+class TokenBucket:
+    """Requests per minute as a bucket of `burst` tokens refilled at rpm / 60 per second."""
+
+    def __init__(self, rpm: float, burst: int | None = None):
+        self.rate = rpm / 60.0
+        self.capacity = float(burst if burst is not None else max(1, math.ceil(self.rate)))
+        self.tokens = self.capacity
+        self.stamp = time.monotonic()
+        self.lock = threading.Lock()
+
+    def take(self) -> float:
+        """0.0 if a request may pass now, else the seconds until it may."""
+        with self.lock:
+            now = time.monotonic()
+            self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
+            self.stamp = now
+            if self.tokens >= 1.0:
+                self.tokens -= 1.0
+                return 0.0
+            return (1.0 - self.tokens) / self.rate
+
+
+@dataclass
+class Engine:
+    """Everything but HTTP: turns a request body into a response (or a fault)."""
+
+    dataset: Dataset
+    index: MediaIndex
+    oracle: Oracle
+    faults: Faults
+    seed: int = 0
+    seen: Counter[str] = field(default_factory=Counter)
+    stats: Counter[str] = field(default_factory=Counter)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def rng(self, *parts: object) -> random.Random:
+        h = hashlib.sha256(repr((self.seed, *parts)).encode("utf-8")).digest()
+        return random.Random(int.from_bytes(h[:16], "big"))
+
+    def occurrence(self, body_key: str) -> int:
+        with self.lock:
+            n = self.seen[body_key]
+            self.seen[body_key] += 1
+            return n
+
+    def count(self, what: str) -> None:
+        with self.lock:
+            self.stats[what] += 1
+
+    def items(self, content: list[Any]) -> tuple[str, str, list[tuple[str | None, list[str]]]]:
+        """The prompt, the kind of item (image, video, text) and each item's sample id and
+        image digests, in order."""
+        prompt = ""
+        groups: dict[tuple[str, int], list[str]] = {}
+        texts: list[str] = []
+        label: tuple[str, int] | None = None
+        kind = "image"
+        loose = 0
+        for part in content:
+            if not isinstance(part, dict):
+                continue
+            if part.get("type") == "text":
+                text = str(part.get("text", ""))
+                m = _LABEL.match(text)
+                if m:
+                    if m.group(1) is not None:
+                        label = ("image", int(m.group(1)))
+                    else:
+                        label = ("video", int(m.group(2)))
+                        kind = "video"
+                elif not prompt:
+                    prompt = text
+                else:
+                    texts.append(text)
+            elif part.get("type") == "image_url":
+                image = part.get("image_url")
+                url = image.get("url") if isinstance(image, dict) else image
+                try:
+                    digest = digest_of_url(str(url))
+                except ValueError:
+                    digest = "sha256:unreadable"
+                key = label if label is not None else ("loose", (loose := loose + 1))
+                groups.setdefault(key, []).append(digest)
+        out: list[tuple[str | None, list[str]]] = []
+        if groups:
+            for digests in groups.values():
+                sids = [s for d in digests if (s := self.index.sample_of_image(d)) is not None]
+                sid = Counter(sids).most_common(1)[0][0] if sids else None
+                out.append((sid, digests))
+            return prompt, kind, out
+        return prompt, "text", [(self.index.sample_of_text(t), [t]) for t in texts]
+
+    def answer(self, body: dict[str, Any], body_key: str) -> tuple[str, dict[str, Any]]:
+        """("cut" | "error" | "ok", payload); "ok" may have slept first."""
+        messages = body.get("messages")
+        if not isinstance(messages, list) or not messages:
+            raise ValueError("'messages' must be a non-empty list")
+        content: list[Any] = []
+        for m in messages:
+            c = m.get("content") if isinstance(m, dict) else None
+            if isinstance(c, list):
+                content.extend(c)
+            elif isinstance(c, str):
+                content.append({"type": "text", "text": c})
+        n_seen = self.occurrence(body_key)
+        rng = self.rng("request", body_key, n_seen)
+        f = self.faults
+        if rng.random() < f.cut_rate:
+            self.count("cut")
+            return "cut", {}
+        if rng.random() < f.error_rate:
+            self.count("error")
+            return "error", {"error": {"message": "simulated server error", "type": "server_error"}}
+        if rng.random() < f.slow_rate:
+            self.count("slow")
+            time.sleep(f.slow_seconds)
+        prompt, kind, items = self.items(content)
+        if rng.random() < f.refuse_rate:
+            self.count("refused")
+            text = REFUSAL
+        else:
+            answered: list[Item] = []
+            for i, (sid, digests) in enumerate(items, 1):
+                sample = self.index.samples.get(sid) if sid is not None else None
+                item_rng = self.rng("item", sid if sid is not None else digests, prompt, digests)
+                ranking = self.oracle.ranking(sample.gt if sample else None, item_rng)
+                if rng.random() < f.invent_rate:
+                    ranking = (rng.choice(INVENTED), *ranking)
+                answered.append(Item(item_name(kind, i, rng), ranking))
+            if answered and rng.random() < f.drop_rate:
+                del answered[rng.randrange(len(answered))]
+                self.count("dropped")
+            text = render(answered, rng.choice(SHAPES), rng, kind)
+        self.count("answered")
+        return "ok", self.completion(body, body_key, n_seen, text, content)
+
+    def completion(
+        self, body: dict[str, Any], key: str, n: int, text: str, content: list[Any]
+    ) -> dict[str, Any]:
+        prompt_tokens = 0
+        for part in content:
+            if isinstance(part, dict) and part.get("type") == "text":
+                prompt_tokens += math.ceil(len(str(part.get("text", ""))) / 4)
+            elif isinstance(part, dict) and part.get("type") == "image_url":
+                prompt_tokens += image_tokens(part.get("image_url"))
+        completion_tokens = math.ceil(len(text) / 4)
+        return {
+            "id": "chatcmpl-sim-" + hashlib.sha256(f"{key}:{n}".encode()).hexdigest()[:24],
+            "object": "chat.completion",
+            "created": CREATED,
+            "model": str(body.get("model", "simulator")),
+            "system_fingerprint": "ger-replay-simulator",
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": text},
+                    "finish_reason": "stop",
+                    "logprobs": None,
+                }
+            ],
+            "usage": {
+                "prompt_tokens": prompt_tokens,
+                "completion_tokens": completion_tokens,
+                "total_tokens": prompt_tokens + completion_tokens,
+            },
+        }
+
+
+def image_tokens(image: Any) -> int:
+    """An estimate of an image's prompt tokens: 85 at low detail, else 85 + 170 per 512-pixel
+    tile after scaling to fit 2048 and then to a shortest side of 768."""
+    if not isinstance(image, dict):
+        return 85
+    if image.get("detail") == "low":
+        return 85
+    url = str(image.get("url", ""))
+    _, sep, payload = url.partition(";base64,")
+    if not sep:
+        return 85
+    img = cv2.imdecode(np.frombuffer(base64.b64decode(payload), np.uint8), cv2.IMREAD_UNCHANGED)
+    if img is None:
+        return 85
+    h, w = img.shape[:2]
+    s = min(1.0, 2048 / max(w, h))
+    w, h = w * s, h * s
+    s = min(1.0, 768 / min(w, h))
+    w, h = w * s, h * s
+    return 85 + 170 * math.ceil(w / 512) * math.ceil(h / 512)
+
+
+def make_handler(engine: Engine, bucket: TokenBucket | None) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        server_version = "ger-replay-simulator"
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+        def _send(self, status: int, payload: dict[str, Any], headers: dict[str, str]) -> None:
+            data = json.dumps(payload).encode("utf-8")
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            for k, v in headers.items():
+                self.send_header(k, v)
+            self.end_headers()
+            self.wfile.write(data)
+
+        def _error(self, status: int, message: str, kind: str = "invalid_request_error") -> None:
+            self._send(status, {"error": {"message": message, "type": kind}}, {})
+
+        def do_GET(self) -> None:
+            if self.path.rstrip("/") == "/v1/models":
+                model = {"id": "simulator", "object": "model", "owned_by": "ger-replay"}
+                self._send(200, {"object": "list", "data": [model]}, {})
+            else:
+                self._error(404, f"no route {self.path}")
+
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            raw = self.rfile.read(length)
+            if self.path.rstrip("/") != "/v1/chat/completions":
+                self._error(404, f"no route {self.path}")
+                return
+            if bucket is not None:
+                wait = bucket.take()
+                if wait > 0:
+                    engine.count("rate_limited")
+                    headers = {
+                        "Retry-After": str(max(1, math.ceil(wait))),
+                        "retry-after-ms": str(max(1, math.ceil(wait * 1000))),
+                    }
+                    msg = "Rate limit reached for requests (simulated)"
+                    err = {"message": msg, "type": "requests", "code": "rate_limit_exceeded"}
+                    self._send(429, {"error": err}, headers)
+                    return
+            try:
+                body = json.loads(raw)
+                if not isinstance(body, dict):
+                    raise ValueError("the body must be a JSON object")
+                if body.get("stream"):
+                    raise ValueError("the simulator does not stream; send stream=false")
+                key = hashlib.sha256(raw).hexdigest()
+                outcome, payload = engine.answer(body, key)
+            except (ValueError, json.JSONDecodeError) as e:
+                self._error(400, str(e))
+                return
+            if outcome == "cut":
+                self.close_connection = True
+                with contextlib.suppress(OSError):
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                return
+            if outcome == "error":
+                self._send(500, payload, {})
+                return
+            self._send(200, payload, {})
+
+    return Handler
+
+
+class SimulatorServer:
+    """A running simulator: `.url` ends in /v1; `.stop()` or use it as a context manager."""
+
+    def __init__(self, engine: Engine, host: str, port: int):
+        check_loopback(host)
+        self.engine = engine
+        bucket = (
+            TokenBucket(engine.faults.rpm_limit, engine.faults.rpm_burst)
+            if engine.faults.rpm_limit
+            else None
+        )
+        handler = make_handler(engine, bucket)
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+
+        class _Server(ThreadingHTTPServer):
+            address_family = family
+            daemon_threads = True
+            allow_reuse_address = True
+
+            def handle_error(self, request: Any, client_address: Any) -> None:
+                pass  # a client that hung up (or a connection cut on purpose) is no error
+
+        self.httpd = _Server((host, port), handler)
+        self.host = host
+        self.port = int(self.httpd.server_address[1])
+        self._thread = threading.Thread(
+            target=self.httpd.serve_forever, args=(0.05,), name="ger-replay-simulator", daemon=True
+        )
+        self._thread.start()
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}/v1"
+
+    @property
+    def stats(self) -> dict[str, int]:
+        with self.engine.lock:
+            return dict(self.engine.stats)
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        self._thread.join(timeout=5)
+
+    def __enter__(self) -> SimulatorServer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -1,0 +1,333 @@
+"""`ger-replay report PATH... -o DIR`: every analysis that the runs allow, written as files and
+one self-contained `DIR/index.html`.
+
+DIR/tables/   paper tables (one per task) and analysis tables, each as .md, .csv and .tex
+DIR/figures/  every figure as .png and .pdf
+DIR/index.html
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+
+from ger_replay import __version__
+from ger_replay.analysis import confusion, consistency, refusals, robustness, runsets, stability
+from ger_replay.errors import GerReplayError
+from ger_replay.report import figures, frames, html, paper
+from ger_replay.report.html import Block, FigureRef, Section, esc
+from ger_replay.score.scoring import Missing
+from ger_replay.score.writer import write_table
+
+
+@dataclass
+class ReportResult:
+    out_dir: Path
+    index: Path
+    files: list[Path] = field(default_factory=list)
+    #: analyses left out, and why (e.g. no repeated runs for stability)
+    notes: list[str] = field(default_factory=list)
+    #: runs that could not be analysed
+    errors: list[GerReplayError] = field(default_factory=list)
+
+
+def slug(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]+", "_", name).strip("_").lower() or "x"
+
+
+class _Writer:
+    def __init__(self, out: Path, formats: Sequence[str]) -> None:
+        self.out = out
+        self.formats = formats
+        self.tables = out / "tables"
+        self.figs = out / "figures"
+        self.files: list[Path] = []
+
+    def text(self, rel: Path, text: str) -> Path:
+        p = self.out / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+        self.files.append(p)
+        return p
+
+    def frame(self, stem: str, df: pl.DataFrame) -> list[Path]:
+        return [
+            self.text(Path("tables") / f"{stem}.md", frames.to_markdown(df)),
+            self.text(Path("tables") / f"{stem}.csv", frames.to_csv(df)),
+            self.text(Path("tables") / f"{stem}.tex", frames.to_latex(df)),
+        ]
+
+    def figure(self, fig: figures.Figure, stem: str, caption: str) -> FigureRef:
+        paths = figures.save(fig, self.figs, stem, self.formats)
+        self.files.extend(paths)
+        return FigureRef(paths[0], caption, paths)
+
+
+def build_report(
+    df: pl.DataFrame,
+    out_dir: Path,
+    paths: Sequence[str | Path] = (),
+    missing: Missing = "skip",
+    ci: bool = True,
+    seed: int = 0,
+    figure_formats: Sequence[str] = ("png", "pdf"),
+) -> ReportResult:
+    """Writes the report of every run in `df` into `out_dir`. `paths` are the inputs the runs
+    came from (recorded run folders among them add calls and tokens). Figures are written in
+    `figure_formats`; PNG is always among them (the page embeds it)."""
+    out_dir = Path(out_dir)
+    formats = ["png", *(f for f in figure_formats if f != "png")]
+    w = _Writer(out_dir, formats)
+    notes: list[str] = []
+    scores = runsets.score_runs(df, missing, ci, seed=seed)
+    labels = paper.row_labels(scores)
+    sections: list[Section] = []
+
+    # --- paper tables and score figures
+    sec = Section(
+        "Results by task",
+        "One table per task in the paper's layout: a column per dataset, a row per setting, "
+        "the Random and Majority baselines (each the mean of 10 runs on the full labelled test "
+        "set) first. Unanswered samples are "
+        + ("left out of the metric (the paper's rule)." if missing == "skip" else "counted wrong.")
+        + " The interval is a 95% bootstrap interval where computed; scored/total is shown "
+        "where answers are missing.",
+    )
+    for t in paper.paper_tables(scores):
+        stem = t.slug
+        files = [
+            w.text(Path("tables") / f"{stem}.md", paper.to_markdown(t)),
+            w.text(Path("tables") / f"{stem}.csv", paper.to_csv(t)),
+            w.text(Path("tables") / f"{stem}.tex", paper.to_latex(t)),
+        ]
+        sec.blocks.append(
+            Block(f"<h3>{esc(t.title)}</h3>" + html.paper_table_html(t, files, out_dir))
+        )
+        sub = scores.filter(pl.col("task") == t.task)
+        fig = figures.scores_figure(sub, labels, t.title)
+        ref = w.figure(
+            fig,
+            f"scores_{t.task}",
+            f"{t.title}: score of every run with its interval; dashed: Random, dotted: Majority.",
+        )
+        sec.blocks.append(Block(figure=ref))
+    sections.append(sec)
+    w.frame("scores", scores)
+
+    # --- failures
+    ref_data = refusals.refusals(df, paths)
+    st = ref_data.statuses
+    w.frame("statuses", st)
+    sec = Section(
+        "Refusals and failures",
+        "Samples by status, per run. <em>malformed</em> = count mismatch + unparseable; "
+        "<em>with_invented</em> = rankings holding labels outside the candidates.",
+    )
+    fail_cols = ["refused", "count_mismatch", "unparseable", "unanswered", "no_candidate"]
+    ref = w.figure(
+        figures.failures_figure(st.select("run", "n_samples", *fail_cols)),
+        "failures",
+        "Share of each run's samples with no usable answer, by kind.",
+    )
+    sec.blocks.append(Block(figure=ref))
+    sec.blocks.append(Block(html.frame_html(st)))
+    if ref_data.calls.height:
+        w.frame("calls", ref_data.calls)
+        w.frame("refusal_wordings", ref_data.wordings)
+        sec.blocks.append(
+            Block("<h3>Calls and tokens (recorded runs)</h3>" + html.frame_html(ref_data.calls))
+        )
+        if ref_data.wordings.height:
+            sec.blocks.append(
+                Block("<h3>Refusal wordings</h3>" + html.frame_html(ref_data.wordings))
+            )
+    else:
+        notes.append("calls, retries and tokens: no recorded run folder among the inputs")
+    sections.append(sec)
+
+    # --- stability
+    sets = runsets.repeat_sets(df)
+    if sets:
+        sec = Section(
+            "Stability across repeated runs",
+            "Runs of one dataset and setting. Agreement: how many runs gave a sample's most "
+            "frequent label (the paper's Figure 3). The majority-vote run is written as "
+            "<code>tables/*_majority.csv</code> predictions and scores like any other run.",
+        )
+        summaries = []
+        for runs in sets:
+            s = stability.stability(df.filter(pl.col("run").is_in(runs)), missing, ci, seed)
+            stem = f"stability_{slug(s.dataset)}_{slug(runs[0])}"
+            summaries.append(s.summary)
+            w.frame(f"{stem}_histogram", s.histogram)
+            w.frame(f"{stem}_runs", s.per_run)
+            w.frame(f"{stem}_flips", s.flips(20))
+            maj = w.out / "tables" / f"{stem}_majority.csv"
+            write_table(s.majority, maj)
+            w.files.append(maj)
+            sec.blocks.append(
+                Block(f"<h3>{esc(s.dataset)}: {len(runs)} runs</h3>" + html.frame_html(s.summary))
+            )
+            sec.blocks.append(
+                Block(
+                    figure=w.figure(
+                        figures.stability_histogram(s),
+                        f"{stem}_hist",
+                        "Samples by the number of runs agreeing on their most frequent label.",
+                    )
+                )
+            )
+            sec.blocks.append(
+                Block(
+                    figure=w.figure(
+                        figures.stability_runs(s),
+                        f"{stem}_runs",
+                        "Metric of each run with its interval; diamond: majority vote.",
+                    )
+                )
+            )
+            sec.blocks.append(Block(html.frame_html(s.flips(20)), fold="Samples that flip most"))
+        w.frame("stability_summary", pl.concat(summaries, how="diagonal_relaxed"))
+        sections.append(sec)
+    else:
+        notes.append("stability: no two runs share a dataset and setting")
+
+    # --- robustness
+    rob = robustness.robustness(df, missing=missing, ci=ci, seed=seed)
+    if rob.height:
+        w.frame("robustness", rob)
+        sec = Section(
+            "Robustness: template, color, frames, modality",
+            "Runs of one dataset that differ in one factor only. Delta is against the reference "
+            "level (template 1, RGB, most frames, video+text), with a paired bootstrap interval "
+            "and p-value on the shared samples where computed.",
+        )
+        for factor in rob.get_column("factor").unique(maintain_order=True).to_list():
+            wide = robustness.wide(rob, factor)
+            w.frame(f"robustness_{factor}", wide)
+            sec.blocks.append(Block(f"<h3>{esc(factor)}</h3>" + html.frame_html(wide)))
+            sec.blocks.append(
+                Block(
+                    figure=w.figure(
+                        figures.robustness_figure(rob, factor),
+                        f"robustness_{factor}",
+                        f"Score by {factor}, with intervals.",
+                    )
+                )
+            )
+        sec.blocks.append(Block(html.frame_html(rob.drop("fixed")), fold="All robustness rows"))
+        sections.append(sec)
+    else:
+        notes.append(
+            "robustness: no runs differ in exactly one of template, color, frames, modality"
+        )
+
+    # --- consistency (color pairs)
+    pairs = consistency.color_pairs(df)
+    if pairs:
+        sec = Section(
+            "Consistency between RGB and grayscale",
+            "Per true class: share of the samples both runs answered on which they agree "
+            "(the paper's Figure 5).",
+        )
+        for a, b in pairs:
+            c = consistency.consistency(df, a, b)
+            stem = f"consistency_{slug(a)}"
+            w.frame(stem, c.per_class)
+            sec.blocks.append(Block(f"<h3>{esc(a)} vs {esc(b)}</h3>" + html.frame_html(c.summary)))
+            sec.blocks.append(
+                Block(
+                    figure=w.figure(
+                        figures.consistency_figure(
+                            c.per_class, a, b, f"{_ds(c.dataset)}: RGB vs grayscale"
+                        ),
+                        stem,
+                        "Per-class agreement of the two runs, beside each run's recall.",
+                    )
+                )
+            )
+        sections.append(sec)
+    else:
+        notes.append("consistency: no RGB/grayscale pair of runs")
+
+    # --- confusion and recall
+    long = confusion.confusion(df)
+    w.frame("confusion", long)
+    rec = confusion.class_recall(df, missing)
+    w.frame("class_recall", rec)
+    sec = Section(
+        "Confusion and class-wise recall",
+        "Rows: true class; columns: predicted class, then samples without a usable answer by "
+        "kind (right of the orange line). Cells: percent of the row (count).",
+    )
+    for ds_key in rec.get_column("dataset").unique(maintain_order=True).to_list():
+        sub = rec.filter(pl.col("dataset") == ds_key)
+        sec.blocks.append(
+            Block(
+                figure=w.figure(
+                    figures.recall_figure(sub, f"{_ds(ds_key)}: recall by class"),
+                    f"recall_{slug(ds_key)}",
+                    "Recall of each class, per run (n = test samples of the class).",
+                )
+            )
+        )
+    for run in long.get_column("run").unique(maintain_order=True).to_list():
+        sub = long.filter(pl.col("run") == run)
+        stem = f"confusion_{slug(run)}"
+        w.frame(stem, confusion.wide(sub, "count"))
+        ref = w.figure(figures.confusion_figure(sub, run), stem, f"Confusion of {run}.")
+        sec.blocks.append(Block(figure=ref, fold=f"Confusion: {run}"))
+    sections.append(sec)
+
+    # --- page
+    summary = _summary(scores, st)
+    if notes:
+        summary.append("Not shown: " + esc("; ".join(notes)) + ".")
+    page = html.render(
+        "Emotion recognition benchmark report",
+        f"{scores.height} run(s) over {scores.get_column('dataset').n_unique()} dataset(s); "
+        f"ger-replay {__version__}",
+        summary,
+        sections,
+        out_dir,
+    )
+    index = w.text(Path("index.html"), page)
+    return ReportResult(out_dir, index, w.files, notes)
+
+
+def _ds(key: str) -> str:
+    from ger_replay.protocol import datasets
+
+    return datasets.get(key).name
+
+
+def _summary(scores: pl.DataFrame, statuses: pl.DataFrame) -> list[str]:
+    out = []
+    src = scores.get_column("source").fill_null("?").value_counts(sort=True)
+    out.append(
+        "Runs by source: "
+        + esc(", ".join(f"{r['source']} {r['count']}" for r in src.iter_rows(named=True)))
+        + "."
+    )
+    above = scores.filter(pl.col("value") > pl.max_horizontal("random", "majority")).height
+    out.append(f"{above} of {scores.height} run(s) beat both the Random and the Majority baseline.")
+    best = scores.sort("value", descending=True).head(1).row(0, named=True)
+    worst = scores.sort("value").head(1).row(0, named=True)
+    out.append(
+        f"Highest: {esc(best['run'])} ({best['metric']} {best['value']:.2f}); lowest: "
+        f"{esc(worst['run'])} ({worst['metric']} {worst['value']:.2f})."
+    )
+    n = int(statuses.get_column("n_samples").sum())
+    ok = int(statuses.get_column("ok").sum())
+    out.append(
+        f"{n - ok} of {n} sample answers ({(n - ok) / max(n, 1) * 100:.2f}%) were not usable "
+        f"(refused {int(statuses.get_column('refused').sum())}, malformed "
+        f"{int(statuses.get_column('malformed').sum())}, unanswered "
+        f"{int(statuses.get_column('unanswered').sum())}, no candidate label "
+        f"{int(statuses.get_column('no_candidate').sum())})."
+    )
+    return out

@@ -1,0 +1,858 @@
+//! The answer parser: a model's free-text answer for a batch of `n_items` samples becomes one
+//! ranking of candidate labels per item, the labels it invented, and a status.
+//!
+//! Three readings of the text are tried, each linear in its length:
+//! - **records**: brace-delimited objects holding a result key (`{'name': 'Image 1', 'result':
+//!   [...]}`, JSON objects or arrays of them, run together or one per line, in code fences);
+//! - **named items**: item names with a number (`Image 1`, `image-1`, `video1`, `Image-text pair
+//!   1`, `the second image`), each followed by its ranking (a list, a comma list, a quoted string,
+//!   or a vertical list on the next lines);
+//! - **bare lists**: bracketed lists or list-like lines holding candidate labels, in order.
+//!
+//! Readings are tried in this order: the first that finds exactly `n_items` items wins; one that
+//! finds more ends the search (a count mismatch); otherwise the reading with the most items is
+//! kept (a count mismatch). The bare lists are read only when records and named items found
+//! nothing.
+//! Items are keyed by the number in their name when every item has one (ordered by it, the first
+//! of duplicates kept), otherwise kept in order of appearance. An answer with no items is
+//! `Refused` when it holds a refusal wording (see [`REFUSALS`]), `Unparseable` otherwise; a
+//! refusal wording never overrides items that are present.
+//!
+//! The pure-Python reference parser (`ger_replay/parsing/reference.py`) implements the same
+//! rules; the two are checked against each other.
+
+use std::cell::RefCell;
+use std::collections::HashSet;
+use std::sync::LazyLock;
+
+use rayon::prelude::*;
+use regex::Regex;
+
+use crate::labels::{normalize, LabelSpace};
+
+/// How an answer parsed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Status {
+    /// Exactly `n_items` items were found.
+    Ok,
+    /// No items, and a refusal wording.
+    Refused,
+    /// Items were found, but not `n_items` of them.
+    CountMismatch,
+    /// No items and no refusal wording.
+    Unparseable,
+}
+
+impl Status {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Status::Ok => "ok",
+            Status::Refused => "refused",
+            Status::CountMismatch => "count_mismatch",
+            Status::Unparseable => "unparseable",
+        }
+    }
+}
+
+/// One parsed answer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Parsed {
+    pub status: Status,
+    /// One ranking per item found, in candidate spelling, most likely first, without repeats.
+    pub rankings: Vec<Vec<String>>,
+    /// Per item, the labels outside the candidates, as the model wrote them.
+    pub invented: Vec<Vec<String>>,
+    /// The id of the refusal wording that matched (only when no item was found).
+    pub refusal: Option<String>,
+}
+
+impl Parsed {
+    /// The first label of each ranking (the prediction of PROTOCOL.md part 3, rule 3).
+    pub fn top1(&self) -> Vec<Option<&str>> {
+        self.rankings
+            .iter()
+            .map(|r| r.first().map(String::as_str))
+            .collect()
+    }
+}
+
+/// Refusal wordings, checked in this order; the id of the first that matches is reported.
+pub const REFUSALS: &[(&str, &str)] = &[
+    (
+        "sorry-cannot",
+        r"(?i)\b(?:i['’]m|i am)\s+(?:so\s+|very\s+|really\s+|truly\s+)?sorry\b[^.\n]{0,80}?\b(?:can['’]?t|cannot|can not|unable|not able|won['’]t|must decline)",
+    ),
+    (
+        "cannot-assist",
+        r"(?i)\bi\s*(?:can['’]?t|cannot|can not|won['’]t|am unable to|['’]m unable to|am not able to|['’]m not able to)\s+(?:help|assist|provide|fulfil|fulfill|comply|process|analy[sz]e|identify|recogni[sz]e|determine|do that|complete|support|view|see|perform|make|interpret|evaluate|classify|accommodate)\b",
+    ),
+    (
+        "unable",
+        r"(?i)\b(?:i['’]m|i am)\s+(?:unable|not able)\s+to\b",
+    ),
+    ("apologize", r"(?i)\bi\s+apologi[sz]e\b"),
+    (
+        "decline",
+        r"(?i)\bi\s+(?:must|have to|['’]ll have to|will have to|need to)\s+decline\b",
+    ),
+    (
+        "not-comfortable",
+        r"(?i)\b(?:i['’]m|i am)\s+not\s+comfortable\b|\bi\s+(?:don['’]t|do not)\s+feel\s+comfortable\b",
+    ),
+    (
+        "policy",
+        r"(?i)\b(?:content|usage|safety)\s+polic(?:y|ies)\b|\bviolat\w*\s+(?:the\s+|our\s+|openai['’]s\s+)?(?:content\s+|usage\s+)?polic",
+    ),
+    ("as-an-ai", r"(?i)\bas an ai\b"),
+    ("sorry", r"(?i)^\W*sorry\b"),
+    ("zh", r"抱歉|对不起|无法(?:帮助|提供|识别|处理|完成|分析)"),
+];
+
+const ORDINALS: &[&str] = &[
+    "first",
+    "second",
+    "third",
+    "fourth",
+    "fifth",
+    "sixth",
+    "seventh",
+    "eighth",
+    "ninth",
+    "tenth",
+    "eleventh",
+    "twelfth",
+    "thirteenth",
+    "fourteenth",
+    "fifteenth",
+    "sixteenth",
+    "seventeenth",
+    "eighteenth",
+    "nineteenth",
+    "twentieth",
+];
+
+/// Names an item can have in an answer.
+const ITEM_WORDS: &str = r"image[ \t_-]*text[ \t_-]*pairs?|images?|imgs?|videos?|pictures?|photos?|pairs?|samples?|items?|clips?|tweets?";
+
+/// Keys that hold the ranking in a record (whole words, any case, see [`find_key`]).
+pub const RESULT_KEYS: &[&str] = &[
+    "result",
+    "results",
+    "ranking",
+    "rankings",
+    "ranked",
+    "emotion",
+    "emotions",
+    "label",
+    "labels",
+    "category",
+    "categories",
+    "prediction",
+    "predictions",
+    "sentiment",
+    "sentiments",
+    "expression",
+    "expressions",
+    "answer",
+    "output",
+    "classification",
+];
+
+/// Keys that hold the item's name in a record.
+pub const NAME_KEYS: &[&str] = &[
+    "name", "id", "image", "video", "item", "sample", "file", "filename", "image_id", "video_id",
+];
+
+/// The end of the first `key:` or `key=` in `text`: a whole word of `keys` in any case, then at
+/// most four quotes, back-quotes, asterisks, spaces or tabs, then the colon or equals sign (the
+/// regular expression `(?i-u)\b(?:keys)(?:["'`*]|[ \t]){0,4}[:=]`, searched by hand: it is on
+/// the hot path).
+pub fn find_key(text: &str, keys: &[&str]) -> Option<usize> {
+    let b = text.as_bytes();
+    for i in (0..b.len()).filter(|&i| b[i] == b':' || b[i] == b'=') {
+        let mut j = i;
+        while j > 0 && i - j <= 4 && matches!(b[j - 1], b'"' | b'\'' | b'`' | b'*' | b' ' | b'\t') {
+            j -= 1;
+        }
+        if i - j > 4 {
+            continue;
+        }
+        let end = j;
+        while j > 0 && (b[j - 1].is_ascii_alphanumeric() || b[j - 1] == b'_') {
+            j -= 1;
+        }
+        let word = &text[j..end];
+        if !word.is_empty() && keys.iter().any(|k| k.eq_ignore_ascii_case(word)) {
+            return Some(i + 1);
+        }
+    }
+    None
+}
+
+/// The item-name pattern (shared with the Python reference).
+pub fn name_pattern() -> String {
+    format!(
+        r"(?i-u)\b(?:(?:the[ \t]+)?({ord})[ \t]+(?:{words})\b|(?:{words})[ \t_-]*(?:#|no\.?)?[ \t]*([0-9]{{1,9}})(?:[ \t_-]*(?:image|frame)[ \t_-]*[0-9]{{1,9}})?(?:\.(?:jpe?g|png|gif|bmp|webp|mp4|avi|mov))?)",
+        ord = ORDINALS.join("|"),
+        words = ITEM_WORDS,
+    )
+}
+
+static NAME_RE: LazyLock<Regex> = LazyLock::new(|| Regex::new(&name_pattern()).expect("name"));
+static REFUSAL_RES: LazyLock<Vec<(&'static str, Regex)>> = LazyLock::new(|| {
+    REFUSALS
+        .iter()
+        .map(|(id, p)| (*id, Regex::new(p).expect("refusal")))
+        .collect()
+});
+
+/// Words that are never reported as invented labels.
+const NOT_LABELS: &[&str] = &[
+    "name", "result", "results", "image", "images", "video", "videos", "json", "python", "none",
+    "null", "n/a", "na", "etc", "and", "or", "the", "is", "ranking", "label", "labels",
+];
+
+/// Most words in a token that is searched for candidate labels inside.
+const SCAN_WORDS: usize = 4;
+/// Longest run of words tried as one label while searching inside a token.
+const NGRAM: usize = 3;
+/// Most words of a token kept as an invented label.
+const INVENTED_WORDS: usize = 3;
+
+fn is_sep(c: char) -> bool {
+    matches!(
+        c,
+        ',' | ';' | '|' | '/' | '>' | '\n' | '\r' | '，' | '、' | '；' | '→'
+    )
+}
+
+/// Per byte: 1 for an ASCII separator, 3 for the lead byte of a three-byte one, else 0.
+const SEP_BYTES: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let one = b",;|/>\n\r";
+    let mut k = 0;
+    while k < one.len() {
+        t[one[k] as usize] = 1;
+        k += 1;
+    }
+    t[0xE2] = 3;
+    t[0xE3] = 3;
+    t[0xEF] = 3;
+    t
+};
+
+/// A cheap first test of string equality: the length and the first eight bytes.
+fn fingerprint(s: &str) -> u64 {
+    let mut head = [0u8; 8];
+    let n = s.len().min(8);
+    head[..n].copy_from_slice(&s.as_bytes()[..n]);
+    u64::from_le_bytes(head) ^ (s.len() as u64).rotate_left(56)
+}
+
+/// `text.split(is_sep)`, scanning bytes (the separators are ASCII or three-byte UTF-8).
+fn split_seps(text: &str) -> impl Iterator<Item = &str> {
+    let b = text.as_bytes();
+    let mut start = 0usize;
+    let mut i = 0usize;
+    let mut done = false;
+    std::iter::from_fn(move || {
+        if done {
+            return None;
+        }
+        while i < b.len() {
+            let width = match SEP_BYTES[b[i] as usize] {
+                0 => 0,
+                1 => 1,
+                _ if i + 3 <= b.len() && is_sep_3(&b[i..i + 3]) => 3,
+                _ => 0,
+            };
+            if width > 0 {
+                let tok = &text[start..i];
+                i += width;
+                start = i;
+                return Some(tok);
+            }
+            i += 1;
+        }
+        done = true;
+        Some(&text[start..])
+    })
+}
+
+fn is_sep_3(b: &[u8]) -> bool {
+    matches!(
+        b,
+        [0xEF, 0xBC, 0x8C] | [0xE3, 0x80, 0x81] | [0xEF, 0xBC, 0x9B] | [0xE2, 0x86, 0x92]
+    )
+}
+
+fn is_trim(c: char) -> bool {
+    c.is_whitespace()
+        || c.is_ascii_digit()
+        || matches!(
+            c,
+            '\'' | '"'
+                | '`'
+                | '*'
+                | '['
+                | ']'
+                | '{'
+                | '}'
+                | '<'
+                | '>'
+                | '.'
+                | ':'
+                | ';'
+                | '!'
+                | '?'
+                | '-'
+                | '_'
+                | '#'
+                | '='
+                | '~'
+                | '%'
+                | '+'
+                | '‘'
+                | '’'
+                | '“'
+                | '”'
+                | '«'
+                | '»'
+        )
+}
+
+/// ASCII bytes that `is_trim` accepts.
+const TRIM_ASCII: [bool; 128] = {
+    let mut t = [false; 128];
+    let chars = b"\t\n\x0b\x0c\r 0123456789'\"`*[]{}<>.:;!?-_#=~%+";
+    let mut k = 0;
+    while k < chars.len() {
+        t[chars[k] as usize] = true;
+        k += 1;
+    }
+    t
+};
+
+/// `s.trim_matches(is_trim)`, byte by byte where the text is ASCII (the hot path).
+fn trim(s: &str) -> &str {
+    let b = s.as_bytes();
+    let (mut i, mut j) = (0, b.len());
+    while i < j {
+        if b[i] < 0x80 {
+            if !TRIM_ASCII[b[i] as usize] {
+                break;
+            }
+            i += 1;
+        } else {
+            match s[i..j].chars().next() {
+                Some(c) if is_trim(c) => i += c.len_utf8(),
+                _ => break,
+            }
+        }
+    }
+    while j > i {
+        if b[j - 1] < 0x80 {
+            if !TRIM_ASCII[b[j - 1] as usize] {
+                break;
+            }
+            j -= 1;
+        } else {
+            match s[i..j].chars().next_back() {
+                Some(c) if is_trim(c) => j -= c.len_utf8(),
+                _ => break,
+            }
+        }
+    }
+    &s[i..j]
+}
+
+fn is_quote(c: char) -> bool {
+    matches!(c, '\'' | '"' | '`' | '‘' | '’' | '“' | '”')
+}
+
+/// A token with parenthetical remarks removed and punctuation, numbering and scores trimmed.
+fn clean(tok: &str) -> std::borrow::Cow<'_, str> {
+    if !tok.bytes().any(|b| b == b'(' || b == b')') {
+        return std::borrow::Cow::Borrowed(trim(tok));
+    }
+    let mut out = String::with_capacity(tok.len());
+    let mut depth = 0usize;
+    for c in tok.chars() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth = depth.saturating_sub(1),
+            _ if depth == 0 => out.push(c),
+            _ => {}
+        }
+    }
+    std::borrow::Cow::Owned(trim(&out).to_string())
+}
+
+/// Non-ASCII characters that are punctuation, never part of a label.
+const NOT_LETTERS: &str = "，、；→。：！？（）「」『』【】《》“”‘«»…·";
+
+/// Letters (any non-ASCII character but punctuation), white space, hyphens and apostrophes.
+fn is_label_like(s: &str) -> bool {
+    s.chars().all(|c| {
+        if c.is_ascii() {
+            c.is_ascii_alphabetic() || c.is_whitespace() || matches!(c, '-' | '\'')
+        } else {
+            !NOT_LETTERS.contains(c)
+        }
+    })
+}
+
+/// Labels found for one item, in order, without repeats.
+#[derive(Default, Debug, Clone)]
+struct Ranking {
+    cands: Vec<usize>,
+    invented: Vec<String>,
+    invented_keys: HashSet<String>,
+}
+
+impl Ranking {
+    fn push_cand(&mut self, i: usize) {
+        if !self.cands.contains(&i) {
+            self.cands.push(i);
+        }
+    }
+
+    fn push_invented(&mut self, label: String) {
+        let key = normalize(&label);
+        if NOT_LABELS.contains(&key.as_str()) {
+            return;
+        }
+        if self.invented_keys.insert(key) {
+            self.invented.push(label);
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.cands.is_empty() && self.invented.is_empty()
+    }
+
+    fn merge(&mut self, other: Ranking) {
+        for i in other.cands {
+            self.push_cand(i);
+        }
+        for l in other.invented {
+            self.push_invented(l);
+        }
+    }
+}
+
+/// What one token contributed.
+#[derive(PartialEq, Eq)]
+enum Token {
+    Empty,
+    Label,
+    Prose,
+}
+
+/// Most distinct tokens remembered per answer (answers repeat a few labels many times).
+const MEMO: usize = 64;
+
+struct Parser<'a> {
+    space: &'a LabelSpace,
+    memo: RefCell<Vec<(u64, String, Option<usize>)>>,
+}
+
+impl<'a> Parser<'a> {
+    fn new(space: &'a LabelSpace) -> Self {
+        Parser {
+            space,
+            memo: RefCell::new(Vec::new()),
+        }
+    }
+
+    /// `LabelSpace::lookup`, remembered for the answer's recurring tokens.
+    fn lookup(&self, label: &str) -> Option<usize> {
+        let mut memo = self.memo.borrow_mut();
+        let print = fingerprint(label);
+        if let Some((_, _, hit)) = memo.iter().find(|(f, k, _)| *f == print && k == label) {
+            return *hit;
+        }
+        let out = self.space.lookup(label);
+        if memo.len() < MEMO {
+            memo.push((print, label.to_string(), out));
+        }
+        out
+    }
+
+    fn classify(&self, tok: &str, out: &mut Ranking) -> Token {
+        let c = clean(tok);
+        if c.is_empty() {
+            return Token::Empty;
+        }
+        if let Some(i) = self.lookup(&c) {
+            out.push_cand(i);
+            return Token::Label;
+        }
+        let words: Vec<&str> = c
+            .split_whitespace()
+            .map(trim)
+            .filter(|w| !w.is_empty())
+            .collect();
+        if words.is_empty() {
+            return Token::Empty;
+        }
+        if words.len() <= SCAN_WORDS {
+            let mut found = false;
+            let mut i = 0;
+            while i < words.len() {
+                let mut step = 1;
+                for n in (1..=NGRAM.min(words.len() - i)).rev() {
+                    let gram = words[i..i + n].join(" ");
+                    if let Some(j) = self.lookup(&gram) {
+                        out.push_cand(j);
+                        found = true;
+                        step = n;
+                        break;
+                    }
+                }
+                i += step;
+            }
+            if found {
+                return Token::Label;
+            }
+        }
+        if words.len() <= INVENTED_WORDS && is_label_like(&c) {
+            out.push_invented(words.join(" "));
+            return Token::Label;
+        }
+        Token::Prose
+    }
+
+    fn ranking(&self, text: &str) -> Ranking {
+        let mut r = Ranking::default();
+        for tok in split_seps(text) {
+            self.classify(tok, &mut r);
+        }
+        r
+    }
+
+    /// The ranking of a name-and-ranking chunk: the value of a result key if there is one,
+    /// otherwise the first lines holding labels (one line, or a vertical list).
+    fn chunk_ranking(&self, chunk: &str) -> Ranking {
+        if let Some(end) = find_key(chunk, RESULT_KEYS) {
+            return self.ranking(value_after(&chunk[end..]));
+        }
+        let mut out = Ranking::default();
+        let mut collecting = false;
+        for line in chunk.split('\n') {
+            if is_fence(line) {
+                if collecting {
+                    break;
+                }
+                continue;
+            }
+            let r = self.ranking(line);
+            if r.is_empty() {
+                if collecting {
+                    break;
+                }
+            } else {
+                out.merge(r);
+                collecting = true;
+            }
+        }
+        out
+    }
+
+    /// Reading 1: brace-delimited records with a result key.
+    fn records(&self, text: &str) -> Vec<Item> {
+        let mut items = Vec::new();
+        let mut last_end = 0usize;
+        let mut open: Option<usize> = None;
+        let mut spans: Vec<(usize, usize, bool)> = Vec::new();
+        for (i, b) in text.bytes().enumerate() {
+            match b {
+                b'{' => {
+                    if let Some(s) = open {
+                        spans.push((s, i, false));
+                    }
+                    open = Some(i);
+                }
+                b'}' => {
+                    if let Some(s) = open.take() {
+                        spans.push((s, i + 1, true));
+                    }
+                }
+                _ => {}
+            }
+        }
+        if let Some(s) = open {
+            spans.push((s, text.len(), false));
+        }
+        for (start, end, closed) in spans {
+            let body = &text[start..end];
+            let Some(value) = find_key(body, RESULT_KEYS) else {
+                continue;
+            };
+            let ranking = self.ranking(value_after(&body[value..]));
+            if !closed && ranking.is_empty() {
+                continue;
+            }
+            let key = match find_key(body, NAME_KEYS) {
+                Some(k) => first_number(value_after(&body[k..])),
+                None => None,
+            }
+            .or_else(|| {
+                NAME_RE
+                    .find_iter(&text[last_end..start])
+                    .last()
+                    .and_then(|m| name_number(m.as_str()))
+            });
+            items.push(Item { key, ranking });
+            last_end = end;
+        }
+        items
+    }
+
+    /// Reading 2: numbered item names, each followed by its ranking.
+    fn named(&self, text: &str) -> Vec<Item> {
+        let marks: Vec<(usize, usize, Option<u64>)> = NAME_RE
+            .find_iter(text)
+            .map(|m| (m.start(), m.end(), name_number(m.as_str())))
+            .collect();
+        let mut items = Vec::with_capacity(marks.len());
+        for (k, &(_, end, key)) in marks.iter().enumerate() {
+            let stop = marks.get(k + 1).map_or(text.len(), |m| m.0);
+            items.push(Item {
+                key,
+                ranking: self.chunk_ranking(&text[end..stop]),
+            });
+        }
+        items
+    }
+
+    /// Reading 3a: innermost bracketed lists holding a candidate label.
+    fn bracketed(&self, text: &str) -> Vec<Item> {
+        let mut items = Vec::new();
+        let mut open: Option<usize> = None;
+        for (i, b) in text.bytes().enumerate() {
+            match b {
+                b'[' => open = Some(i + 1),
+                b']' => {
+                    if let Some(s) = open.take() {
+                        let r = self.ranking(&text[s..i]);
+                        if !r.cands.is_empty() {
+                            items.push(Item {
+                                key: None,
+                                ranking: r,
+                            });
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        items
+    }
+
+    /// Reading 3b: list-like lines holding a candidate label and no prose (after the line's last
+    /// colon or sentence end).
+    fn lines(&self, text: &str) -> Vec<Item> {
+        let mut items = Vec::new();
+        for line in text.split('\n') {
+            if is_fence(line) {
+                continue;
+            }
+            let cut = [
+                line.rfind(':').map(|i| i + 1),
+                line.rfind(". ").map(|i| i + 2),
+            ]
+            .into_iter()
+            .flatten()
+            .max()
+            .unwrap_or(0);
+            let tail = &line[cut..];
+            let mut r = Ranking::default();
+            let mut prose = false;
+            for tok in split_seps(tail) {
+                if self.classify(tok, &mut r) == Token::Prose {
+                    prose = true;
+                    break;
+                }
+            }
+            if !prose && !r.cands.is_empty() {
+                items.push(Item {
+                    key: None,
+                    ranking: r,
+                });
+            }
+        }
+        items
+    }
+
+    fn parse(&self, text: &str, n_items: usize) -> Parsed {
+        // Two tiers: the structured readings, then the bare ones, tried only when the
+        // structured ones found nothing.
+        for tier in [[0, 1], [2, 3]] {
+            let mut best: Option<Vec<Item>> = None;
+            for reading in tier {
+                let items = match reading {
+                    0 => order(self.records(text)),
+                    1 => order(self.named(text)),
+                    2 => self.bracketed(text),
+                    _ => self.lines(text),
+                };
+                if items.len() == n_items && n_items > 0 {
+                    return self.finish(items, Status::Ok);
+                }
+                if items.len() > n_items {
+                    // A more structured reading found too many: looser ones cannot do better.
+                    return self.finish(items, Status::CountMismatch);
+                }
+                if items.len() > best.as_ref().map_or(0, Vec::len) {
+                    best = Some(items);
+                }
+            }
+            if let Some(items) = best {
+                return self.finish(items, Status::CountMismatch);
+            }
+        }
+        match refusal(text) {
+            Some(id) => Parsed {
+                status: Status::Refused,
+                rankings: Vec::new(),
+                invented: Vec::new(),
+                refusal: Some(id.to_string()),
+            },
+            None => Parsed {
+                status: Status::Unparseable,
+                rankings: Vec::new(),
+                invented: Vec::new(),
+                refusal: None,
+            },
+        }
+    }
+
+    fn finish(&self, items: Vec<Item>, status: Status) -> Parsed {
+        let cands = self.space.candidates();
+        let mut rankings = Vec::with_capacity(items.len());
+        let mut invented = Vec::with_capacity(items.len());
+        for it in items {
+            rankings.push(it.ranking.cands.iter().map(|&i| cands[i].clone()).collect());
+            invented.push(it.ranking.invented);
+        }
+        Parsed {
+            status,
+            rankings,
+            invented,
+            refusal: None,
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Item {
+    key: Option<u64>,
+    ranking: Ranking,
+}
+
+/// Items keyed by number when every item has one: first of duplicates kept, sorted by number.
+fn order(items: Vec<Item>) -> Vec<Item> {
+    if items.is_empty() || items.iter().any(|i| i.key.is_none()) {
+        return items;
+    }
+    let mut kept = items;
+    kept.sort_by_key(|i| i.key); // stable: the first of duplicates stays first
+    kept.dedup_by_key(|i| i.key);
+    kept
+}
+
+fn is_fence(line: &str) -> bool {
+    line.trim_start().starts_with("```")
+}
+
+/// The value after a key's colon: a bracketed list, a quoted string, or the text to the end of
+/// the line or object.
+fn value_after(s: &str) -> &str {
+    let s = s.trim_start();
+    let mut chars = s.chars();
+    match chars.next() {
+        Some('[') => {
+            let rest = &s[1..];
+            match rest.find(']') {
+                Some(e) => &rest[..e],
+                None => rest,
+            }
+        }
+        Some(q) if is_quote(q) => {
+            let rest = &s[q.len_utf8()..];
+            let close = match q {
+                '‘' => '’',
+                '“' => '”',
+                _ => q,
+            };
+            match rest.find(close) {
+                Some(e) => &rest[..e],
+                None => rest,
+            }
+        }
+        Some(_) => match s.find(['}', '\n']) {
+            Some(e) => &s[..e],
+            None => s,
+        },
+        None => s,
+    }
+}
+
+/// The first run of ASCII digits in `s` (at most nine of them) as a number.
+fn first_number(s: &str) -> Option<u64> {
+    let b = s.as_bytes();
+    let start = b.iter().position(u8::is_ascii_digit)?;
+    Some(
+        b[start..]
+            .iter()
+            .take_while(|d| d.is_ascii_digit())
+            .take(9)
+            .fold(0u64, |n, d| n * 10 + u64::from(d - b'0')),
+    )
+}
+
+/// The number of an item name matched by [`name_pattern`]: its digits, or its ordinal word.
+fn name_number(name: &str) -> Option<u64> {
+    if let Some(n) = first_number(name) {
+        return Some(n);
+    }
+    let lower = name.to_ascii_lowercase();
+    let rest = lower.strip_prefix("the").unwrap_or(&lower).trim_start();
+    let word = rest.split([' ', '\t']).next().unwrap_or("");
+    ORDINALS
+        .iter()
+        .position(|w| *w == word)
+        .map(|p| p as u64 + 1)
+}
+
+/// The id of the first refusal wording found in `text`, if any.
+pub fn refusal(text: &str) -> Option<&'static str> {
+    REFUSAL_RES
+        .iter()
+        .find(|(_, re)| re.is_match(text))
+        .map(|(id, _)| *id)
+}
+
+/// Parses one answer holding `n_items` items against the candidates of `space`.
+pub fn parse_answer(text: &str, n_items: usize, space: &LabelSpace) -> Parsed {
+    Parser::new(space).parse(text, n_items)
+}
+
+/// Parses many answers in parallel; `n_items[i]` belongs to `texts[i]`. Results keep the input
+/// order.
+pub fn parse_answers<S: AsRef<str> + Sync>(
+    texts: &[S],
+    n_items: &[usize],
+    space: &LabelSpace,
+) -> Vec<Parsed> {
+    texts
+        .par_iter()
+        .zip(n_items.par_iter())
+        .with_min_len(64)
+        .map(|(t, &n)| parse_answer(t.as_ref(), n, space))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests;
