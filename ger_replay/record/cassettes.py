@@ -300,7 +300,24 @@ def read_raw(path: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         responses = [i["response"] for i in inter]
     except (OSError, ValueError, KeyError, TypeError) as e:
         raise InputError(f"not a readable cassette: {e}", path) from None
+    for j, r in enumerate(responses):
+        _check_response(r, j, path)
     return _calls(data.get("metadata") or {}, len(responses), path), responses
+
+
+def _check_response(r: Any, j: int, path: Path) -> None:
+    """A recorded response has the shape `answer_text` reads, or the cassette is refused."""
+    try:
+        code = r["status"]["code"]
+        body = r["body"]["string"]
+    except (KeyError, TypeError):
+        raise InputError(
+            f"interaction {j}: response without status.code and body.string", path
+        ) from None
+    if isinstance(code, bool) or not isinstance(code, int) or not isinstance(body, str):
+        raise InputError(
+            f"interaction {j}: status.code must be a number and body.string a string", path
+        )
 
 
 def _calls(metadata: Any, n: int, path: Path) -> list[dict[str, Any]]:

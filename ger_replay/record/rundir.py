@@ -19,8 +19,11 @@ from pathlib import Path
 from typing import Any
 
 from ger_replay.errors import GerReplayError, InputError
+from ger_replay.share.schema import RUN_SCHEMA_VERSION, check_run_json
 
-SCHEMA_VERSION = 1
+#: The run.json schema version written; reading goes through `share.schema`, which upgrades
+#: older versions and names the version a file needs.
+SCHEMA_VERSION = RUN_SCHEMA_VERSION
 KIND = "ger-replay-run"
 RUN_JSON = "run.json"
 LABELS_CSV = "labels.csv"
@@ -126,13 +129,7 @@ def read_meta(run_dir: Path) -> dict[str, Any]:
         raise InputError(f"not valid JSON: {e.msg}", path, e.lineno) from None
     except (OSError, UnicodeDecodeError) as e:
         raise InputError(f"cannot read: {e}", path) from None
-    if not isinstance(meta, dict):
-        raise InputError("expected a JSON object", path)
-    version = meta.get("schema_version")
-    if version != SCHEMA_VERSION:
-        raise InputError(
-            f"unsupported schema_version {version!r} (this version reads {SCHEMA_VERSION})", path
-        )
+    meta = check_run_json(meta, path)
     problems = []
     for key, typ in REQUIRED.items():
         if key not in meta:

@@ -159,40 +159,17 @@ def load_run(run_dir: Path) -> sources.Loaded:
         "repeat": meta.get("repeat"),
         "source": SOURCE,
     }
-    fast = not any(SEP in x for r in ranking if r for x in r) and not any(
-        SEP in x for r in invented for x in r
-    )
     df = table.run_frame(
         run_meta,
         [sid for sid, _ in rows],
         [gt for _, gt in rows],
-        [None] * n if fast else ranking,
+        ranking,
         pred,
         status,
-        invented=None if fast else invented,
+        invented=invented,
         attempts=attempts,
     )
-    if fast:  # list columns from joined strings: far faster than from Python lists
-        df = df.with_columns(_split(ranking, "ranking"), _split(invented, "invented", empty=[]))
     return df.with_columns(pl.Series("reason", reason, dtype=pl.String)), errors
-
-
-#: Joins labels for the fast list-column build (no label holds a unit separator).
-SEP = "\x1f"
-
-
-def _split(
-    values: Sequence[Sequence[str] | None], name: str, empty: list[str] | None = None
-) -> pl.Expr:
-    joined = pl.Series(
-        name,
-        [None if (not v and empty is not None) or v is None else SEP.join(v) for v in values],
-        dtype=pl.String,
-    )
-    out = pl.lit(joined).str.split(SEP)
-    if empty is not None:
-        out = out.fill_null(pl.lit(empty, dtype=pl.List(pl.String)))
-    return out.alias(name)
 
 
 def is_run(path: Path) -> bool:

@@ -41,7 +41,7 @@ def register(source: Source, first: bool = False) -> None:
         _SOURCES.append(source)
 
 
-PREDICTION_SUFFIXES = (".parquet", ".csv")
+PREDICTION_SUFFIXES = (".parquet", ".csv", ".jsonl")
 
 
 def read_predictions_file(path: Path) -> pl.DataFrame:
@@ -52,6 +52,8 @@ def read_predictions_file(path: Path) -> pl.DataFrame:
             raise InputError("the file is empty", path)
         if suffix == ".parquet":
             df = pl.read_parquet(path)
+        elif suffix == ".jsonl":
+            df = pl.read_ndjson(path, infer_schema_length=None)
         elif suffix == ".csv":
             df = pl.read_csv(path, infer_schema=False)
             if "ranking" in df.columns:
@@ -63,7 +65,7 @@ def read_predictions_file(path: Path) -> pl.DataFrame:
                     pl.col("invented").map_elements(_decode_list, return_dtype=pl.List(pl.String))
                 )
         else:
-            raise InputError("expected a .parquet or .csv predictions file", path)
+            raise InputError("expected a .parquet, .csv or .jsonl predictions file", path)
     except InputError:
         raise
     except (pl.exceptions.PolarsError, OSError, ValueError) as e:
@@ -119,6 +121,12 @@ def _is_released(path: Path) -> bool:
 
 register(Source("predictions-file", _is_predictions_file, _load_predictions_file))
 register(Source("released-predictions", _is_released, _load_released))
+
+
+def claims(path: Path) -> bool:
+    """Whether some source reads this path as it is."""
+    _ensure_plugins()
+    return any(s.detect(path) for s in _SOURCES)
 
 
 @dataclass

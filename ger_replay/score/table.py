@@ -65,6 +65,26 @@ def conform(df: pl.DataFrame) -> pl.DataFrame:
     return df.select([*cols, *extra])
 
 
+#: Joins labels for the fast build of list columns; a label holding it takes the slow path.
+_SEP = "\x1f"
+
+
+def list_series(name: str, values: Sequence[Sequence[str] | None]) -> pl.Series:
+    """A list[str] column from Python lists. Built from joined strings split by polars, which
+    is about ten times faster than polars' own conversion of nested lists; empty labels are
+    dropped (an empty string is no label)."""
+    vals = list(values)
+    if any(_SEP in x for v in vals if v for x in v):
+        return pl.Series(
+            name,
+            [[x for x in v if x] if v is not None else None for v in vals],
+            dtype=pl.List(pl.String()),
+        )
+    joined = pl.Series(name, [None if v is None else _SEP.join(v) for v in vals], dtype=pl.String)
+    split = joined.str.split(_SEP).list.eval(pl.element().filter(pl.element() != ""))
+    return split.alias(name)
+
+
 def run_frame(
     meta: Mapping[str, Any],
     sample_id: Sequence[str],
@@ -77,18 +97,20 @@ def run_frame(
 ) -> pl.DataFrame:
     """One run's rows, built from columns and the run's metadata."""
     n = len(sample_id)
-    data: dict[str, Any] = {
-        "sample_id": list(sample_id),
-        "gt": list(gt),
-        "ranking": [list(r) if r is not None else None for r in ranking],
-        "pred": list(pred),
-        "invented": [list(x) for x in invented] if invented is not None else [[] for _ in range(n)],
-        "status": list(status),
-        "attempts": list(attempts) if attempts is not None else [None] * n,
-    }
-    df = pl.DataFrame(data, schema={k: SAMPLE_COLUMNS[k] for k in data})
-    df = df.with_columns([pl.lit(meta.get(k), dtype=t).alias(k) for k, t in RUN_COLUMNS.items()])
-    return conform(df)
+    df = pl.DataFrame(
+        [
+            pl.Series("sample_id", list(sample_id), dtype=pl.String),
+            pl.Series("gt", list(gt), dtype=pl.String),
+            list_series("ranking", ranking),
+            pl.Series("pred", list(pred), dtype=pl.String),
+            list_series("invented", invented if invented is not None else [[]] * n),
+            pl.Series("status", list(status), dtype=pl.String),
+            pl.Series(
+                "attempts", list(attempts) if attempts is not None else [None] * n, dtype=pl.Int32
+            ),
+        ]
+    )
+    return with_meta(df, meta)
 
 
 def with_meta(df: pl.DataFrame, meta: Mapping[str, Any]) -> pl.DataFrame:

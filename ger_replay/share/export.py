@@ -98,7 +98,7 @@ def _load_path(p: Path) -> tuple[list[pl.DataFrame], list[GerReplayError]]:
         frames: list[pl.DataFrame] = []
         errors: list[GerReplayError] = []
         for child in sorted(c for c in p.iterdir() if not c.name.startswith(".")):
-            if _is_run_dir(child) or child.is_file():
+            if _is_run_dir(child) or (child.is_file() and sources.claims(child)):
                 got_frames, got_errors = _load_path(child)
                 frames.extend(got_frames)
                 errors.extend(got_errors)
