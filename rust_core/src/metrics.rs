@@ -271,7 +271,41 @@ impl MetricKind {
                 let correct: u64 = (0..n_classes).map(|k| counts[k * cols + k]).sum();
                 correct as f64 / n as f64
             }
-            _ => self.of(&metrics_from_counts(counts, n_classes)),
+            MetricKind::Uar | MetricKind::Waf | MetricKind::MacroF1 => {
+                // The same arithmetic, in the same order, as `metrics_from_counts`, without its
+                // per-class vectors: this is the inner loop of the bootstrap.
+                let c = n_classes;
+                let cols = c + 1;
+                let (mut n, mut sum, mut k_used) = (0u64, 0.0f64, 0u32);
+                for k in 0..c {
+                    let row = &counts[k * cols..(k + 1) * cols];
+                    let support: u64 = row.iter().sum();
+                    let predicted: u64 = (0..c).map(|t| counts[t * cols + k]).sum();
+                    let tp = row[k] as f64;
+                    n += support;
+                    let denom = (support + predicted) as f64;
+                    match self {
+                        MetricKind::Uar if support > 0 => {
+                            sum += tp / support as f64;
+                            k_used += 1;
+                        }
+                        MetricKind::Waf => {
+                            let f1 = if denom > 0.0 { 2.0 * tp / denom } else { 0.0 };
+                            sum += f1 * support as f64;
+                        }
+                        MetricKind::MacroF1 if denom > 0.0 => {
+                            sum += 2.0 * tp / denom;
+                            k_used += 1;
+                        }
+                        _ => {}
+                    }
+                }
+                match self {
+                    MetricKind::Waf if n > 0 => sum / n as f64,
+                    MetricKind::Uar | MetricKind::MacroF1 if k_used > 0 => sum / k_used as f64,
+                    _ => f64::NAN,
+                }
+            }
         }
     }
 }

@@ -219,6 +219,8 @@ const NGRAM: usize = 3;
 /// Most words of a token kept as an invented label.
 const INVENTED_WORDS: usize = 3;
 
+/// The separators between labels (`split_seps` is the fast form used by the parser).
+#[cfg(test)]
 fn is_sep(c: char) -> bool {
     matches!(
         c,
@@ -407,7 +409,8 @@ fn is_label_like(s: &str) -> bool {
 struct Ranking {
     cands: Vec<usize>,
     invented: Vec<String>,
-    invented_keys: HashSet<String>,
+    /// Made on the first invented label (most rankings have none).
+    invented_keys: Option<HashSet<String>>,
 }
 
 impl Ranking {
@@ -422,7 +425,11 @@ impl Ranking {
         if NOT_LABELS.contains(&key.as_str()) {
             return;
         }
-        if self.invented_keys.insert(key) {
+        if self
+            .invented_keys
+            .get_or_insert_with(HashSet::new)
+            .insert(key)
+        {
             self.invented.push(label);
         }
     }
@@ -496,31 +503,49 @@ impl<'a> Parser<'a> {
         if words.is_empty() {
             return Token::Empty;
         }
-        if words.len() <= SCAN_WORDS {
-            let mut found = false;
-            let mut i = 0;
-            while i < words.len() {
-                let mut step = 1;
-                for n in (1..=NGRAM.min(words.len() - i)).rev() {
-                    let gram = words[i..i + n].join(" ");
-                    if let Some(j) = self.lookup(&gram) {
-                        out.push_cand(j);
-                        found = true;
-                        step = n;
-                        break;
-                    }
-                }
-                i += step;
-            }
-            if found {
-                return Token::Label;
-            }
+        if words.len() <= SCAN_WORDS && self.scan(&words, out) {
+            return Token::Label;
         }
         if words.len() <= INVENTED_WORDS && is_label_like(&c) {
             out.push_invented(words.join(" "));
             return Token::Label;
         }
         Token::Prose
+    }
+
+    /// Candidate labels mentioned in a run of words, longest match first.
+    fn scan(&self, words: &[&str], out: &mut Ranking) -> bool {
+        let mut found = false;
+        let mut i = 0;
+        while i < words.len() {
+            let mut step = 1;
+            for n in (1..=NGRAM.min(words.len() - i)).rev() {
+                let gram = words[i..i + n].join(" ");
+                if let Some(j) = self.lookup(&gram) {
+                    out.push_cand(j);
+                    found = true;
+                    step = n;
+                    break;
+                }
+            }
+            i += step;
+        }
+        found
+    }
+
+    /// Candidate labels mentioned anywhere in a line of prose, in order.
+    fn mentions(&self, line: &str) -> Ranking {
+        let mut out = Ranking::default();
+        for tok in split_seps(line) {
+            let c = clean(tok);
+            let words: Vec<&str> = c
+                .split_whitespace()
+                .map(trim)
+                .filter(|w| !w.is_empty())
+                .collect();
+            self.scan(&words, &mut out);
+        }
+        out
     }
 
     fn ranking(&self, text: &str) -> Ranking {
@@ -532,21 +557,26 @@ impl<'a> Parser<'a> {
     }
 
     /// The ranking of a name-and-ranking chunk: the value of a result key if there is one,
-    /// otherwise the first lines holding labels (one line, or a vertical list).
+    /// otherwise the first lines holding labels (one line, or a vertical list); labels mentioned
+    /// in a sentence count on the name's own line.
     fn chunk_ranking(&self, chunk: &str) -> Ranking {
         if let Some(end) = find_key(chunk, RESULT_KEYS) {
             return self.ranking(value_after(&chunk[end..]));
         }
         let mut out = Ranking::default();
         let mut collecting = false;
-        for line in chunk.split('\n') {
+        for (k, line) in chunk.split('\n').enumerate() {
             if is_fence(line) {
                 if collecting {
                     break;
                 }
                 continue;
             }
-            let r = self.ranking(line);
+            let mut r = self.ranking(line);
+            if k == 0 && r.is_empty() {
+                // The rest of the name's own line, written as a sentence.
+                r = self.mentions(line);
+            }
             if r.is_empty() {
                 if collecting {
                     break;

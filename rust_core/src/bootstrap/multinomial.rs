@@ -2,14 +2,20 @@
 //!
 //! Cells are visited by descending weight. The first binomial of the chain always has the same
 //! parameters (all G units, the largest cell's share), so it is drawn by inversion from a table of
-//! its distribution built once; the later ones, whose trial count varies, are drawn by inversion
-//! searching outward from the mode ([`ChainStep`]). The remaining count and remaining weight are
+//! its distribution built once. The later links have a fixed probability but a trial count that
+//! varies from resample to resample: while the tables of every (link, count) met fit a small
+//! budget they are built on first use and shared by all workers in [`Tables`] (a draw is then a
+//! lookup); otherwise each draw searches outward from the mode ([`ChainStep`]). Which of the two
+//! is used depends on the weights only, and a table depends on its (count, probability) only, so
+//! the draws never depend on the cache or the thread. The remaining count and remaining weight are
 //! kept as integers, so every probability is an exact ratio. With two cells (accuracy) a resample
 //! is one table lookup.
 //!
 //! Portability: only IEEE basic arithmetic and the pure-Rust `libm` (never the platform's `exp`,
 //! `log` or `pow`, whose last bits differ between C libraries and CPUs), so a seed gives the same
 //! draws on every machine.
+
+use std::sync::OnceLock;
 
 use rand::{Rng, RngExt};
 
@@ -225,6 +231,18 @@ impl CellOdds {
     }
 }
 
+/// Slots (one per link and trial count) [`Tables`] may hold: 16 bytes each.
+const SLOT_BUDGET: u64 = 1 << 18;
+/// Table entries (12 bytes each) [`Tables`] are expected to reach.
+const ENTRY_BUDGET: f64 = (1 << 19) as f64;
+
+/// The tables of the chain's links by trial count, built on first use by whichever worker meets
+/// them first (a table is a function of its parameters only, so which one does not matter).
+#[derive(Debug, Default)]
+pub struct Tables {
+    slots: Vec<Vec<OnceLock<Box<BinomialTable>>>>,
+}
+
 /// Multinomial(sum of weights, weights / sum).
 #[derive(Clone, Debug)]
 pub struct Multinomial {
@@ -232,6 +250,7 @@ pub struct Multinomial {
     order: Vec<usize>,
     total: u64,
     first: BinomialTable,
+    /// mode search for the links, where their tables would not fit the budget
     chain: Option<ChainStep>,
     /// odds of each link after the first, in `order` (the last cell takes the rest)
     odds: Vec<CellOdds>,
@@ -248,15 +267,23 @@ impl Multinomial {
             }
             _ => BinomialTable::new(total, 1.0),
         };
-        let chain = (order.len() > 2).then(|| ChainStep::new(total));
         let mut odds = Vec::new();
+        // expected table entries: per link, ~24 standard deviations of support for each of the
+        // ~8 standard deviations of trial counts met
+        let mut entries = 0.0;
         if order.len() > 2 {
             let mut mass = total - weights[order[0]];
+            let counts_met = 4.0 * (total as f64).sqrt() + 1.0;
             for &k in &order[1..order.len() - 1] {
-                odds.push(CellOdds::new(weights[k], mass));
+                let o = CellOdds::new(weights[k], mass);
+                entries += (24.0 * (mass as f64 * o.p * (1.0 - o.p)).sqrt() + 2.0) * counts_met;
+                odds.push(o);
                 mass -= weights[k];
             }
         }
+        let slots = (odds.len() as u64).saturating_mul(total + 1);
+        let tabled = slots <= SLOT_BUDGET && entries <= ENTRY_BUDGET;
+        let chain = (!odds.is_empty() && !tabled).then(|| ChainStep::new(total));
         Multinomial {
             order,
             total,
@@ -266,8 +293,22 @@ impl Multinomial {
         }
     }
 
+    /// The (empty) link tables for [`Multinomial::sample`], to share between workers.
+    pub fn tables(&self) -> Tables {
+        let n = if self.chain.is_none() {
+            self.odds.len()
+        } else {
+            0
+        };
+        Tables {
+            slots: (0..n)
+                .map(|_| (0..=self.total).map(|_| OnceLock::new()).collect())
+                .collect(),
+        }
+    }
+
     /// One draw into `mult` (as long as the weights; cells of weight 0 get 0).
-    pub fn sample<R: Rng + ?Sized>(&self, rng: &mut R, mult: &mut [u64]) {
+    pub fn sample<R: Rng + ?Sized>(&self, tables: &Tables, rng: &mut R, mult: &mut [u64]) {
         mult.fill(0);
         let Some((&head, rest)) = self.order.split_first() else {
             return;
@@ -278,15 +319,18 @@ impl Multinomial {
         let Some((&last, middle)) = rest.split_last() else {
             return;
         };
-        if let Some(chain) = &self.chain {
-            for (&k, odds) in middle.iter().zip(&self.odds) {
-                if left == 0 {
-                    return;
-                }
-                let x = chain.sample(left, odds, rng);
-                mult[k] = x;
-                left -= x;
+        for (i, (&k, odds)) in middle.iter().zip(&self.odds).enumerate() {
+            if left == 0 {
+                return;
             }
+            let x = match &self.chain {
+                Some(chain) => chain.sample(left, odds, rng),
+                None => tables.slots[i][left as usize]
+                    .get_or_init(|| Box::new(BinomialTable::new(left, odds.p)))
+                    .sample(rng),
+            };
+            mult[k] = x;
+            left -= x;
         }
         mult[last] = left;
     }
@@ -366,23 +410,49 @@ mod tests {
     }
 
     #[test]
+    fn tables_and_mode_search_are_both_in_use() {
+        assert!(Multinomial::new(&[300, 200, 100, 55]).chain.is_none());
+        // many links over many units: too many tables, so the mode search
+        let big: Vec<u64> = (1..=60).map(|k| 500 + k).collect();
+        let m = Multinomial::new(&big);
+        assert!(m.chain.is_some());
+        let tables = m.tables();
+        let mut rng = chunk_rng(2, 0);
+        let mut mult = vec![0u64; big.len()];
+        let total: u64 = big.iter().sum();
+        let mut first = 0.0;
+        for _ in 0..2000 {
+            m.sample(&tables, &mut rng, &mut mult);
+            assert_eq!(mult.iter().sum::<u64>(), total);
+            first += mult[0] as f64;
+        }
+        let expect = 2000.0 * 501.0;
+        assert!(
+            (first - expect).abs() < 5.0 * (2000.0 * 501.0f64).sqrt(),
+            "{first}"
+        );
+    }
+
+    #[test]
     fn keeps_the_total_and_skips_empty_cells() {
         let m = Multinomial::new(&[0, 7, 0, 3, 0]);
+        let tables = m.tables();
         let mut rng = chunk_rng(1, 0);
         let mut mult = [9u64; 5];
         for _ in 0..200 {
-            m.sample(&mut rng, &mut mult);
+            m.sample(&tables, &mut rng, &mut mult);
             assert_eq!(mult.iter().sum::<u64>(), 10);
             assert_eq!((mult[0], mult[2], mult[4]), (0, 0, 0));
         }
         let one = Multinomial::new(&[0, 0, 9]);
-        one.sample(&mut rng, &mut mult[..3]);
+        one.sample(&one.tables(), &mut rng, &mut mult[..3]);
         assert_eq!(&mult[..3], &[0, 0, 9]);
     }
 
     #[test]
     fn moments() {
         let m = Multinomial::new(&[100, 600, 300]);
+        let tables = m.tables();
         let mut rng = chunk_rng(5, 0);
         let mut mult = [0u64; 3];
         let reps = 40_000;
@@ -390,7 +460,7 @@ mod tests {
         let mut sq = [0.0f64; 3];
         let mut cross = 0.0;
         for _ in 0..reps {
-            m.sample(&mut rng, &mut mult);
+            m.sample(&tables, &mut rng, &mut mult);
             for k in 0..3 {
                 sums[k] += mult[k] as f64;
                 sq[k] += (mult[k] * mult[k]) as f64;

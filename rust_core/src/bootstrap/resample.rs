@@ -13,7 +13,7 @@ use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
-use super::multinomial::Multinomial;
+use super::multinomial::{Multinomial, Tables};
 use super::units::Units;
 
 /// Resamples drawn from one random stream.
@@ -21,7 +21,7 @@ pub const CHUNK: usize = 256;
 
 /// The count sampler is used while `K * COUNT_COST <= G`: one link of the binomial chain costs
 /// about as much as this many index draws (measured on weighted F1 with K = 36: the two samplers
-/// break even near G / K = 17).
+/// break even near G / K = 15).
 pub const COUNT_COST: u64 = 16;
 
 /// A statistic of the feature totals of a resample.
@@ -94,12 +94,17 @@ pub fn distribution<S: Statistic>(
     sampler: Sampler,
 ) -> Vec<f64> {
     let sampler = sampler.resolve(units);
-    let lookup = if sampler == Sampler::Index {
-        unit_profiles(units)
+    enum Draw {
+        Index(Vec<u32>),
+        Counts(Multinomial, Tables),
+    }
+    let draw = if sampler == Sampler::Index {
+        Draw::Index(unit_profiles(units))
     } else {
-        Vec::new()
+        let m = Multinomial::new(units.weights());
+        let t = m.tables();
+        Draw::Counts(m, t)
     };
-    let multinomial = Multinomial::new(units.weights());
     let n_units = units.n_units();
     let mut out = vec![0.0f64; n_resamples];
     out.par_chunks_mut(CHUNK)
@@ -109,32 +114,47 @@ pub fn distribution<S: Statistic>(
             let mut mult = vec![0u64; units.n_profiles()];
             let mut totals = vec![0u64; units.n_features()];
             for slot in slots {
-                match sampler {
-                    Sampler::Index => {
-                        mult.fill(0);
-                        match u32::try_from(n_units) {
-                            // 32-bit draws cost half a 64-bit one; the same uniform law
-                            Ok(n32) => {
-                                for _ in 0..n32 {
-                                    let u = rng.random_range(0..n32);
-                                    mult[lookup[u as usize] as usize] += 1;
-                                }
-                            }
-                            Err(_) => {
-                                for _ in 0..n_units {
-                                    let u = rng.random_range(0..n_units);
-                                    mult[lookup[u as usize] as usize] += 1;
-                                }
-                            }
-                        }
-                    }
-                    _ => multinomial.sample(&mut rng, &mut mult),
+                match &draw {
+                    Draw::Index(lookup) => index_draw(lookup, n_units, &mut rng, &mut mult),
+                    Draw::Counts(m, tables) => m.sample(tables, &mut rng, &mut mult),
                 }
                 units.totals_into(&mult, &mut totals);
                 *slot = stat.eval(&totals);
             }
         });
     out
+}
+
+/// A uniform integer in `0..n` (n > 0) from one 32-bit word, by Lemire's multiply-and-reject
+/// (exact: the few biased words are rejected); half the random stream of a 64-bit draw.
+pub fn below_u32<R: rand::Rng + ?Sized>(rng: &mut R, n: u32) -> u32 {
+    let mut m = u64::from(rng.next_u32()) * u64::from(n);
+    if (m as u32) < n {
+        let threshold = n.wrapping_neg() % n;
+        while (m as u32) < threshold {
+            m = u64::from(rng.next_u32()) * u64::from(n);
+        }
+    }
+    (m >> 32) as u32
+}
+
+/// G unit indices drawn uniformly, tallied by profile.
+fn index_draw<R: rand::Rng + ?Sized>(lookup: &[u32], n_units: u64, rng: &mut R, mult: &mut [u64]) {
+    mult.fill(0);
+    match u32::try_from(n_units) {
+        Ok(n32) => {
+            for _ in 0..n32 {
+                let u = below_u32(rng, n32);
+                mult[lookup[u as usize] as usize] += 1;
+            }
+        }
+        Err(_) => {
+            for _ in 0..n_units {
+                let u = rng.random_range(0..n_units);
+                mult[lookup[u as usize] as usize] += 1;
+            }
+        }
+    }
 }
 
 /// Leave-one-unit-out values of the statistic: one per distinct profile, with its weight (the
@@ -156,6 +176,7 @@ pub fn jackknife<S: Statistic>(units: &Units, stat: &S) -> Vec<(f64, u64)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::bootstrap::multinomial::{CellOdds, ChainStep};
     use rand::Rng;
 
     fn first_feature_share(t: &[u64]) -> f64 {
@@ -171,14 +192,23 @@ mod tests {
         assert_eq!(rng.next_u64(), 0x5c97_cf06_8ade_5889);
         let mut rng = chunk_rng(0, 0);
         let mut mult = [0u64; 4];
-        Multinomial::new(&[5, 30, 15, 50]).sample(&mut rng, &mut mult);
-        assert_eq!(mult, [6, 30, 11, 53]);
+        let m = Multinomial::new(&[5, 30, 15, 50]);
+        m.sample(&m.tables(), &mut rng, &mut mult);
+        assert_eq!(mult, [4, 28, 15, 53]);
         // A whole bootstrap distribution (table inversion, then the chain's mode inversion).
         let u = Units::from_samples(&[0, 1, 1, 2, 2, 2, 2, 2], 1, 3);
         let d = distribution(&u, &first_feature_share, 3, 5, Sampler::Counts);
-        assert_eq!(d, vec![0.0, 0.125, 0.125]);
-        let d = distribution(&u, &first_feature_share, 3, 5, Sampler::Index);
-        assert_eq!(d, vec![0.0, 0.125, 0.0]);
+        assert_eq!(d, vec![0.125, 0.0, 0.125]);
+        // the mode search of long chains
+        let step = ChainStep::new(1000);
+        let mut r9 = chunk_rng(9, 0);
+        let xs: Vec<u64> = (0..4)
+            .map(|_| step.sample(900, &CellOdds::new(7, 20), &mut r9))
+            .collect();
+        assert_eq!(xs, vec![317, 297, 321, 318]);
+        let d = distribution(&u, &first_feature_share, 8, 5, Sampler::Index);
+        assert_eq!(d, vec![0.0, 0.125, 0.0, 0.125, 0.125, 0.25, 0.375, 0.0]);
+        assert_eq!(below_u32(&mut chunk_rng(1, 2), 1_000_003), 567_177);
         let mut rng = chunk_rng(7, 1);
         assert_eq!(rng.random_range(0..1000u64), 992);
     }
@@ -225,6 +255,22 @@ mod tests {
                 distribution(&units, &first_feature_share, 3 * CHUNK + 17, 100, s)
             );
         }
+    }
+
+    #[test]
+    fn below_u32_is_uniform() {
+        let mut rng = chunk_rng(4, 0);
+        let mut seen = [0u32; 7];
+        for _ in 0..70_000 {
+            seen[below_u32(&mut rng, 7) as usize] += 1;
+        }
+        assert!(
+            seen.iter().all(|&c| (c as f64 - 10_000.0).abs() < 450.0),
+            "{seen:?}"
+        );
+        assert_eq!(below_u32(&mut rng, 1), 0);
+        // a bound just above 2^31 rejects almost half the words and stays in range
+        assert!((0..1000).all(|_| below_u32(&mut rng, (1 << 31) + 1) <= 1 << 31));
     }
 
     #[test]
