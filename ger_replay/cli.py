@@ -436,10 +436,15 @@ def compare_cmd(
     fmt: str,
 ) -> None:
     """Paired comparison of two runs on the same samples: B minus A, its bootstrap interval, a
-    two-sided bootstrap p-value and the exact McNemar test for accuracy. PATHS are two paths of
-    one run each, or any inputs of `score` with --run-a/--run-b."""
+    two-sided bootstrap p-value, the exact McNemar test for accuracy and per-class agreement.
+    PATHS are two paths of one run each, or any inputs of `score` with --run-a/--run-b. Without
+    names, PATHS holding more than two runs give the table for sets of runs that differ in one
+    setting (template, color, frames, modality)."""
     from ger_replay.analysis import paired
+    from ger_replay.report import commands
 
+    if run_a is None and run_b is None and paired.holds_many_runs(paths):
+        sys.exit(commands.sets_cmd(paths, fmt, missing, seed))
     try:
         a, b, errors = paired.load_pair(paths, run_a, run_b)
         result = paired.compare_runs(

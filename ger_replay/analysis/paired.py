@@ -201,6 +201,14 @@ def only_run(df: pl.DataFrame, where: str) -> Coded:
     return code_run(df)
 
 
+def holds_many_runs(paths: Sequence[str | Path]) -> bool:
+    """Whether `paths` hold more than two runs in all (then `compare` shows sets of runs)."""
+    from ger_replay.score import sources
+
+    loaded = sources.load(paths)
+    return loaded.table.height > 0 and loaded.table.get_column("run").n_unique() > 2
+
+
 def load_pair(
     paths: Sequence[str | Path], run_a: str | None = None, run_b: str | None = None
 ) -> tuple[Coded, Coded, list[GerReplayError]]:
@@ -227,6 +235,13 @@ def load_pair(
         errors.extend(loaded.errors)
         coded.append(only_run(loaded.table, str(path)))
     return coded[0], coded[1], errors
+
+
+def _section_text(value: Any) -> str:
+    """A section's result on one line: `key value` pairs for a flat dict of numbers."""
+    if isinstance(value, dict) and all(isinstance(v, int | float | None) for v in value.values()):
+        return ", ".join(f"{k} {'-' if v is None else f'{v:.2f}'}" for k, v in value.items())
+    return json.dumps(value, default=str)
 
 
 FIELDS: Sequence[tuple[str, str]] = (
@@ -268,7 +283,7 @@ def render(result: dict[str, Any], fmt: str = "table") -> str:
             v = _fmt(result.get(key), p=key.endswith("_p") or key == "p_value")
         lines.append(f"{label:>15}  {v}")
     for name in _SECTIONS:
-        lines.append(f"{name:>15}  {json.dumps(result.get(name), default=str)}")
+        lines.append(f"{name.replace('_', ' '):>15}  {_section_text(result.get(name))}")
     return "\n".join(lines)
 
 

@@ -208,3 +208,47 @@ def report_cmd(paths: Sequence[Path], out: Path, missing: str, ci: bool, seed: i
         return EXIT_INPUT if errors else EXIT_OK
 
     return guarded(go)
+
+
+SET_COLUMNS = (
+    "factor",
+    "column",
+    "level",
+    "run",
+    "metric",
+    "value",
+    "ci_low",
+    "ci_high",
+    "n_scored",
+    "delta",
+    "delta_low",
+    "delta_high",
+    "p_value",
+)
+
+
+def sets_cmd(paths: Sequence[Path], fmt: str, missing: str, seed: int) -> int:
+    """`compare` over sets of runs: every set of runs that differ in one setting only (template,
+    color, frames, modality), each level against the set's reference, then one Table 9 style
+    view per factor (a row per level, a column per dataset)."""
+
+    def go() -> int:
+        from ger_replay.analysis import robustness
+
+        df, errors = _load(paths)
+        if df.height == 0:
+            raise InputError("no runs to compare under " + ", ".join(map(str, paths)))
+        long = robustness.robustness(df, missing=missing, seed=seed)  # type: ignore[arg-type]
+        if long.height == 0:
+            raise InputError(
+                "no two runs differ in one setting only (template, color, frames or modality); "
+                "name two runs with --run-a and --run-b to compare them directly"
+            )
+        parts = [("Sets of runs differing in one setting", long.select(SET_COLUMNS))]
+        for factor in long.get_column("factor").unique(maintain_order=True).to_list():
+            parts.append((f"{factor} (Table 9 layout)", robustness.wide(long, factor)))
+        _show(parts, fmt)
+        _errors(errors)
+        return EXIT_INPUT if errors else EXIT_OK
+
+    return guarded(go)
