@@ -1,58 +1,115 @@
-"""ger-replay: record, replay and score zero-shot emotion recognition with multimodal LLMs."""
+"""ger-replay: record, replay and score zero-shot emotion recognition with multimodal LLMs.
+
+The public API is imported lazily (PEP 562), so `import ger_replay` and the command line stay
+fast: the openai client, vcrpy or matplotlib load only when something that needs them is used.
+"""
 
 from __future__ import annotations
 
+from importlib import import_module
 from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING, Any
 
 try:
     __version__ = version("ger-replay")
 except PackageNotFoundError:  # running from a source tree without installing
     __version__ = "0.0.0"
 
-__all__ = ["__version__"]
+#: public name -> (module, attribute)
+_LAZY: dict[str, tuple[str, str]] = {
+    # answer parsing
+    "ParseResult": ("ger_replay.parsing", "ParseResult"),
+    "parse_response": ("ger_replay.parsing", "parse_response"),
+    "parse_responses": ("ger_replay.parsing", "parse_responses"),
+    # bootstrap intervals and paired comparisons
+    "DiffResult": ("ger_replay.stats.bootstrap", "DiffResult"),
+    "bootstrap_ci": ("ger_replay.stats.bootstrap", "bootstrap_ci"),
+    "bootstrap_diff": ("ger_replay.stats.bootstrap", "bootstrap_diff"),
+    # loading and scoring
+    "load": ("ger_replay.score.sources", "load"),
+    "score_table": ("ger_replay.score.scoring", "score_table"),
+    # analyses (each returns polars DataFrames)
+    "class_recall": ("ger_replay.analysis.confusion", "class_recall"),
+    "confusion": ("ger_replay.analysis.confusion", "confusion"),
+    "consistency": ("ger_replay.analysis.consistency", "consistency"),
+    "diff": ("ger_replay.analysis.diff", "diff"),
+    "majority_vote": ("ger_replay.analysis.stability", "majority_vote"),
+    "refusals": ("ger_replay.analysis.refusals", "refusals"),
+    "robustness": ("ger_replay.analysis.robustness", "robustness"),
+    "stability": ("ger_replay.analysis.stability", "stability"),
+    "build_report": ("ger_replay.report.build", "build_report"),
+    # recording and replay (named *_run: `ger_replay.record` is the subpackage)
+    "RecordOptions": ("ger_replay.record.recorder", "RecordOptions"),
+    "plan_run": ("ger_replay.record.recorder", "plan"),
+    "record_run": ("ger_replay.record.recorder", "record"),
+    "replay_run": ("ger_replay.record.replay", "replay"),
+    # sharing
+    "export": ("ger_replay.share.export", "export"),
+    "open_bundle": ("ger_replay.share.bundle", "open_bundle"),
+    "pack": ("ger_replay.share.bundle", "pack"),
+    "verify": ("ger_replay.share.verify", "verify"),
+}
 
-# sharing (issue 7)
-from ger_replay.share.bundle import open_bundle, pack
-from ger_replay.share.export import export
-from ger_replay.share.verify import verify
-
-__all__ = [*__all__, "export", "open_bundle", "pack", "verify"]
-
-# answer parsing (issue 3)
-from ger_replay.parsing import ParseResult, parse_response, parse_responses
-
-__all__ += ["ParseResult", "parse_response", "parse_responses"]
-
-# bootstrap intervals and paired comparisons (issue 4)
-from ger_replay.stats.bootstrap import DiffResult, bootstrap_ci, bootstrap_diff  # noqa: E402
-
-__all__ += ["DiffResult", "bootstrap_ci", "bootstrap_diff"]
-
-# analyses and reports (issue 6)
-from ger_replay.analysis.confusion import class_recall, confusion  # noqa: E402
-from ger_replay.analysis.consistency import consistency  # noqa: E402
-from ger_replay.analysis.diff import diff  # noqa: E402
-from ger_replay.analysis.refusals import refusals  # noqa: E402
-from ger_replay.analysis.robustness import robustness  # noqa: E402
-from ger_replay.analysis.stability import majority_vote, stability  # noqa: E402
-
-# (the report builder, ger_replay.report.build.build_report, loads matplotlib: import it there)
-__all__ += [
+__all__ = [
+    "DiffResult",
+    "ParseResult",
+    "RecordOptions",
+    "__version__",
+    "bootstrap_ci",
+    "bootstrap_diff",
+    "build_report",
     "class_recall",
     "confusion",
     "consistency",
     "diff",
+    "export",
+    "load",
     "majority_vote",
+    "open_bundle",
+    "pack",
+    "parse_response",
+    "parse_responses",
+    "plan_run",
+    "record_run",
     "refusals",
+    "replay_run",
     "robustness",
+    "score_table",
     "stability",
+    "verify",
 ]
 
-# recording and replay (issue 5)
-# (named *_run: `ger_replay.record` is the subpackage)
-from ger_replay.record.recorder import RecordOptions  # noqa: E402
-from ger_replay.record.recorder import plan as plan_run  # noqa: E402
-from ger_replay.record.recorder import record as record_run  # noqa: E402
-from ger_replay.record.replay import replay as replay_run  # noqa: E402
 
-__all__ += ["RecordOptions", "plan_run", "record_run", "replay_run"]
+def __getattr__(name: str) -> Any:
+    try:
+        module, attr = _LAZY[name]
+    except KeyError:
+        raise AttributeError(f"module 'ger_replay' has no attribute {name!r}") from None
+    value = getattr(import_module(module), attr)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
+
+if TYPE_CHECKING:
+    from ger_replay.analysis.confusion import class_recall, confusion
+    from ger_replay.analysis.consistency import consistency
+    from ger_replay.analysis.diff import diff
+    from ger_replay.analysis.refusals import refusals
+    from ger_replay.analysis.robustness import robustness
+    from ger_replay.analysis.stability import majority_vote, stability
+    from ger_replay.parsing import ParseResult, parse_response, parse_responses
+    from ger_replay.record.recorder import RecordOptions
+    from ger_replay.record.recorder import plan as plan_run
+    from ger_replay.record.recorder import record as record_run
+    from ger_replay.record.replay import replay as replay_run
+    from ger_replay.report.build import build_report
+    from ger_replay.score.scoring import score_table
+    from ger_replay.score.sources import load
+    from ger_replay.share.bundle import open_bundle, pack
+    from ger_replay.share.export import export
+    from ger_replay.share.verify import verify
+    from ger_replay.stats.bootstrap import DiffResult, bootstrap_ci, bootstrap_diff

@@ -131,9 +131,9 @@ def test_run_json_reader_names_the_problem(tmp_path: Path) -> None:
     with pytest.raises(InputError, match=r"no run\.json"):
         rundir.read_meta(tmp_path)
     (tmp_path / "run.json").write_text('{"schema_version": 2}')
-    with pytest.raises(InputError, match="schema_version 2"):
+    with pytest.raises(InputError, match="schema version 2 is newer"):
         rundir.read_meta(tmp_path)
-    (tmp_path / "run.json").write_text('{"schema_version": 1, "dataset": "sfew2"}')
+    (tmp_path / "run.json").write_text('{"schema_version": 1, "dataset": "sfew2", "model": "m"}')
     with pytest.raises(InputError, match="missing 'labels'"):
         rundir.read_meta(tmp_path)
     (tmp_path / "labels.csv").write_text("sample_id,gt\na,Happy\na,Sad\n")

@@ -110,7 +110,7 @@ class RunCalls:
 
 def run_calls(run_dir: Path) -> RunCalls:
     """Call statistics of one recorded run folder."""
-    from ger_replay.record import cassettes, journal, rundir
+    from ger_replay.record import cassette_read, journal, rundir
 
     meta = rundir.read_meta(run_dir)
     events = journal.read(run_dir / rundir.JOURNAL)
@@ -139,13 +139,13 @@ def run_calls(run_dir: Path) -> RunCalls:
             refused_at.setdefault(str(e.get("cassette")), set()).add(int(e["interaction"]))
     folder = run_dir / rundir.CASSETTES
     for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
-        _, responses = cassettes.read_raw(path)
+        _, responses = cassette_read.read_raw(path)
         rel = f"{rundir.CASSETTES}/{path.name}"
         marked = refused_at.get(rel, set())
         for j, resp in enumerate(responses):
             _add_usage(tokens, resp)
             if j in marked:
-                text = cassettes.answer_text(resp)
+                text = cassette_read.answer_text(resp)
                 key = wording(text) if text is not None else _rejection(resp)
                 wordings[key] = wordings.get(key, 0) + 1
     row.update(tokens)

@@ -27,6 +27,9 @@ from vcr.serialize import serialize
 from vcr.serializers import jsonserializer
 
 from ger_replay.errors import InputError
+from ger_replay.record.cassette_read import answer_text as answer_text
+from ger_replay.record.cassette_read import calls_of
+from ger_replay.record.cassette_read import read_raw as read_raw
 from ger_replay.record.rundir import atomic_write_text
 
 #: The only headers kept on requests and responses: nothing else can carry a secret.
@@ -285,66 +288,8 @@ def read(path: Path) -> list[Interaction]:
     except (OSError, ValueError, KeyError, TypeError) as e:
         raise InputError(f"not a readable cassette: {e}", path) from None
     requests, responses = got[0], got[1]
-    calls = _calls(got[2] if len(got) > 2 else {}, len(requests), path)
+    calls = calls_of(got[2] if len(got) > 2 else {}, len(requests), path)
     return [
         Interaction(_FILTER_REQUEST(rq), rs, c)
         for rq, rs, c in zip(requests, responses, calls, strict=True)
     ]
-
-
-def read_raw(path: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """The fast reader for scoring: (call metadata, response dicts) straight from the JSON."""
-    try:
-        data = json.loads(path.read_bytes())
-        inter = data["interactions"]
-        responses = [i["response"] for i in inter]
-    except (OSError, ValueError, KeyError, TypeError) as e:
-        raise InputError(f"not a readable cassette: {e}", path) from None
-    for j, r in enumerate(responses):
-        _check_response(r, j, path)
-    return _calls(data.get("metadata") or {}, len(responses), path), responses
-
-
-def _check_response(r: Any, j: int, path: Path) -> None:
-    """A recorded response has the shape `answer_text` reads, or the cassette is refused."""
-    try:
-        code = r["status"]["code"]
-        body = r["body"]["string"]
-    except (KeyError, TypeError):
-        raise InputError(
-            f"interaction {j}: response without status.code and body.string", path
-        ) from None
-    if isinstance(code, bool) or not isinstance(code, int) or not isinstance(body, str):
-        raise InputError(
-            f"interaction {j}: status.code must be a number and body.string a string", path
-        )
-
-
-def _calls(metadata: Any, n: int, path: Path) -> list[dict[str, Any]]:
-    try:
-        calls = metadata["ger_replay"]["calls"]
-    except (KeyError, TypeError):
-        raise InputError("cassette has no ger_replay call metadata", path) from None
-    if not isinstance(calls, list) or len(calls) != n:
-        raise InputError(
-            f"cassette metadata describes {len(calls) if isinstance(calls, list) else '?'} "
-            f"call(s) for {n} interaction(s)",
-            path,
-        )
-    for j, c in enumerate(calls):
-        if not isinstance(c, dict) or not isinstance(c.get("samples"), list):
-            raise InputError(f"call {j}: metadata without a samples list", path)
-    return calls
-
-
-def answer_text(response: Mapping[str, Any]) -> str | None:
-    """The chat completion's answer text in a recorded 200 response, else None."""
-    if int(response["status"]["code"]) != 200:
-        return None
-    s = response["body"]["string"]
-    try:
-        data = json.loads(s)
-        content = data["choices"][0]["message"]["content"]
-    except (ValueError, KeyError, IndexError, TypeError):
-        return None
-    return content if isinstance(content, str) else None

@@ -17,7 +17,7 @@ import polars as pl
 
 from ger_replay.errors import GerReplayError, InputError
 from ger_replay.protocol import datasets
-from ger_replay.record import cassettes, journal, rundir
+from ger_replay.record import cassette_read, journal, rundir
 from ger_replay.score import sources, table
 
 SOURCE = "cassettes"
@@ -44,7 +44,7 @@ def _read_calls(run_dir: Path, labels: Sequence[str]) -> tuple[list[_Call], list
     texts: list[str] = []
     counts: list[int] = []
     for f in files:
-        metas, responses = cassettes.read_raw(f)
+        metas, responses = cassette_read.read_raw(f)
         for m, r in zip(metas, responses, strict=True):
             samples = [str(s) for s in m["samples"]]
             try:
@@ -54,7 +54,7 @@ def _read_calls(run_dir: Path, labels: Sequence[str]) -> tuple[list[_Call], list
             if code == 400:
                 calls.append(_Call(samples, "rejected", -1))
                 continue
-            text = cassettes.answer_text(r)
+            text = cassette_read.answer_text(r)
             if text is None:
                 calls.append(_Call(samples, table.UNPARSEABLE, -1))
                 continue
