@@ -336,3 +336,12 @@ def test_released_sample_scores_match_an_independent_computation(released_dir: P
     assert rows["cmumosi/label-gpt4v-multi"]["n_total"] == 656  # 30 scores of 0 left out
     assert rows["twitter1/label-five-gpt4v"]["n_total"] == 882
     assert np.isclose(rows["affectnet/label-gpt4v"]["majority"], 12.5)
+
+
+def test_a_run_given_twice_is_named_not_double_counted(results: Path, tmp_path: Path) -> None:
+    out = tmp_path / "p.parquet"
+    CliRunner().invoke(main, ["import", "gpt4v-emotion", str(results), "-o", str(out)])
+    res = CliRunner().invoke(main, ["score", str(out), str(results / "sfew2")])
+    assert res.exit_code == 2
+    assert "given more than once" in res.stderr and "sfew2/label-gpt4v" in res.stderr
+    assert "abstract/label-gpt4v" in res.stdout

@@ -182,16 +182,22 @@ def load(paths: Sequence[str | Path]) -> LoadResult:
     if not frames:
         return LoadResult(table.empty(), errors)
     df = table.conform(pl.concat([table.conform(f) for f in frames], how="diagonal_relaxed"))
-    dup = df.group_by("run").agg(pl.col("sample_id").n_unique().alias("u"), pl.len().alias("n"))
-    clash = dup.filter(pl.col("u") != pl.col("n")).get_column("run").to_list()
-    if clash:
-        errors.append(
-            InputError(
-                f"run(s) given more than once, or with duplicate samples: {', '.join(clash)}"
-            )
-        )
-        df = df.filter(~pl.col("run").is_in(clash))
+    df, clash = drop_repeated_runs(df)
+    if clash is not None:
+        errors.append(clash)
     return LoadResult(df, errors)
+
+
+def drop_repeated_runs(df: pl.DataFrame) -> tuple[pl.DataFrame, InputError | None]:
+    """Drops runs that were given more than once (or hold a sample twice), with the error
+    naming them: scoring them would count samples twice."""
+    dup = df.group_by("run").agg(pl.col("sample_id").n_unique().alias("u"), pl.len().alias("n"))
+    clash = sorted(dup.filter(pl.col("u") != pl.col("n")).get_column("run").to_list())
+    if not clash:
+        return df, None
+    return df.filter(~pl.col("run").is_in(clash)), InputError(
+        f"run(s) given more than once, or with duplicate samples: {', '.join(clash)}"
+    )
 
 
 def _ensure_plugins() -> None:

@@ -123,11 +123,9 @@ def collect(paths: Sequence[Path]) -> Exported:
     if not frames:
         return Exported(_with_all_columns(table.empty()), errors)
     df = pl.concat([table.conform(f) for f in frames], how="diagonal_relaxed")
-    dup = df.group_by("run").agg(pl.col("sample_id").n_unique().alias("u"), pl.len().alias("n"))
-    clash = sorted(dup.filter(pl.col("u") != pl.col("n")).get_column("run").to_list())
-    if clash:
-        errors.append(InputError(f"run(s) given more than once: {', '.join(clash)}"))
-        df = df.filter(~pl.col("run").is_in(clash))
+    df, clash = sources.drop_repeated_runs(df)
+    if clash is not None:
+        errors.append(clash)
     df = df.with_columns(pl.lit(f"ger-replay {__version__}").alias("exported_with"))
     return Exported(_with_all_columns(df), errors)
 
