@@ -1,6 +1,6 @@
 """Typed stubs of the Rust extension `ger_replay._core` (kept honest by tests/test_stubs.py)."""
 
-from typing import Any
+from typing import Any, final
 
 import numpy as np
 import numpy.typing as npt
@@ -47,6 +47,7 @@ def metrics_from_confusion(
 
 # --- parse (issue 3) ----------------------------------------------------------------------------
 
+@final
 class ParseResult:
     """One parsed answer (frozen)."""
 
@@ -67,7 +68,7 @@ class ParseResult:
         """The id of the refusal wording that matched, when the answer held no item."""
     def to_dict(self) -> dict[str, object]:
         """The result as a plain dict."""
-    def __eq__(self, other: object) -> bool: ...
+    def __eq__(self, other: object, /) -> bool: ...
     def __len__(self) -> int: ...
 
 def parse_response(

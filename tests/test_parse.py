@@ -107,7 +107,10 @@ def test_the_papers_shape_run_together() -> None:
             [["Happiness", "Surprise"], ["Sadness", "Fear"]],
         ),
         # bare lists without names
-        ('[["Fear", "Anger"], ["Neutral", "Sadness"]]', [["Fear", "Anger"], ["Neutral", "Sadness"]]),
+        (
+            '[["Fear", "Anger"], ["Neutral", "Sadness"]]',
+            [["Fear", "Anger"], ["Neutral", "Sadness"]],
+        ),
         ("1. Fear, Anger\n2. Neutral, Sadness", [["Fear", "Anger"], ["Neutral", "Sadness"]]),
     ],
 )
@@ -123,7 +126,10 @@ def test_image_text_pairs_and_multiword_labels() -> None:
         "Image-text pair 1: ['Weakly Negative', 'negative', 'positive']"
     )
     r = both(text, 2, MOSI)
-    assert r.rankings == [["weakly negative", "negative", "positive"], ["weakly positive", "neutral"]]
+    assert r.rankings == [
+        ["weakly negative", "negative", "positive"],
+        ["weakly positive", "neutral"],
+    ]
 
 
 def test_invented_labels_are_kept_apart() -> None:
@@ -156,7 +162,7 @@ def test_count_mismatch_keeps_what_was_found() -> None:
         ("This request may violate our content policy.", "policy"),
         ("As an AI, I do not judge feelings.", "as-an-ai"),
         ("Sorry, that is not something I do.", "sorry"),
-        ("抱歉，我无法识别图片中的人物情绪。", "zh"),  # noqa: RUF001
+        ("抱歉，我无法识别图片中的人物情绪。", "zh"),
     ],
 )
 def test_refusals_name_their_wording(text: str, rid: str) -> None:
@@ -337,7 +343,9 @@ def test_cli_parse_synonyms_and_errors(tmp_path: Path) -> None:
     out = runner.invoke(main, [*args, "--synonyms", str(bad)])
     assert out.exit_code == 2
     assert f"{bad}:1:" in out.output
-    out = runner.invoke(main, ["parse", str(tmp_path / "none.txt"), "--labels", "a", "--items", "1"])
+    out = runner.invoke(
+        main, ["parse", str(tmp_path / "none.txt"), "--labels", "a", "--items", "1"]
+    )
     assert out.exit_code == 2
     assert "not found" in out.output
     out = runner.invoke(main, ["parse", str(f), "--items", "1"])

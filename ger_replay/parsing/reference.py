@@ -24,6 +24,7 @@ _QUOTES = {"'": "'", '"': '"', "`": "`", "‘": "’", "’": "’", "“": "”
 #: Non-ASCII characters that are punctuation, never part of a label.
 _NOT_LETTERS = frozenset("，、；→。：！？（）「」『』【】《》“”‘’«»…·")
 
+#: Refusal wordings, checked in this order (the table of `parse::REFUSALS`).
 REFUSALS: list[tuple[str, str]] = [
     (
         "sorry-cannot",
@@ -81,7 +82,19 @@ _NAME_KEY = re.compile(
     r"(?:[\"'`*]|[ \t]){0,4}[:=]",
     re.I | re.A,
 )
-_REFUSALS = [(rid, re.compile(p)) for rid, p in REFUSALS]
+
+
+def ascii_classes(pattern: str) -> str:
+    """`\\b`, `\\s`, `\\w` and `\\W` made ASCII, as `parse::ascii_classes` does in Rust."""
+    return (
+        pattern.replace(r"\b", r"(?a:\b)")
+        .replace(r"\s", r"[\t\n\x0B\x0C\r ]")
+        .replace(r"\W", r"[^0-9A-Za-z_]")
+        .replace(r"\w", r"[0-9A-Za-z_]")
+    )
+
+
+_REFUSALS = [(rid, re.compile(ascii_classes(p))) for rid, p in REFUSALS]
 _NUMBER = re.compile(r"[0-9]{1,9}")
 _BRACES = re.compile(r"[{}]")
 _BRACKETS = re.compile(r"[\[\]]")
@@ -275,25 +288,34 @@ class Parser:
         words = [w for w in (x.strip(_TRIM) for x in _WS_SPLIT.split(c)) if w]
         if not words:
             return _EMPTY
-        if len(words) <= SCAN_WORDS:
-            found = False
-            k = 0
-            while k < len(words):
-                step = 1
-                for n in range(min(NGRAM, len(words) - k), 0, -1):
-                    j = self.space.lookup(" ".join(words[k : k + n]))
-                    if j is not None:
-                        out.push_cand(j)
-                        found = True
-                        step = n
-                        break
-                k += step
-            if found:
-                return _LABEL
+        if len(words) <= SCAN_WORDS and self.scan(words, out):
+            return _LABEL
         if len(words) <= INVENTED_WORDS and _label_like(c):
             out.push_invented(" ".join(words))
             return _LABEL
         return _PROSE
+
+    def scan(self, words: list[str], out: _Ranking) -> bool:
+        found = False
+        k = 0
+        while k < len(words):
+            step = 1
+            for n in range(min(NGRAM, len(words) - k), 0, -1):
+                j = self.space.lookup(" ".join(words[k : k + n]))
+                if j is not None:
+                    out.push_cand(j)
+                    found = True
+                    step = n
+                    break
+            k += step
+        return found
+
+    def mentions(self, line: str) -> _Ranking:
+        out = _Ranking()
+        for tok in _SEP.split(line):
+            c = _clean(tok)
+            self.scan([w for w in (x.strip(_TRIM) for x in _WS_SPLIT.split(c)) if w], out)
+        return out
 
     def ranking(self, text: str) -> _Ranking:
         r = _Ranking()
@@ -307,12 +329,14 @@ class Parser:
             return self.ranking(_value_after(chunk[m.end() :]))
         out = _Ranking()
         collecting = False
-        for line in chunk.split("\n"):
+        for k, line in enumerate(chunk.split("\n")):
             if _is_fence(line):
                 if collecting:
                     break
                 continue
             r = self.ranking(line)
+            if k == 0 and r.empty():
+                r = self.mentions(line)
             if r.empty():
                 if collecting:
                     break

@@ -8,6 +8,8 @@ import json
 import random
 from collections.abc import Callable, Sequence
 
+from ger_replay.parsing.reference import ORDINALS
+
 Rankings = Sequence[Sequence[str]]
 
 #: How items are named: a format of the item's number.
@@ -20,10 +22,6 @@ NAME_STYLES: dict[str, str] = {
     "sample-hash": "Sample #{}",
 }
 
-ORDINALS = (
-    "first second third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth "
-    "thirteenth fourteenth fifteenth sixteenth seventeenth eighteenth nineteenth twentieth"
-).split()
 
 PREAMBLES = (
     "",
@@ -69,9 +67,7 @@ def json_array(names: Sequence[str], rankings: Rankings, rng: random.Random) -> 
 def json_nested(names: Sequence[str], rankings: Rankings, rng: random.Random) -> str:
     """{"results": [{"image": ..., "emotions": [...]}, ...]}."""
     key = rng.choice(["result", "emotions", "ranking"])
-    data = {
-        "results": [{"name": n, key: list(r)} for n, r in zip(names, rankings, strict=True)]
-    }
+    data = {"results": [{"name": n, key: list(r)} for n, r in zip(names, rankings, strict=True)]}
     return json.dumps(data, ensure_ascii=False)
 
 
@@ -130,8 +126,7 @@ NAMED_SHAPES: dict[str, Callable[[Sequence[str], Rankings, random.Random], str]]
 def ordinal(rankings: Rankings, rng: random.Random) -> str:
     """`For the first image: {'result': [...]}` (up to twenty items, in order)."""
     return "\n".join(
-        f"For the {ORDINALS[i]} image: {{'result': {_py_list(r)}}}"
-        for i, r in enumerate(rankings)
+        f"For the {ORDINALS[i]} image: {{'result': {_py_list(r)}}}" for i, r in enumerate(rankings)
     )
 
 

@@ -76,7 +76,81 @@ impl Parsed {
     }
 }
 
+/// A parsed answer in compact form: candidate indices instead of label strings (what the batch
+/// binding keeps; [`Parsed`] is its spelled-out form).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Codes {
+    pub status: Status,
+    /// Candidate indices of all items, one item after another.
+    pub codes: Vec<u32>,
+    /// Item `i` is `codes[starts[i]..starts[i + 1]]`; one more entry than items.
+    pub starts: Vec<u32>,
+    /// (item, label) of the labels outside the candidates, in order.
+    pub invented: Vec<(u32, String)>,
+    /// The id of the refusal wording that matched (only when no item was found).
+    pub refusal: Option<&'static str>,
+}
+
+impl Codes {
+    fn empty(status: Status, refusal: Option<&'static str>) -> Self {
+        Codes {
+            status,
+            codes: Vec::new(),
+            starts: vec![0],
+            invented: Vec::new(),
+            refusal,
+        }
+    }
+
+    /// The number of items found.
+    pub fn len(&self) -> usize {
+        self.starts.len().saturating_sub(1)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The candidate indices of item `i`.
+    pub fn item(&self, i: usize) -> &[u32] {
+        &self.codes[self.starts[i] as usize..self.starts[i + 1] as usize]
+    }
+
+    /// The rankings spelled with `candidates` (those of the label space parsed against).
+    pub fn rankings(&self, candidates: &[String]) -> Vec<Vec<String>> {
+        (0..self.len())
+            .map(|i| {
+                self.item(i)
+                    .iter()
+                    .map(|&c| candidates[c as usize].clone())
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// The invented labels of each item.
+    pub fn invented_lists(&self) -> Vec<Vec<String>> {
+        let mut out = vec![Vec::new(); self.len()];
+        for (i, label) in &self.invented {
+            out[*i as usize].push(label.clone());
+        }
+        out
+    }
+
+    /// The spelled-out form.
+    pub fn to_parsed(&self, space: &LabelSpace) -> Parsed {
+        Parsed {
+            status: self.status,
+            rankings: self.rankings(space.candidates()),
+            invented: self.invented_lists(),
+            refusal: self.refusal.map(str::to_string),
+        }
+    }
+}
+
 /// Refusal wordings, checked in this order; the id of the first that matches is reported.
+/// `\b`, `\s`, `\w` and `\W` are read in their ASCII sense (see [`ascii_classes`]), the
+/// same in the Python reference.
 pub const REFUSALS: &[(&str, &str)] = &[
     (
         "sorry-cannot",
@@ -168,8 +242,18 @@ pub const NAME_KEYS: &[&str] = &[
 /// regular expression `(?i-u)\b(?:keys)(?:["'`*]|[ \t]){0,4}[:=]`, searched by hand: it is on
 /// the hot path).
 pub fn find_key(text: &str, keys: &[&str]) -> Option<usize> {
+    find_keys(text, &[keys])[0]
+}
+
+/// [`find_key`] for several key lists in one pass: the first match of each list.
+fn find_keys<const N: usize>(text: &str, lists: &[&[&str]; N]) -> [Option<usize>; N] {
     let b = text.as_bytes();
-    for i in (0..b.len()).filter(|&i| b[i] == b':' || b[i] == b'=') {
+    let mut found = [None; N];
+    let mut left = N;
+    for (i, &c) in b.iter().enumerate() {
+        if c != b':' && c != b'=' {
+            continue;
+        }
         let mut j = i;
         while j > 0 && i - j <= 4 && matches!(b[j - 1], b'"' | b'\'' | b'`' | b'*' | b' ' | b'\t') {
             j -= 1;
@@ -182,11 +266,20 @@ pub fn find_key(text: &str, keys: &[&str]) -> Option<usize> {
             j -= 1;
         }
         let word = &text[j..end];
-        if !word.is_empty() && keys.iter().any(|k| k.eq_ignore_ascii_case(word)) {
-            return Some(i + 1);
+        if word.is_empty() {
+            continue;
+        }
+        for (slot, keys) in found.iter_mut().zip(lists) {
+            if slot.is_none() && keys.iter().any(|k| k.eq_ignore_ascii_case(word)) {
+                *slot = Some(i + 1);
+                left -= 1;
+            }
+        }
+        if left == 0 {
+            break;
         }
     }
-    None
+    found
 }
 
 /// The item-name pattern (shared with the Python reference).
@@ -202,9 +295,19 @@ static NAME_RE: LazyLock<Regex> = LazyLock::new(|| Regex::new(&name_pattern()).e
 static REFUSAL_RES: LazyLock<Vec<(&'static str, Regex)>> = LazyLock::new(|| {
     REFUSALS
         .iter()
-        .map(|(id, p)| (*id, Regex::new(p).expect("refusal")))
+        .map(|(id, p)| (*id, Regex::new(&ascii_classes(p)).expect("refusal")))
         .collect()
 });
+
+/// A pattern with `\b`, `\s`, `\w` and `\W` made ASCII (Unicode case folding stays), so
+/// that Rust's and Python's regular expressions read it alike.
+pub fn ascii_classes(pattern: &str) -> String {
+    pattern
+        .replace(r"\b", r"(?-u:\b)")
+        .replace(r"\s", r"[\t\n\x0B\x0C\r ]")
+        .replace(r"\W", r"[^0-9A-Za-z_]")
+        .replace(r"\w", r"[0-9A-Za-z_]")
+}
 
 /// Words that are never reported as invented labels.
 const NOT_LABELS: &[&str] = &[
@@ -456,31 +559,46 @@ enum Token {
     Prose,
 }
 
-/// Most distinct tokens remembered per answer (answers repeat a few labels many times).
-const MEMO: usize = 64;
+/// Most distinct tokens remembered that fold to a candidate, and that do not.
+const MEMO_HITS: usize = 64;
+const MEMO_MISSES: usize = 192;
 
+/// Remembered lookups: (fingerprint, token, candidate index).
+type Memo = Vec<(u64, String, Option<usize>)>;
+
+/// Parses answers against one label space. A parser may be reused for many answers (a batch
+/// keeps one per worker thread), so the folding of recurring tokens is remembered across them.
 struct Parser<'a> {
     space: &'a LabelSpace,
-    memo: RefCell<Vec<(u64, String, Option<usize>)>>,
+    hits: RefCell<Memo>,
+    misses: RefCell<Memo>,
 }
 
 impl<'a> Parser<'a> {
     fn new(space: &'a LabelSpace) -> Self {
         Parser {
             space,
-            memo: RefCell::new(Vec::new()),
+            hits: RefCell::new(Vec::new()),
+            misses: RefCell::new(Vec::new()),
         }
     }
 
-    /// `LabelSpace::lookup`, remembered for the answer's recurring tokens.
+    /// `LabelSpace::lookup`, remembered for recurring tokens.
     fn lookup(&self, label: &str) -> Option<usize> {
-        let mut memo = self.memo.borrow_mut();
         let print = fingerprint(label);
-        if let Some((_, _, hit)) = memo.iter().find(|(f, k, _)| *f == print && k == label) {
-            return *hit;
+        for memo in [&self.hits, &self.misses] {
+            let memo = memo.borrow();
+            if let Some((_, _, hit)) = memo.iter().find(|(f, k, _)| *f == print && k == label) {
+                return *hit;
+            }
         }
         let out = self.space.lookup(label);
-        if memo.len() < MEMO {
+        let (memo, cap) = match out {
+            Some(_) => (&self.hits, MEMO_HITS),
+            None => (&self.misses, MEMO_MISSES),
+        };
+        let mut memo = memo.borrow_mut();
+        if memo.len() < cap {
             memo.push((print, label.to_string(), out));
         }
         out
@@ -616,14 +734,15 @@ impl<'a> Parser<'a> {
         }
         for (start, end, closed) in spans {
             let body = &text[start..end];
-            let Some(value) = find_key(body, RESULT_KEYS) else {
+            let [result_key, name_key] = find_keys(body, &[RESULT_KEYS, NAME_KEYS]);
+            let Some(value) = result_key else {
                 continue;
             };
             let ranking = self.ranking(value_after(&body[value..]));
             if !closed && ranking.is_empty() {
                 continue;
             }
-            let key = match find_key(body, NAME_KEYS) {
+            let key = match name_key {
                 Some(k) => first_number(value_after(&body[k..])),
                 None => None,
             }
@@ -715,7 +834,7 @@ impl<'a> Parser<'a> {
         items
     }
 
-    fn parse(&self, text: &str, n_items: usize) -> Parsed {
+    fn parse(&self, text: &str, n_items: usize) -> Codes {
         // Two tiers: the structured readings, then the bare ones, tried only when the
         // structured ones found nothing.
         for tier in [[0, 1], [2, 3]] {
@@ -743,35 +862,21 @@ impl<'a> Parser<'a> {
             }
         }
         match refusal(text) {
-            Some(id) => Parsed {
-                status: Status::Refused,
-                rankings: Vec::new(),
-                invented: Vec::new(),
-                refusal: Some(id.to_string()),
-            },
-            None => Parsed {
-                status: Status::Unparseable,
-                rankings: Vec::new(),
-                invented: Vec::new(),
-                refusal: None,
-            },
+            Some(id) => Codes::empty(Status::Refused, Some(id)),
+            None => Codes::empty(Status::Unparseable, None),
         }
     }
 
-    fn finish(&self, items: Vec<Item>, status: Status) -> Parsed {
-        let cands = self.space.candidates();
-        let mut rankings = Vec::with_capacity(items.len());
-        let mut invented = Vec::with_capacity(items.len());
-        for it in items {
-            rankings.push(it.ranking.cands.iter().map(|&i| cands[i].clone()).collect());
-            invented.push(it.ranking.invented);
+    fn finish(&self, items: Vec<Item>, status: Status) -> Codes {
+        let mut out = Codes::empty(status, None);
+        out.starts.reserve(items.len());
+        for (k, it) in items.into_iter().enumerate() {
+            out.codes.extend(it.ranking.cands.iter().map(|&c| c as u32));
+            out.starts.push(out.codes.len() as u32);
+            out.invented
+                .extend(it.ranking.invented.into_iter().map(|l| (k as u32, l)));
         }
-        Parsed {
-            status,
-            rankings,
-            invented,
-            refusal: None,
-        }
+        out
     }
 }
 
@@ -866,6 +971,11 @@ pub fn refusal(text: &str) -> Option<&'static str> {
 
 /// Parses one answer holding `n_items` items against the candidates of `space`.
 pub fn parse_answer(text: &str, n_items: usize, space: &LabelSpace) -> Parsed {
+    parse_answer_codes(text, n_items, space).to_parsed(space)
+}
+
+/// [`parse_answer`] in compact form.
+pub fn parse_answer_codes(text: &str, n_items: usize, space: &LabelSpace) -> Codes {
     Parser::new(space).parse(text, n_items)
 }
 
@@ -876,11 +986,24 @@ pub fn parse_answers<S: AsRef<str> + Sync>(
     n_items: &[usize],
     space: &LabelSpace,
 ) -> Vec<Parsed> {
+    parse_answers_codes(texts, n_items, space)
+        .into_par_iter()
+        .map(|c| c.to_parsed(space))
+        .collect()
+}
+
+/// [`parse_answers`] in compact form. Each worker thread reuses one parser, so the folding of
+/// recurring tokens is remembered across the answers it handles.
+pub fn parse_answers_codes<S: AsRef<str> + Sync>(
+    texts: &[S],
+    n_items: &[usize],
+    space: &LabelSpace,
+) -> Vec<Codes> {
     texts
         .par_iter()
         .zip(n_items.par_iter())
         .with_min_len(64)
-        .map(|(t, &n)| parse_answer(t.as_ref(), n, space))
+        .map_init(|| Parser::new(space), |p, (t, &n)| p.parse(t.as_ref(), n))
         .collect()
 }
 

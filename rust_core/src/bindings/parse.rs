@@ -1,16 +1,19 @@
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Arc;
 
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::PyDict;
+use pyo3::types::{PyDict, PyString};
 
 use crate::labels::{LabelSpace, Synonyms};
-use crate::parse::{parse_answer, parse_answers, Parsed, REFUSALS};
+use crate::parse::{parse_answer_codes, parse_answers_codes, Codes, REFUSALS};
 
 /// One parsed answer.
 #[pyclass(frozen, module = "ger_replay._core", name = "ParseResult")]
 pub struct ParseResult {
-    inner: Parsed,
+    codes: Codes,
+    /// The candidates the answer was parsed against (shared by a batch).
+    labels: Arc<Vec<String>>,
 }
 
 #[pymethods]
@@ -18,35 +21,38 @@ impl ParseResult {
     /// "ok", "refused", "count_mismatch" or "unparseable".
     #[getter]
     fn status(&self) -> &'static str {
-        self.inner.status.as_str()
+        self.codes.status.as_str()
     }
 
     /// One ranking per item found, in the candidates' spelling, most likely first.
     #[getter]
     fn rankings(&self) -> Vec<Vec<String>> {
-        self.inner.rankings.clone()
+        self.codes.rankings(&self.labels)
     }
 
     /// The first label of each ranking, or None for an item without a candidate label.
     #[getter]
     fn top1(&self) -> Vec<Option<String>> {
-        self.inner
-            .top1()
-            .into_iter()
-            .map(|o| o.map(str::to_string))
+        (0..self.codes.len())
+            .map(|i| {
+                self.codes
+                    .item(i)
+                    .first()
+                    .map(|&c| self.labels[c as usize].clone())
+            })
             .collect()
     }
 
     /// Per item, the labels outside the candidates, as the model wrote them.
     #[getter]
     fn invented(&self) -> Vec<Vec<String>> {
-        self.inner.invented.clone()
+        self.codes.invented_lists()
     }
 
     /// The id of the refusal wording that matched, when the answer held no item.
     #[getter]
-    fn refusal(&self) -> Option<String> {
-        self.inner.refusal.clone()
+    fn refusal(&self) -> Option<&'static str> {
+        self.codes.refusal
     }
 
     /// The result as a plain dict.
@@ -62,22 +68,28 @@ impl ParseResult {
 
     fn __eq__(&self, other: &Bound<'_, PyAny>) -> bool {
         match other.cast::<ParseResult>() {
-            Ok(o) => o.get().inner == self.inner,
+            Ok(o) => {
+                let o = o.get();
+                o.status() == self.status()
+                    && o.rankings() == self.rankings()
+                    && o.codes.invented == self.codes.invented
+                    && o.codes.refusal == self.codes.refusal
+            }
             Err(_) => false,
         }
     }
 
     fn __len__(&self) -> usize {
-        self.inner.rankings.len()
+        self.codes.len()
     }
 
     fn __repr__(&self) -> String {
         format!(
             "ParseResult(status={:?}, rankings={:?}, invented={:?}, refusal={})",
             self.status(),
-            self.inner.rankings,
-            self.inner.invented,
-            match &self.inner.refusal {
+            self.rankings(),
+            self.invented(),
+            match &self.codes.refusal {
                 Some(r) => format!("{r:?}"),
                 None => "None".to_string(),
             }
@@ -102,15 +114,22 @@ fn panic_error(what: &str) -> PyErr {
 #[pyo3(signature = (text, n_items, labels, synonyms = None))]
 fn parse_response(
     py: Python<'_>,
-    text: String,
+    text: &str,
     n_items: usize,
     labels: Vec<String>,
     synonyms: Option<Vec<(String, String)>>,
 ) -> PyResult<ParseResult> {
     let space = label_space(&labels, synonyms)?;
-    let out = py.detach(|| catch_unwind(AssertUnwindSafe(|| parse_answer(&text, n_items, &space))));
-    out.map(|inner| ParseResult { inner })
-        .map_err(|_| panic_error("an answer"))
+    let out = py.detach(|| {
+        catch_unwind(AssertUnwindSafe(|| {
+            parse_answer_codes(text, n_items, &space)
+        }))
+    });
+    out.map(|codes| ParseResult {
+        codes,
+        labels: Arc::new(labels),
+    })
+    .map_err(|_| panic_error("an answer"))
 }
 
 /// `n_items` of the batch form: one count for all answers, or one per answer.
@@ -120,12 +139,13 @@ enum Counts {
     Each(Vec<usize>),
 }
 
-/// Parses many answers in parallel with the GIL released; results keep the input order.
+/// Parses many answers in parallel with the GIL released; results keep the input order. The
+/// texts are read in place (the list holds a reference to each while the GIL is released).
 #[pyfunction]
 #[pyo3(signature = (texts, n_items, labels, synonyms = None))]
 fn parse_responses(
     py: Python<'_>,
-    texts: Vec<String>,
+    texts: Vec<Bound<'_, PyString>>,
     n_items: Counts,
     labels: Vec<String>,
     synonyms: Option<Vec<(String, String)>>,
@@ -144,10 +164,22 @@ fn parse_responses(
         }
     };
     let space = label_space(&labels, synonyms)?;
-    let out =
-        py.detach(|| catch_unwind(AssertUnwindSafe(|| parse_answers(&texts, &counts, &space))));
-    out.map(|v| v.into_iter().map(|inner| ParseResult { inner }).collect())
-        .map_err(|_| panic_error("a batch of answers"))
+    let strs: Vec<&str> = texts.iter().map(|t| t.to_str()).collect::<PyResult<_>>()?;
+    let out = py.detach(|| {
+        catch_unwind(AssertUnwindSafe(|| {
+            parse_answers_codes(&strs, &counts, &space)
+        }))
+    });
+    let labels = Arc::new(labels);
+    out.map(|v| {
+        v.into_iter()
+            .map(|codes| ParseResult {
+                codes,
+                labels: Arc::clone(&labels),
+            })
+            .collect()
+    })
+    .map_err(|_| panic_error("a batch of answers"))
 }
 
 /// The refusal wordings as (id, regular expression) pairs, in the order they are tried.
