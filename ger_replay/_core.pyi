@@ -45,7 +45,7 @@ def metrics_from_confusion(
 ) -> dict[str, float | int | list[float] | list[int]]:
     """Every metric of a `C x C` or `C x (C + 1)` confusion matrix of counts."""
 
-# --- parse (issue 3) ----------------------------------------------------------------------------
+# --- parse --------------------------------------------------------------------------------------
 
 @final
 class ParseResult:
@@ -90,7 +90,7 @@ def parse_responses(
 def refusal_patterns() -> list[tuple[str, str]]:
     """The refusal wordings as (id, regular expression) pairs, in the order they are tried."""
 
-# --- bootstrap (issue 4) ------------------------------------------------------------------------
+# --- bootstrap --------------------------------------------------------------------------------
 
 def bootstrap_ci(
     y_true: npt.NDArray[np.int64],

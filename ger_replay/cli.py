@@ -334,7 +334,7 @@ def parse_cmd(
     click.echo(render(result, fmt))
 
 
-# --- analyses and reports (issue 6): the work is in ger_replay.report.commands --------------------
+# --- analyses and reports: the work is in ger_replay.report.commands ---------------------------
 _PATHS = click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 _RUNS = click.option("--run", "runs", multiple=True, help="Only this run (repeatable).")
 _FMT = click.option(

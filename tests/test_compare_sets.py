@@ -49,8 +49,14 @@ def test_sets_of_runs_compare_each_level_with_the_reference(rafdb: Path) -> None
 
 
 def test_named_pair_shows_per_class_agreement(rafdb: Path) -> None:
-    args = ["compare", str(rafdb), "--run-a", "rafdb/label-gpt4v-rgb",
-            "--run-b", "rafdb/label-gpt4v-grey"]
+    args = [
+        "compare",
+        str(rafdb),
+        "--run-a",
+        "rafdb/label-gpt4v-rgb",
+        "--run-b",
+        "rafdb/label-gpt4v-grey",
+    ]
     res = CliRunner().invoke(main, args)
     assert res.exit_code == 0, res.output
     assert "per class agreement" in res.stdout

@@ -38,7 +38,7 @@ def both(text: str, n: int, labels: list[str], synonyms: list[tuple[str, str]] |
     return got
 
 
-# --- shapes of PROTOCOL.md part 8 and issue 3 ---------------------------------------------------
+# --- shapes of PROTOCOL.md part 8 and beyond ----------------------------------------------------
 
 PAPER = (
     "As an emotion recognition expert, I will analyze the sentiment of each image.\n\n"

@@ -10,8 +10,12 @@ from pathlib import Path
 def test_stubs_match_the_extension_module(repo_root: Path) -> None:
     res = subprocess.run(
         [
-            sys.executable, "-m", "mypy.stubtest", "ger_replay._core",
-            "--allowlist", str(repo_root / "tests" / "stubtest_allowlist.txt"),
+            sys.executable,
+            "-m",
+            "mypy.stubtest",
+            "ger_replay._core",
+            "--allowlist",
+            str(repo_root / "tests" / "stubtest_allowlist.txt"),
         ],
         capture_output=True,
         text=True,
