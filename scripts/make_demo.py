@@ -2,7 +2,7 @@
 datasets) answered by the loopback simulator (not a model). They show the file formats and let
 `ger-replay score cassettes/` and `ger-replay replay` run anywhere; their numbers mean nothing.
 
-    python scripts/make_demo.py                  # re-record cassettes/ (media in a temp folder)
+    python scripts/make_demo.py --force          # re-record cassettes/ (media in a temp folder)
     python scripts/make_demo.py --media DIR      # only write the media and manifests to DIR
     ger-replay replay cassettes/sfew2-demo --manifest DIR/sfew2/manifest.csv
 
@@ -120,12 +120,14 @@ def write_media(folder: Path, demo: Demo) -> Path:
     return manifest
 
 
-def record_demo(demo: Demo, media: Path, out: Path) -> None:
-    manifest = write_media(media / demo.dataset, demo)
-    ds = datasets.get(demo.dataset)
+def record_demo(demo: Demo, media: Path, out: Path, force: bool) -> None:
     run_dir = out / demo.name
     if run_dir.exists():
+        if not force:
+            sys.exit(f"{run_dir} exists: pass --force to delete it and record it again")
         shutil.rmtree(run_dir)
+    manifest = write_media(media / demo.dataset, demo)
+    ds = datasets.get(demo.dataset)
     with serve(manifest, ds, accuracy=0.6, seed=1, refuse_rate=0.1, drop_rate=0.1) as sim:
         opts = recorder.RecordOptions(
             dataset=demo.dataset,
@@ -147,6 +149,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--media", type=Path, help="only write the media and manifests here")
     ap.add_argument("--out", type=Path, default=ROOT / "cassettes")
+    ap.add_argument("--force", action="store_true", help="delete existing demo runs first")
     args = ap.parse_args()
     if args.media:
         for d in DEMOS:
@@ -155,7 +158,7 @@ def main() -> None:
     os.environ.setdefault("OPENAI_API_KEY", "simulator-needs-no-key")
     with tempfile.TemporaryDirectory() as tmp:
         for d in DEMOS:
-            record_demo(d, Path(tmp), args.out)
+            record_demo(d, Path(tmp), args.out, args.force)
 
 
 if __name__ == "__main__":
