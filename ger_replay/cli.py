@@ -148,6 +148,18 @@ def score_cmd(
         sys.exit(EXIT_INPUT)
 
 
+@main.command("datasets")
+@click.option(
+    "--format", "fmt", type=click.Choice(["table", "markdown", "csv", "json"]), default="table"
+)
+def datasets_cmd(fmt: str) -> None:
+    """The 21 datasets of the benchmark: key, task, metric, test size and candidate labels."""
+    from ger_replay.protocol.datasets import registry_frame
+    from ger_replay.report.commands import render
+
+    click.echo(render(registry_frame(), fmt))
+
+
 @main.command("import")
 @click.argument("kind", type=click.Choice(["gpt4v-emotion"]))
 @click.argument("results_dir", type=click.Path(path_type=Path))
@@ -225,7 +237,7 @@ def export_cmd(paths: tuple[Path, ...], output: Path) -> None:
 
 
 @main.command("record")
-@click.option("--dataset", required=True, help="Dataset key (PROTOCOL.md part 1).")
+@click.option("--dataset", required=True, help="Dataset key (see `ger-replay datasets`).")
 @click.option("--manifest", required=True, type=click.Path(path_type=Path))
 @click.option("--out", required=True, type=click.Path(path_type=Path), help="Run folder.")
 @click.option("--model", default="gpt-4-vision-preview", show_default=True)
@@ -237,7 +249,11 @@ def export_cmd(paths: tuple[Path, ...], output: Path) -> None:
 )
 @click.option("--color", type=click.Choice(["rgb", "gray"]), default="rgb", show_default=True)
 @click.option("--modality", type=click.Choice(["image", "video", "text", "multi"]))
-@click.option("--batch-size", type=int, help="Default: PROTOCOL.md part 5 for the task.")
+@click.option(
+    "--batch-size",
+    type=int,
+    help="Default: the paper's batch size for the task (docs/PROTOCOL.md part 5).",
+)
 @click.option("--max-tries", type=int, default=3, show_default=True, help="T_max.")
 @click.option("--rpm", type=float, help="Requests per minute, client side.")
 @click.option("--tpm", type=float, help="Tokens per minute, client side.")
@@ -286,7 +302,7 @@ def replay_cmd(run_dir: Path, manifest: Path, base_url: str | None) -> None:
 
 @main.command("simulate")
 @click.option("--manifest", required=True, type=click.Path(path_type=Path))
-@click.option("--dataset", required=True, help="Dataset key (PROTOCOL.md part 1).")
+@click.option("--dataset", required=True, help="Dataset key (see `ger-replay datasets`).")
 @click.option("--host", default="127.0.0.1", show_default=True, help="A loopback address.")
 @click.option("--port", type=int, default=0, show_default=True, help="0: any free port.")
 @click.option("--accuracy", type=float, default=0.7, show_default=True)

@@ -91,3 +91,18 @@ def test_every_dataset_has_a_label_space_without_clashes() -> None:
         for lab in d.labels:
             assert space.canonical(lab.upper()) == lab
         assert space.canonical("Pain") is None
+
+
+def test_datasets_command_lists_the_registry() -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from ger_replay.cli import main
+
+    res = CliRunner().invoke(main, ["datasets", "--format", "json"])
+    assert res.exit_code == 0
+    rows = json.loads(res.stdout)
+    assert len(rows) == 21
+    mosi = next(r for r in rows if r["key"] == "cmumosi")
+    assert mosi["metric"] == "WAF" and mosi["scored_as"] == "positive/negative"

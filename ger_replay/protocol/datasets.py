@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+import polars as pl
+
 
 class Task(StrEnum):
     VISUAL_SENTIMENT = "visual_sentiment"
@@ -308,6 +310,24 @@ def get(key: str) -> Dataset:
         if key in d.folders:
             return d
     raise UnknownDataset(key)
+
+
+def registry_frame() -> pl.DataFrame:
+    """The registry as a table, a row per dataset."""
+    return pl.DataFrame(
+        [
+            {
+                "key": d.key,
+                "name": d.name,
+                "task": str(d.task),
+                "metric": d.metric,
+                "test_samples": d.test_samples,
+                "scored_as": "positive/negative" if d.binary is not Binary.NONE else "labels",
+                "labels": ", ".join(d.labels),
+            }
+            for d in DATASETS.values()
+        ]
+    )
 
 
 def by_task(task: Task) -> list[Dataset]:
