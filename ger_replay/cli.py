@@ -94,6 +94,13 @@ def _bootstrap_options(f: Callable[..., Any]) -> Callable[..., Any]:
     help="Largest change of a value that --expect lets pass.",
 )
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="Write here, not stdout.")
+@click.option(
+    "--labels",
+    "label_files",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="CSV with sample_id,gt: the ground truth of runs shared without labels (repeatable).",
+)
 @_bootstrap_options
 def score_cmd(
     paths: tuple[Path, ...],
@@ -102,18 +109,24 @@ def score_cmd(
     expect: Path | None,
     tolerance: float,
     output: Path | None,
+    label_files: tuple[Path, ...] = (),
     n_boot: int = 0,
     confidence: float = 0.95,
     seed: int = 0,
     ci_method: str = "percentile",
 ) -> None:
-    """Score every run under PATHS (predictions files, run folders, released predictions)."""
+    """Score every run under PATHS (predictions files, run folders, bundles, released
+    predictions)."""
     from ger_replay.report import tables
     from ger_replay.score import expect as expect_mod
     from ger_replay.score import sources
     from ger_replay.score.scoring import score_table
 
-    loaded = sources.load(paths)
+    try:
+        given = sources.read_ground_truth(label_files) if label_files else None
+    except GerReplayError as e:
+        fail(e)
+    loaded = sources.load(paths, labels=given)
     result = score_table(loaded.table, missing=missing)  # type: ignore[arg-type]
     if n_boot:
         from ger_replay.stats.bootstrap import add_table_intervals

@@ -85,6 +85,29 @@ def _failed_reasons(run_dir: Path, errors: list[GerReplayError]) -> dict[str, st
     return out
 
 
+def _ground_truth(run_dir: Path, meta: dict[str, Any]) -> list[tuple[str, str]]:
+    """The run's labels.csv, or, for a run shared without it (`pack --no-labels`), the ground
+    truth given to `load(..., labels=...)` for the samples of its `sample_order`."""
+    if (run_dir / rundir.LABELS_CSV).exists():
+        return rundir.read_labels(run_dir)
+    given = sources.given_labels()
+    if given is None:
+        raise InputError(
+            "missing labels.csv (a run shared without labels: give its ground truth with "
+            "--labels FILE, a CSV with sample_id and gt)",
+            run_dir,
+        )
+    order = [str(x) for x in meta.get("sample_order") or []]
+    missing = [sid for sid in order if sid not in given]
+    if not order or missing:
+        raise InputError(
+            f"the ground truth given with --labels lacks {len(missing) or 'the'} sample(s) of "
+            f"this run (e.g. {(missing or ['its sample_order'])[0]!r})",
+            run_dir,
+        )
+    return [(sid, given[sid]) for sid in order]
+
+
 def load_run(run_dir: Path) -> sources.Loaded:
     """One run folder as predictions-table rows."""
     meta = rundir.read_meta(run_dir)
@@ -93,7 +116,7 @@ def load_run(run_dir: Path) -> sources.Loaded:
     except datasets.UnknownDataset as e:
         raise InputError(str(e), run_dir / rundir.RUN_JSON) from None
     labels = [str(x) for x in meta.get("labels") or ds.labels]
-    rows = rundir.read_labels(run_dir)
+    rows = _ground_truth(run_dir, meta)
     index = {sid: i for i, (sid, _) in enumerate(rows)}
     errors: list[GerReplayError] = []
     calls, results = _read_calls(run_dir, labels)

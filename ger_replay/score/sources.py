@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -163,8 +164,51 @@ def _load_one(path: Path) -> Loaded:
     )
 
 
-def load(paths: Sequence[str | Path]) -> LoadResult:
-    """Every run under the given paths, with the errors of whatever could not be read."""
+_GIVEN_LABELS: ContextVar[dict[str, str] | None] = ContextVar("given_labels", default=None)
+
+
+def given_labels() -> dict[str, str] | None:
+    """Ground truth given with `load(..., labels=...)`, for runs shared without labels.csv."""
+    return _GIVEN_LABELS.get()
+
+
+def read_ground_truth(paths: Sequence[str | Path]) -> dict[str, str]:
+    """sample_id -> gt from CSV files with (at least) the columns sample_id and gt: a run's
+    labels.csv or a manifest. A sample given twice with two labels is an error."""
+    out: dict[str, str] = {}
+    for path in map(Path, paths):
+        try:
+            df = pl.read_csv(path, infer_schema=False)
+        except FileNotFoundError:
+            raise InputError("no such file", path) from None
+        except (pl.exceptions.PolarsError, OSError, UnicodeDecodeError) as e:
+            raise InputError(f"cannot read the ground truth: {e}", path) from None
+        if not {"sample_id", "gt"} <= set(df.columns):
+            raise InputError(
+                f"expected the columns sample_id and gt, found {', '.join(df.columns)}", path
+            )
+        for i, (sid, gt) in enumerate(df.select("sample_id", "gt").iter_rows(), start=2):
+            if sid is None or gt is None:
+                raise InputError("empty sample_id or gt", path, i)
+            if out.setdefault(sid, gt) != gt:
+                raise InputError(f"sample {sid!r} given two labels: {out[sid]!r}, {gt!r}", path, i)
+    return out
+
+
+def load(paths: Sequence[str | Path], labels: dict[str, str] | None = None) -> LoadResult:
+    """Every run under the given paths, with the errors of whatever could not be read.
+    `labels` (sample_id -> gt) supplies the ground truth of runs shared without labels.csv;
+    nested loads (the runs inside a bundle) keep the ground truth of the outer one."""
+    if labels is None:
+        return _load(paths)
+    token = _GIVEN_LABELS.set(labels)
+    try:
+        return _load(paths)
+    finally:
+        _GIVEN_LABELS.reset(token)
+
+
+def _load(paths: Sequence[str | Path]) -> LoadResult:
     _ensure_plugins()
     frames: list[pl.DataFrame] = []
     errors: list[GerReplayError] = []
