@@ -15,7 +15,7 @@ import polars as pl
 
 from ger_replay.analysis import runsets
 from ger_replay.errors import InputError
-from ger_replay.score.scoring import Coded, code_run
+from ger_replay.score.scoring import Coded, code_run, matched_indices
 
 PER_CLASS_SCHEMA: dict[str, pl.DataType] = {
     "class": pl.String(),
@@ -58,21 +58,13 @@ def cohen_kappa(a: np.ndarray, b: np.ndarray, n_classes: int) -> float | None:
 
 
 def _align(a: Coded, b: Coded) -> tuple[np.ndarray, np.ndarray, np.ndarray, int, int]:
-    pos_b = {s: i for i, s in enumerate(b.sample_id)}
-    ia, ib = [], []
-    for i, s in enumerate(a.sample_id):
-        j = pos_b.get(s)
-        if j is not None:
-            ia.append(i)
-            ib.append(j)
-    ia_arr = np.asarray(ia, dtype=np.int64)
-    ib_arr = np.asarray(ib, dtype=np.int64)
+    ia_arr, ib_arr = matched_indices(a.sample_id, b.sample_id)
     return (
         a.truth[ia_arr],
         a.pred[ia_arr],
         b.pred[ib_arr],
-        len(a.sample_id) - len(ia),
-        len(b.sample_id) - len(ib),
+        len(a.sample_id) - len(ia_arr),
+        len(b.sample_id) - len(ib_arr),
     )
 
 

@@ -21,7 +21,7 @@ import polars as pl
 from ger_replay import _core
 from ger_replay.errors import GerReplayError, InputError
 from ger_replay.score import table
-from ger_replay.score.scoring import METRIC_KEY, Coded, Missing, code_run
+from ger_replay.score.scoring import METRIC_KEY, Coded, Missing, code_run, matched_indices
 from ger_replay.stats.bootstrap import METRICS
 
 
@@ -61,15 +61,7 @@ def pair(a: Coded, b: Coded, missing: Missing = "skip") -> PairedSamples:
             f"runs {a.run} ({a.dataset.key}) and {b.run} ({b.dataset.key}) are not on the same "
             "dataset: a paired comparison needs the same samples"
         )
-    pos_b = {s: i for i, s in enumerate(b.sample_id)}
-    ia, ib = [], []
-    for i, s in enumerate(a.sample_id):
-        j = pos_b.get(s)
-        if j is not None:
-            ia.append(i)
-            ib.append(j)
-    idx_a = np.asarray(ia, dtype=np.int64)
-    idx_b = np.asarray(ib, dtype=np.int64)
+    idx_a, idx_b = matched_indices(a.sample_id, b.sample_id)
     clash = np.flatnonzero(a.truth[idx_a] != b.truth[idx_b])
     if len(clash):
         sid = a.sample_id[int(idx_a[clash[0]])]

@@ -91,6 +91,18 @@ def code_run(run_df: pl.DataFrame, extra_synonyms: list[tuple[str, str]] | None 
     )
 
 
+def matched_indices(a: list[str], b: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Positions in `a` and in `b` of the sample ids both hold, in the order of `a`."""
+    pos_b = {s: i for i, s in enumerate(b)}
+    ia, ib = [], []
+    for i, s in enumerate(a):
+        j = pos_b.get(s)
+        if j is not None:
+            ia.append(i)
+            ib.append(j)
+    return np.asarray(ia, dtype=np.int64), np.asarray(ib, dtype=np.int64)
+
+
 def baselines(
     truth: np.ndarray, n_classes: int, dataset: datasets.Dataset, seed: int = 0
 ) -> tuple[float, float]:
