@@ -56,6 +56,16 @@ fn pool(threads: Option<usize>) -> PyResult<Arc<ThreadPool>> {
     Ok(p)
 }
 
+/// Runs `job` on a pool of `threads` with the GIL released; errors become `ValueError`.
+fn detached<T: Send>(
+    py: Python<'_>,
+    threads: Option<usize>,
+    job: impl FnOnce() -> Result<T, BootstrapError> + Send,
+) -> PyResult<T> {
+    let pool = pool(threads)?;
+    py.detach(|| pool.install(job)).map_err(value_error)
+}
+
 fn kind_of(metric: &str) -> PyResult<MetricKind> {
     MetricKind::parse(metric).ok_or_else(|| {
         PyValueError::new_err(format!(
@@ -149,23 +159,18 @@ fn bootstrap_ci<'py>(
     let s = settings(n_resamples, confidence, method, seed, sampler)?;
     let kind = kind_of(metric)?;
     let (t, p, g) = (codes(&y_true), codes(&y_pred), groups.as_ref().map(codes));
-    let pool = pool(threads)?;
-    let r = py
-        .detach(|| {
-            pool.install(|| {
-                bootstrap::confidence_interval(
-                    &Job {
-                        truth: &t,
-                        pred: &p,
-                        n_classes,
-                        kind,
-                        groups: g.as_deref(),
-                    },
-                    &s,
-                )
-            })
-        })
-        .map_err(value_error)?;
+    let r = detached(py, threads, || {
+        bootstrap::confidence_interval(
+            &Job {
+                truth: &t,
+                pred: &p,
+                n_classes,
+                kind,
+                groups: g.as_deref(),
+            },
+            &s,
+        )
+    })?;
     ci_dict(py, &r)
 }
 
@@ -240,23 +245,18 @@ fn bootstrap_distribution<'py>(
     let s = settings(n_resamples, 0.95, "percentile", seed, sampler)?;
     let kind = kind_of(metric)?;
     let (t, p, g) = (codes(&y_true), codes(&y_pred), groups.as_ref().map(codes));
-    let pool = pool(threads)?;
-    let d = py
-        .detach(|| {
-            pool.install(|| {
-                bootstrap::ci_distribution(
-                    &Job {
-                        truth: &t,
-                        pred: &p,
-                        n_classes,
-                        kind,
-                        groups: g.as_deref(),
-                    },
-                    &s,
-                )
-            })
-        })
-        .map_err(value_error)?;
+    let d = detached(py, threads, || {
+        bootstrap::ci_distribution(
+            &Job {
+                truth: &t,
+                pred: &p,
+                n_classes,
+                kind,
+                groups: g.as_deref(),
+            },
+            &s,
+        )
+    })?;
     Ok(d.to_pyarray(py))
 }
 
@@ -284,24 +284,19 @@ fn bootstrap_diff<'py>(
     let kind = kind_of(metric)?;
     let (t, a, b) = (codes(&y_true), codes(&pred_a), codes(&pred_b));
     let g = groups.as_ref().map(codes);
-    let pool = pool(threads)?;
-    let r = py
-        .detach(|| {
-            pool.install(|| {
-                bootstrap::paired_difference(
-                    &PairedJob {
-                        truth: &t,
-                        pred_a: &a,
-                        pred_b: &b,
-                        n_classes,
-                        kind,
-                        groups: g.as_deref(),
-                    },
-                    &s,
-                )
-            })
-        })
-        .map_err(value_error)?;
+    let r = detached(py, threads, || {
+        bootstrap::paired_difference(
+            &PairedJob {
+                truth: &t,
+                pred_a: &a,
+                pred_b: &b,
+                n_classes,
+                kind,
+                groups: g.as_deref(),
+            },
+            &s,
+        )
+    })?;
     diff_dict(py, &r)
 }
 
@@ -327,24 +322,19 @@ fn bootstrap_diff_distribution<'py>(
     let kind = kind_of(metric)?;
     let (t, a, b) = (codes(&y_true), codes(&pred_a), codes(&pred_b));
     let g = groups.as_ref().map(codes);
-    let pool = pool(threads)?;
-    let d = py
-        .detach(|| {
-            pool.install(|| {
-                bootstrap::diff_distribution(
-                    &PairedJob {
-                        truth: &t,
-                        pred_a: &a,
-                        pred_b: &b,
-                        n_classes,
-                        kind,
-                        groups: g.as_deref(),
-                    },
-                    &s,
-                )
-            })
-        })
-        .map_err(value_error)?;
+    let d = detached(py, threads, || {
+        bootstrap::diff_distribution(
+            &PairedJob {
+                truth: &t,
+                pred_a: &a,
+                pred_b: &b,
+                n_classes,
+                kind,
+                groups: g.as_deref(),
+            },
+            &s,
+        )
+    })?;
     Ok(d.to_pyarray(py))
 }
 
