@@ -472,8 +472,12 @@ def compare_cmd(
     from ger_replay.analysis import paired
     from ger_replay.report import commands
 
-    if run_a is None and run_b is None and paired.holds_many_runs(paths):
-        sys.exit(commands.sets_cmd(paths, fmt, missing, seed))
+    if run_a is None and run_b is None:
+        from ger_replay.score import sources
+
+        loaded = sources.load(paths)
+        if paired.holds_many_runs(loaded.table):
+            sys.exit(commands.sets_cmd(loaded, paths, fmt, missing, seed))
     try:
         a, b, errors = paired.load_pair(paths, run_a, run_b)
         result = paired.compare_runs(

@@ -193,12 +193,9 @@ def only_run(df: pl.DataFrame, where: str) -> Coded:
     return code_run(df)
 
 
-def holds_many_runs(paths: Sequence[str | Path]) -> bool:
-    """Whether `paths` hold more than two runs in all (then `compare` shows sets of runs)."""
-    from ger_replay.score import sources
-
-    loaded = sources.load(paths)
-    return loaded.table.height > 0 and loaded.table.get_column("run").n_unique() > 2
+def holds_many_runs(df: pl.DataFrame) -> bool:
+    """Whether a predictions table holds more than two runs (then `compare` shows sets)."""
+    return df.height > 0 and df.get_column("run").n_unique() > 2
 
 
 def load_pair(

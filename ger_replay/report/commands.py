@@ -13,6 +13,7 @@ import polars as pl
 
 from ger_replay.errors import GerReplayError, InputError
 from ger_replay.report import frames
+from ger_replay.score.sources import LoadResult
 
 FORMATS = ("table", "markdown", "csv", "json")
 EXIT_OK, EXIT_CHECK, EXIT_INPUT = 0, 1, 2
@@ -227,7 +228,7 @@ SET_COLUMNS = (
 )
 
 
-def sets_cmd(paths: Sequence[Path], fmt: str, missing: str, seed: int) -> int:
+def sets_cmd(loaded: LoadResult, paths: Sequence[Path], fmt: str, missing: str, seed: int) -> int:
     """`compare` over sets of runs: every set of runs that differ in one setting only (template,
     color, frames, modality), each level against the set's reference, then one Table 9 style
     view per factor (a row per level, a column per dataset)."""
@@ -235,7 +236,7 @@ def sets_cmd(paths: Sequence[Path], fmt: str, missing: str, seed: int) -> int:
     def go() -> int:
         from ger_replay.analysis import robustness
 
-        df, errors = _load(paths)
+        df, errors = loaded.table, loaded.errors
         if df.height == 0:
             raise InputError("no runs to compare under " + ", ".join(map(str, paths)))
         long = robustness.robustness(df, missing=missing, seed=seed)  # type: ignore[arg-type]
