@@ -45,6 +45,10 @@ def metrics_from_confusion(
 ) -> dict[str, float | int | list[float] | list[int]]:
     """Every metric of a `C x C` or `C x (C + 1)` confusion matrix of counts."""
 
+def metrics_from_confusions(counts: npt.NDArray[np.uint64]) -> dict[str, npt.NDArray[Any]]:
+    """Every metric of many `C x (C + 1)` confusion matrices (`runs x C x (C + 1)`): arrays
+    n, acc, war, uar, waf, macro_f1 (one value per run) and recall (`runs x C`)."""
+
 # --- parse --------------------------------------------------------------------------------------
 
 @final
@@ -126,6 +130,18 @@ def bootstrap_ci_many(
     threads: int | None = None,
 ) -> list[dict[str, Any]]:
     """`bootstrap_ci` of each (y_true, y_pred, n_classes, metric, groups), in parallel."""
+
+def bootstrap_ci_counts_many(
+    jobs: list[tuple[npt.NDArray[np.uint64], str]],
+    n_resamples: int = 10000,
+    confidence: float = 0.95,
+    method: str = "percentile",
+    seed: int = 0,
+    sampler: str = "auto",
+    threads: int | None = None,
+) -> list[dict[str, Any]]:
+    """`bootstrap_ci` of each run given as (`C x (C + 1)` confusion counts, metric), in
+    parallel; equal, bit for bit, to `bootstrap_ci` on any samples with those counts."""
 
 def bootstrap_distribution(
     y_true: npt.NDArray[np.int64],

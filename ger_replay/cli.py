@@ -119,33 +119,29 @@ def score_cmd(
     predictions)."""
     from ger_replay.report import tables
     from ger_replay.score import expect as expect_mod
-    from ger_replay.score import sources
-    from ger_replay.score.scoring import score_table
+    from ger_replay.score import scan, sources, stream
+    from ger_replay.score.scoring import rule_spec
 
     try:
         given = sources.read_ground_truth(label_files) if label_files else None
     except GerReplayError as e:
         fail(e)
-    loaded = sources.load(paths, labels=given)
-    result = score_table(loaded.table, missing=missing)  # type: ignore[arg-type]
+    scanned = scan.scan(paths, labels=given)
+    result = stream.score_sources(
+        scanned.sources,
+        rule_spec(missing),  # type: ignore[arg-type]
+        row_extra={"missing": missing},
+    )
     if n_boot:
-        from ger_replay.stats.bootstrap import add_table_intervals
+        from ger_replay.stats.bootstrap import add_count_intervals
 
-        add_table_intervals(
-            result.rows,
-            loaded.table,
-            n_boot,
-            confidence,
-            ci_method,
-            seed,
-            missing,  # type: ignore[arg-type]
-        )
+        add_count_intervals(result.rows, result.confusion, n_boot, confidence, ci_method, seed)
     text = tables.render(result.rows, fmt)
     if output:
         output.write_text(text + "\n", encoding="utf-8")
     else:
         click.echo(text)
-    errors: list[GerReplayError] = [*loaded.errors, *result.errors]
+    errors: list[GerReplayError] = [*scanned.errors, *result.errors]
     report_errors(errors)
     if expect is not None:
         try:

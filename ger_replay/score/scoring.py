@@ -9,14 +9,17 @@ import numpy as np
 import polars as pl
 
 from ger_replay import _core
-from ger_replay.errors import GerReplayError, InputError
+from ger_replay.errors import InputError
 from ger_replay.protocol import datasets
-from ger_replay.score import table
+from ger_replay.protocol.rulesets import Fate, Pick, RuleSpec
+from ger_replay.protocol.rulesets import get as get_rules
+from ger_replay.score import stream, table
+from ger_replay.score.baselines import METRIC_KEY
+from ger_replay.score.baselines import baselines as baseline_values
 from ger_replay.score.rules import Rules, UnknownLabel
+from ger_replay.score.stream import ScoreResult
 
 Missing = Literal["skip", "wrong"]
-METRIC_KEY = {"ACC": "acc", "WAR": "war", "WAF": "waf"}
-BASELINE_RUNS = 10
 
 
 @dataclass
@@ -107,21 +110,8 @@ def baselines(
     truth: np.ndarray, n_classes: int, dataset: datasets.Dataset, seed: int = 0
 ) -> tuple[float, float]:
     """(majority, random) baselines of PROTOCOL.md part 2 in the dataset's metric, in percent,
-    on the full labelled test set, each the mean of 10 runs. Random draws uniformly over the
-    candidate labels (then binarized where the dataset is binary); majority predicts the most
-    frequent test label (ties to the first class)."""
-    mkey = METRIC_KEY[dataset.metric]
-    counts = np.bincount(truth, minlength=n_classes)
-    majority_pred = np.full_like(truth, int(np.argmax(counts)))
-    majority = _core.compute_metrics(truth, majority_pred, n_classes)[mkey] * 100
-    rules = Rules(dataset)
-    cand_codes = np.asarray([rules.code(rules.binarize(c)) for c in dataset.labels], dtype=np.int64)
-    rng = np.random.default_rng(seed)
-    vals = []
-    for _ in range(BASELINE_RUNS):
-        guess = cand_codes[rng.integers(0, len(cand_codes), size=len(truth))]
-        vals.append(_core.compute_metrics(truth, guess, n_classes)[mkey] * 100)
-    return float(majority), float(np.mean(vals))
+    on the full labelled test set: `ger_replay.score.baselines`, from the class counts."""
+    return baseline_values(np.bincount(truth, minlength=n_classes), dataset)
 
 
 def score_coded(c: Coded, missing: Missing = "skip") -> dict[str, Any]:
@@ -159,7 +149,7 @@ def score_coded(c: Coded, missing: Missing = "skip") -> dict[str, Any]:
     counts: dict[str, int] = {}
     for s in c.status:
         counts[s] = counts.get(s, 0) + 1
-    out["status_counts"] = counts
+    out["status_counts"] = {s: counts[s] for s in table.STATUSES if s in counts}
     out["ci_low"] = None
     out["ci_high"] = None
     for k in ("model", "template", "frames", "color", "modality", "repeat"):
@@ -167,10 +157,12 @@ def score_coded(c: Coded, missing: Missing = "skip") -> dict[str, Any]:
     return out
 
 
-@dataclass
-class ScoreResult:
-    rows: list[dict[str, Any]]
-    errors: list[GerReplayError]
+def rule_spec(missing: Missing) -> RuleSpec:
+    """The rule set of `--missing`: `skip` is the lenient rule set; `wrong` picks the same
+    label and scores every labelled sample, counting a sample without a candidate wrong."""
+    if missing == "skip":
+        return get_rules("lenient")
+    return RuleSpec("lenient", Pick.FIRST_CANDIDATE, Fate.WRONG, Fate.WRONG, Fate.WRONG)
 
 
 def score_table(
@@ -178,17 +170,9 @@ def score_table(
     missing: Missing = "skip",
     extra_synonyms: list[tuple[str, str]] | None = None,
 ) -> ScoreResult:
-    """Scores every run of a predictions table; a run that fails is reported, the rest scored."""
-    rows, errors = [], []
-    for run_df in df.partition_by("run", maintain_order=True):
-        try:
-            c = code_run(run_df, extra_synonyms)
-            if len(c.truth) == 0:
-                raise InputError(f"run {c.run}: no scorable samples")
-            rows.append(score_coded(c, missing))
-        except GerReplayError as e:
-            errors.append(e)
-    return ScoreResult(rows, errors)
+    """Scores every run of a predictions table; a run that fails is reported, the rest scored.
+    The streaming scorer (`ger_replay.score.stream`) over the table in memory."""
+    return stream.score_frame(df, rule_spec(missing), extra_synonyms, {"missing": missing})
 
 
 def coded_runs(df: pl.DataFrame) -> list[Coded]:

@@ -2,15 +2,15 @@
 
 use std::sync::{Arc, Mutex};
 
-use numpy::{PyArray1, PyReadonlyArray1, ToPyArray};
+use numpy::{PyArray1, PyReadonlyArray1, PyReadonlyArray2, ToPyArray};
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use rayon::ThreadPool;
 
 use crate::bootstrap::{
-    self, interval, BootstrapError, CiMethod, CiResult, DiffResult, Job, PairedJob, Sampler,
-    Settings,
+    self, interval, BootstrapError, CiMethod, CiResult, CountsJob, DiffResult, Job, PairedJob,
+    Sampler, Settings,
 };
 use crate::metrics::MetricKind;
 
@@ -225,6 +225,57 @@ fn bootstrap_ci_many<'py>(
         .collect()
 }
 
+/// Intervals of several runs given by their confusion counts (`n_classes x (n_classes + 1)`,
+/// the last column for "no prediction"), in parallel over runs: each equals
+/// `bootstrap_ci` on any samples with those counts, bit for bit.
+#[pyfunction]
+#[pyo3(signature = (jobs, n_resamples=10000, confidence=0.95, method="percentile", seed=0,
+    sampler="auto", threads=None))]
+#[allow(clippy::too_many_arguments)]
+fn bootstrap_ci_counts_many<'py>(
+    py: Python<'py>,
+    jobs: Vec<(PyReadonlyArray2<'py, u64>, String)>,
+    n_resamples: usize,
+    confidence: f64,
+    method: &str,
+    seed: u64,
+    sampler: &str,
+    threads: Option<usize>,
+) -> PyResult<Vec<Bound<'py, PyDict>>> {
+    let s = settings(n_resamples, confidence, method, seed, sampler)?;
+    let mut data = Vec::with_capacity(jobs.len());
+    for (i, (counts, m)) in jobs.iter().enumerate() {
+        let a = counts.as_array();
+        let (rows, cols) = a.dim();
+        if cols != rows + 1 {
+            return Err(PyValueError::new_err(format!(
+                "job {i}: confusion counts must be C x (C + 1), got {rows} x {cols}"
+            )));
+        }
+        data.push((a.iter().copied().collect::<Vec<u64>>(), rows, kind_of(m)?));
+    }
+    let pool = pool(threads)?;
+    let results = py.detach(|| {
+        let views: Vec<CountsJob<'_>> = data
+            .iter()
+            .map(|(c, n, k)| CountsJob {
+                counts: c,
+                n_classes: *n,
+                kind: *k,
+            })
+            .collect();
+        pool.install(|| bootstrap::confidence_intervals_from_counts(&views, &s))
+    });
+    results
+        .into_iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let r = r.map_err(|e| PyValueError::new_err(format!("job {i}: {e}")))?;
+            ci_dict(py, &r)
+        })
+        .collect()
+}
+
 /// The bootstrap distribution of one metric (fractions, resample order).
 #[pyfunction]
 #[pyo3(signature = (y_true, y_pred, n_classes, metric="acc", n_resamples=10000, seed=0,
@@ -347,6 +398,7 @@ fn mcnemar_exact(only_a: u64, only_b: u64) -> f64 {
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(bootstrap_ci, m)?)?;
     m.add_function(wrap_pyfunction!(bootstrap_ci_many, m)?)?;
+    m.add_function(wrap_pyfunction!(bootstrap_ci_counts_many, m)?)?;
     m.add_function(wrap_pyfunction!(bootstrap_distribution, m)?)?;
     m.add_function(wrap_pyfunction!(bootstrap_diff, m)?)?;
     m.add_function(wrap_pyfunction!(bootstrap_diff_distribution, m)?)?;

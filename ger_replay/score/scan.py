@@ -1,0 +1,145 @@
+"""Predictions tables as polars LazyFrames: scanned, never read whole.
+
+A predictions file (Parquet, CSV or JSONL, as `import` and `export` write) or a folder holding
+only Parquet files becomes one lazy source per file; any other input (run folders, bundles,
+released predictions) is loaded by `ger_replay.score.sources` and wrapped. Scanning checks
+what it can without reading the rows (size, columns); values (statuses, labels) are checked by
+the scorer on the grouped rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+
+from ger_replay.errors import GerReplayError, InputError
+from ger_replay.score import sources, table
+
+REQUIRED = ("run", "dataset", "sample_id", "gt", "status", "pred")
+
+
+@dataclass(frozen=True)
+class Lazy:
+    """One input as a lazy predictions table. `path` names it in errors; `columns` are the
+    columns it really holds (before conforming), which tell the scorer what it can trust."""
+
+    frame: pl.LazyFrame
+    path: Path | None
+    columns: frozenset[str]
+
+
+@dataclass
+class Scanned:
+    sources: list[Lazy] = field(default_factory=list)
+    errors: list[GerReplayError] = field(default_factory=list)
+
+
+def conform(lf: pl.LazyFrame, names: Sequence[str]) -> pl.LazyFrame:
+    """`table.conform` for a LazyFrame whose columns are `names`."""
+    cols = [
+        pl.col(c).cast(t) if c in names else pl.lit(None, dtype=t).alias(c)
+        for c, t in table.SCHEMA.items()
+    ]
+    return lf.select([*cols, *[c for c in names if c not in table.SCHEMA]])
+
+
+def _decode_lists(s: pl.Series) -> pl.Series:
+    """A CSV list column (JSON arrays, or comma-separated labels) decoded one distinct value at
+    a time: the labels of a run repeat, so a batch holds few distinct cells."""
+    uniq = s.unique()
+    decoded = [sources._decode_list(v) for v in uniq.to_list()]
+    lookup = pl.DataFrame(
+        {"k": uniq, "v": pl.Series(decoded, dtype=pl.List(pl.String))},
+        schema={"k": pl.String, "v": pl.List(pl.String)},
+    )
+    return (
+        pl.DataFrame({"k": s})
+        .join(lookup, on="k", how="left", maintain_order="left")
+        .get_column("v")
+    )
+
+
+def scan_file(path: Path) -> Lazy:
+    """A predictions file as a LazyFrame, conformed to the schema. Raises InputError naming the
+    file for an empty file, an unknown format or missing columns."""
+    suffix = path.suffix.lower()
+    try:
+        if path.stat().st_size == 0:
+            raise InputError("the file is empty", path)
+        if suffix == ".parquet":
+            lf = pl.scan_parquet(path)
+        elif suffix == ".jsonl":
+            lf = pl.scan_ndjson(path, infer_schema_length=None)
+        elif suffix == ".csv":
+            lf = pl.scan_csv(path, infer_schema=False)
+        else:
+            raise InputError("expected a .parquet, .csv or .jsonl predictions file", path)
+        names = lf.collect_schema().names()
+    except InputError:
+        raise
+    except (pl.exceptions.PolarsError, OSError, ValueError) as e:
+        raise InputError(f"cannot read the predictions table: {e}", path) from None
+    missing = sorted(set(REQUIRED) - set(names))
+    if missing:
+        raise InputError(
+            f"not a predictions table: missing column(s) {', '.join(missing)} "
+            f"(found {', '.join(names) or 'none'})",
+            path,
+        )
+    if suffix == ".csv":
+        lf = lf.with_columns(
+            pl.col(c).map_batches(
+                _decode_lists, return_dtype=pl.List(pl.String), is_elementwise=True
+            )
+            for c in ("ranking", "invented")
+            if c in names
+        )
+    return Lazy(conform(lf, names), path, frozenset(names))
+
+
+def _parquet_folder(path: Path) -> list[Path] | None:
+    """The Parquet files of a folder that holds nothing else (a partitioned predictions table),
+    sorted; None otherwise."""
+    if not path.is_dir() or path.is_symlink() or sources.claims(path):
+        return None
+    files = sorted(p for p in path.iterdir() if not p.name.startswith("."))
+    if not files or any(
+        p.is_symlink() or not p.is_file() or p.suffix.lower() != ".parquet" for p in files
+    ):
+        return None
+    return files
+
+
+def scan(paths: Sequence[str | Path], labels: dict[str, str] | None = None) -> Scanned:
+    """Every input under `paths` as lazy sources, with the errors of what could not be read.
+    Predictions files and folders of Parquet files are scanned; anything else is loaded in memory."""
+    out = Scanned()
+    eager: list[Path] = []
+    for p in map(Path, paths):
+        files: list[Path] | None
+        if p.is_file() and not p.is_symlink() and p.suffix.lower() in sources.PREDICTION_SUFFIXES:
+            files = [p]
+        else:
+            files = _parquet_folder(p)
+        if files is None:
+            eager.append(p)
+            continue
+        for f in files:
+            try:
+                out.sources.append(scan_file(f))
+            except GerReplayError as e:
+                out.errors.append(e)
+    if eager:
+        got = sources.load(eager, labels=labels)
+        out.errors.extend(got.errors)
+        if got.table.height:
+            out.sources.append(in_memory(got.table))
+    return out
+
+
+def in_memory(df: pl.DataFrame) -> Lazy:
+    """An in-memory predictions table as a lazy source."""
+    return Lazy(table.conform(df).lazy(), None, frozenset(df.columns))

@@ -1,0 +1,403 @@
+"""Scoring as a polars lazy pipeline: memory grows with the number of runs, not of predictions.
+
+Each source (a scanned file, or an in-memory table) is read by streaming queries:
+
+1. runs: the first row of each run (its dataset and metadata), in order of first appearance;
+2. tally: one row per distinct (run, gt, status, pred, first label) with its count. The first
+   label of the ranking is read only on rows that list invented labels, where it may differ
+   from the prediction; on every other row each label of the ranking is a candidate, so the
+   first label is the prediction (a source without an `invented` column reads the ranking of
+   every row; the lenient rule set never reads it);
+3. duplicates: a 64-bit hash of (run, sample_id) per row, sorted, finds runs that hold a sample
+   twice; the few colliding hashes are confirmed exactly.
+
+Labels are then coded once per dataset over the distinct values (folding, binarizing), the rule
+set is applied as polars expressions (`ger_replay.score.rulesets`), per-run confusion counts come
+from a group-by, and the metrics from the counts in one Rust call per dataset. The values are
+those of scoring each run on its own (`scoring.code_run` and `scoring.score_coded`), bit for bit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from ger_replay import _core
+from ger_replay.errors import GerReplayError, InputError
+from ger_replay.protocol import datasets
+from ger_replay.protocol.rulesets import Pick, RuleSpec, get
+from ger_replay.score import rulesets, table
+from ger_replay.score.baselines import METRIC_KEY, baselines
+from ger_replay.score.rules import Rules, UnknownLabel
+from ger_replay.score.scan import Lazy, in_memory
+
+META = [c for c in table.RUN_COLUMNS if c != "run"]
+KEYS = ["run", "gt", "status", "pred"]
+ROW_META = ("model", "template", "frames", "color", "modality", "repeat")
+STREAMING = "streaming"
+
+
+@dataclass
+class ScoreResult:
+    rows: list[dict[str, Any]]
+    errors: list[GerReplayError]
+    #: run -> its confusion counts under the rule set (`C x (C + 1)`, the last column for no
+    #: prediction): all the bootstrap needs, so intervals never go back to the predictions
+    confusion: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+def _read_error(src: Lazy, e: Exception) -> InputError:
+    return InputError(f"cannot read the predictions table: {e}", src.path)
+
+
+def tally(src: Lazy, need_first: bool) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(runs, counts) of one source: each run's first row, and the grouped counts."""
+    lf = src.frame
+    runs = (
+        lf.select("run", *META)
+        .unique(subset="run", keep="first", maintain_order=True)
+        .collect(engine=STREAMING)
+    )
+    n = pl.len().cast(pl.Int64).alias("n")
+    if not need_first:
+        parts = [lf.group_by(KEYS).agg(n).with_columns(pl.lit(None, pl.String).alias("first"))]
+    elif "ranking" not in src.columns:
+        parts = [lf.group_by(KEYS).agg(n).with_columns(pl.col("pred").alias("first"))]
+    else:
+        first = pl.coalesce(pl.col("ranking").list.first(), pl.col("pred")).alias("first")
+        # No invented label listed (an empty list, not a missing one): the first label is a
+        # candidate, hence the first candidate, hence the prediction.
+        plain = pl.col("invented").list.len() == 0
+        parts = [
+            lf.filter(plain).group_by(KEYS).agg(n).with_columns(pl.col("pred").alias("first")),
+            lf.filter(~plain.fill_null(False)).group_by(*KEYS, first).agg(n),
+        ]
+    got = [p.select(*KEYS, "first", "n").collect(engine=STREAMING) for p in parts]
+    return runs, pl.concat(got)
+
+
+def duplicated_runs(srcs: Sequence[Lazy]) -> list[str]:
+    """Runs that hold some sample twice (within a source or across sources), sorted."""
+    key = pl.struct("run", "sample_id").hash(seed=0x6765722D).alias("h")
+    arrays = [
+        s.frame.select(key).collect(engine=STREAMING).get_column("h").to_numpy() for s in srcs
+    ]
+    if not arrays:
+        return []
+    h = np.concatenate(arrays) if len(arrays) > 1 else arrays[0].copy()
+    del arrays
+    h.sort()
+    clash = np.unique(h[1:][h[1:] == h[:-1]])
+    del h
+    if clash.size == 0:
+        return []
+    # Equal hashes: confirm on the rows that carry them (a true duplicate, not a collision).
+    wanted = pl.Series("h", clash, dtype=pl.UInt64)
+    rows = pl.concat(
+        [
+            s.frame.select("run", "sample_id", key)
+            .filter(pl.col("h").is_in(wanted.implode()))
+            .select("run", "sample_id")
+            .collect(engine=STREAMING)
+            for s in srcs
+        ]
+    )
+    dup = rows.group_by("run", "sample_id").len().filter(pl.col("len") > 1)
+    return sorted(dup.get_column("run").unique().to_list())
+
+
+@dataclass
+class _Codes:
+    """How one dataset's distinct values code, and the values that are errors."""
+
+    truth: dict[str | None, int]  # -2: left out (sentiment score 0)
+    cand: dict[str, int]
+    first: dict[str, int]
+    bad_truth: dict[str | None, str]
+    bad_pred: dict[str, str]
+
+
+def _codes(ds: datasets.Dataset, lab: Rules, counts: pl.DataFrame) -> _Codes:
+    c = _Codes({}, {}, {}, {}, {})
+    for gt in counts.get_column("gt").unique().to_list():
+        try:
+            t = lab.truth(gt)
+        except UnknownLabel as e:
+            c.bad_truth[gt] = str(e)
+            continue
+        c.truth[gt] = -2 if t is None else lab.code(t)
+    for p in counts.get_column("pred").drop_nulls().unique().to_list():
+        cand = lab.space.canonical(p)
+        if cand is None:
+            c.bad_pred[p] = f"prediction {p!r} is not a candidate of {ds.key}"
+        else:
+            c.cand[p] = lab.code(lab.binarize(cand))
+    firsts = counts.get_column("first").drop_nulls().unique().to_list()
+    for f, cand in zip(firsts, lab.space.canonical_many(firsts), strict=True):
+        if cand is not None:
+            c.first[f] = lab.code(lab.binarize(cand))
+    return c
+
+
+def _lookup(col: str, mapping: Mapping[Any, int], out: str) -> tuple[pl.DataFrame, str]:
+    frame = pl.DataFrame(
+        {col: list(mapping), out: list(mapping.values())},
+        schema={col: pl.String, out: pl.Int64},
+    )
+    return frame, col
+
+
+def _first_samples(
+    srcs: Sequence[Lazy], wanted: pl.DataFrame, col: str
+) -> dict[tuple[str, Any], str]:
+    """The first sample id (in row order) of each (run, value of `col`) in `wanted`."""
+    runs = wanted.get_column("run").unique().implode()
+    found: dict[tuple[str, Any], str] = {}
+    for s in srcs:
+        got = (
+            s.frame.filter(pl.col("run").is_in(runs))
+            .select("run", col, "sample_id")
+            .join(wanted.select("run", col), on=["run", col], how="semi", nulls_equal=True)
+            .unique(subset=["run", col], keep="first", maintain_order=True)
+            .collect()
+        )
+        for run, v, sid in got.iter_rows():
+            found.setdefault((run, v), sid)
+    return found
+
+
+def score_sources(
+    srcs: Sequence[Lazy],
+    rules: str | RuleSpec,
+    extra_synonyms: list[tuple[str, str]] | None = None,
+    row_extra: Mapping[str, Any] | None = None,
+    check_duplicates: bool = True,
+) -> ScoreResult:
+    """Scores every run of the sources under a rule set. A source that cannot be read is an
+    error naming it; a run that fails is an error naming it; the rest are scored."""
+    spec = get(rules)
+    need_first = spec.pick is Pick.FIRST_LABEL
+    errors: list[GerReplayError] = []
+    runs_parts: list[pl.DataFrame] = []
+    count_parts: list[pl.DataFrame] = []
+    good: list[Lazy] = []
+    for i, src in enumerate(srcs):
+        try:
+            runs, counts = tally(src, need_first)
+        except (pl.exceptions.PolarsError, OSError, ValueError) as e:
+            errors.append(_read_error(src, e))
+            continue
+        bad = [s for s in counts.get_column("status").unique().to_list() if s not in table.STATUSES]
+        if bad:
+            errors.append(InputError(f"unknown status value(s) {sorted(map(str, bad))}", src.path))
+            continue
+        good.append(src)
+        runs_parts.append(
+            runs.with_columns(pl.lit(i).alias("_src"), pl.int_range(pl.len()).alias("_pos"))
+        )
+        count_parts.append(counts)
+    if not runs_parts:
+        return ScoreResult([], errors)
+    runs = (
+        pl.concat(runs_parts)
+        .sort("_src", "_pos")
+        .unique(subset="run", keep="first", maintain_order=True)
+        .drop("_src", "_pos")
+    )
+    counts = pl.concat(count_parts)
+    if len(count_parts) > 1:
+        counts = counts.group_by(*KEYS, "first").agg(pl.col("n").sum())
+    if check_duplicates:
+        clash = duplicated_runs(good)
+        if clash:
+            errors.append(
+                InputError(
+                    f"run(s) given more than once, or with duplicate samples: {', '.join(clash)}"
+                )
+            )
+            runs = runs.filter(~pl.col("run").is_in(clash))
+            counts = counts.filter(~pl.col("run").is_in(clash))
+    rows, run_errors, confusion = _score_counts(good, runs, counts, spec, extra_synonyms, row_extra)
+    return ScoreResult(rows, errors + run_errors, confusion)
+
+
+def _score_counts(
+    srcs: Sequence[Lazy],
+    runs: pl.DataFrame,
+    counts: pl.DataFrame,
+    spec: RuleSpec,
+    extra_synonyms: list[tuple[str, str]] | None,
+    row_extra: Mapping[str, Any] | None,
+) -> tuple[list[dict[str, Any]], list[GerReplayError], dict[str, np.ndarray]]:
+    order = runs.get_column("run").to_list()
+    failed: dict[str, str] = {}
+    coded_parts: list[pl.DataFrame] = []
+    bad_gt: list[tuple[str, Any, str]] = []
+    bad_pred: list[tuple[str, Any, str]] = []
+    by_key: dict[str, datasets.Dataset] = {}
+    counts = counts.join(runs.select("run", "dataset"), on="run", how="inner")
+    for (key,), part in counts.partition_by("dataset", as_dict=True, maintain_order=True).items():
+        try:
+            ds = datasets.get(key)
+        except datasets.UnknownDataset as e:
+            for r in part.get_column("run").unique().to_list():
+                failed[r] = f"run {r}: {e}"
+            continue
+        by_key[key] = ds
+        lab = Rules(ds, extra_synonyms)
+        c = _codes(ds, lab, part)
+        if c.bad_truth:
+            hits = part.filter(pl.col("gt").is_in(list(c.bad_truth), nulls_equal=True))
+            for r, gt in hits.select("run", "gt").unique(maintain_order=True).iter_rows():
+                bad_gt.append((r, gt, c.bad_truth[gt]))
+        if c.bad_pred:
+            hits = part.filter(pl.col("pred").is_in(list(c.bad_pred)))
+            for r, p in hits.select("run", "pred").unique(maintain_order=True).iter_rows():
+                bad_pred.append((r, p, c.bad_pred[p]))
+        t_map, _ = _lookup("gt", c.truth, "t")
+        p_map, _ = _lookup("pred", c.cand, "cand")
+        f_map, _ = _lookup("first", c.first, "first_code")
+        coded_parts.append(
+            part.join(t_map, on="gt", how="left", nulls_equal=True)
+            .join(p_map, on="pred", how="left")
+            .join(f_map, on="first", how="left")
+            .with_columns(pl.lit(str(ds.task)).alias("task"))
+        )
+    # One error per run, in the order scoring a run alone finds them: truth, then prediction.
+    for found, col in ((bad_gt, "gt"), (bad_pred, "pred")):
+        todo = [(r, v, m) for r, v, m in found if r not in failed]
+        if not todo:
+            continue
+        wanted = pl.DataFrame(
+            {"run": [r for r, _, _ in todo], col: [v for _, v, _ in todo]},
+            schema={"run": pl.String, col: pl.String},
+        )
+        first = _first_samples(srcs, wanted, col)
+        for r, v, msg in todo:
+            if r not in failed:
+                failed[r] = f"run {r}, sample {first.get((r, v))}: {msg}"
+    rows_by_run: dict[str, dict[str, Any]] = {}
+    confusion: dict[str, np.ndarray] = {}
+    if coded_parts:
+        coded = (
+            pl.concat(coded_parts, how="diagonal_relaxed")
+            .filter(~pl.col("run").is_in(list(failed)))
+            .filter(pl.col("t") >= 0)
+            .with_columns(
+                pl.col("first_code").alias("first"), rulesets.answered().alias("answered")
+            )
+            .pipe(rulesets.apply, spec)
+        )
+        meta = {r[0]: r for r in runs.iter_rows()}
+        cols = runs.columns
+        for (key,), part in coded.partition_by(
+            "dataset", as_dict=True, maintain_order=True
+        ).items():
+            got = _score_dataset(by_key[key], part, spec, meta, cols, row_extra)
+            for run, row, cm in got:
+                rows_by_run[run] = row
+                confusion[run] = cm
+    rows: list[dict[str, Any]] = []
+    errors: list[GerReplayError] = []
+    for r in order:
+        if r in failed:
+            errors.append(InputError(failed[r]))
+        elif r in rows_by_run:
+            rows.append(rows_by_run[r])
+        else:
+            errors.append(InputError(f"run {r}: no scorable samples"))
+    return rows, errors, confusion
+
+
+def _score_dataset(
+    ds: datasets.Dataset,
+    part: pl.DataFrame,
+    spec: RuleSpec,
+    meta: Mapping[str, tuple[Any, ...]],
+    meta_cols: Sequence[str],
+    row_extra: Mapping[str, Any] | None,
+) -> list[tuple[str, dict[str, Any], np.ndarray]]:
+    """Rows of the runs of one dataset from their coded counts."""
+    classes = Rules(ds).classes
+    c = len(classes)
+    per_run = (
+        part.group_by("run", maintain_order=True)
+        .agg(
+            pl.col("n").sum().alias("n_total"),
+            pl.col("n").filter(pl.col("pred_code") >= 0).sum().alias("n_answered"),
+            pl.col("n").filter(pl.col("scored")).sum().alias("n_scored"),
+        )
+        .sort("run")
+    )
+    names = per_run.get_column("run").to_list()
+    index = {r: i for i, r in enumerate(names)}
+    r_n = len(names)
+    ri = part.get_column("run").replace_strict(index, return_dtype=pl.Int64).to_numpy()
+    t = part.get_column("t").to_numpy()
+    n = part.get_column("n").to_numpy().astype(np.uint64)
+    pc = part.get_column("pred_code").to_numpy()
+    pc = np.where(pc < 0, c, pc)
+    sc = part.get_column("scored").to_numpy()
+    cm = np.zeros((r_n, c, c + 1), dtype=np.uint64)
+    np.add.at(cm, (ri[sc], t[sc], pc[sc]), n[sc])
+    truth = np.zeros((r_n, c), dtype=np.int64)
+    np.add.at(truth, (ri, t), n.astype(np.int64))
+    statuses = part.group_by("run", "status").agg(pl.col("n").sum())
+    status_counts: dict[str, dict[str, int]] = {r: {} for r in names}
+    for run, status, k in statuses.sort("run").iter_rows():
+        status_counts[run][status] = int(k)
+    n_scored = per_run.get_column("n_scored").to_numpy()
+    has = np.flatnonzero(n_scored > 0)
+    m: dict[str, Any] = _core.metrics_from_confusions(cm[has]) if has.size else {}
+    slot = {int(i): j for j, i in enumerate(has)}
+    mkey = METRIC_KEY[ds.metric]
+    out = []
+    for i, (run, n_total, n_answered, n_sc) in enumerate(per_run.iter_rows()):
+        row: dict[str, Any] = {
+            "run": run,
+            "dataset": ds.key,
+            "task": str(ds.task),
+            "metric": ds.metric,
+            "value": None,
+            "n_scored": int(n_sc),
+            "n_total": int(n_total),
+            "coverage": (int(n_answered) / int(n_total) * 100) if n_total else None,
+            **(row_extra or {}),
+        }
+        j = slot.get(i)
+        if j is not None:
+            row["value"] = float(m[mkey][j]) * 100
+            for k in ("acc", "uar", "waf", "macro_f1"):
+                row[k] = float(m[k][j]) * 100
+            row["per_class"] = {
+                cls: (None if r != r else r * 100)
+                for cls, r in zip(classes, (float(x) for x in m["recall"][j]), strict=True)
+            }
+        else:
+            row["per_class"] = dict.fromkeys(classes)
+        row["majority"], row["random"] = baselines(truth[i], ds)
+        sc_counts = status_counts[run]
+        row["status_counts"] = {s: sc_counts[s] for s in table.STATUSES if s in sc_counts}
+        row["ci_low"] = None
+        row["ci_high"] = None
+        mrow = dict(zip(meta_cols, meta[run], strict=True))
+        for k in ROW_META:
+            row[k] = mrow.get(k)
+        out.append((run, row, cm[i]))
+    return out
+
+
+def score_frame(
+    df: pl.DataFrame,
+    rules: str | RuleSpec,
+    extra_synonyms: list[tuple[str, str]] | None = None,
+    row_extra: Mapping[str, Any] | None = None,
+) -> ScoreResult:
+    """Scores an in-memory predictions table (already checked for repeated runs)."""
+    if df.height == 0:
+        return ScoreResult([], [])
+    return score_sources([in_memory(df)], rules, extra_synonyms, row_extra, check_duplicates=False)
