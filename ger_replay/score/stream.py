@@ -161,7 +161,7 @@ def _first_samples(
         got = (
             s.frame.filter(pl.col("run").is_in(runs))
             .select("run", col, "sample_id")
-            .join(wanted.select("run", col), on=["run", col], how="semi", nulls_equal=True)
+            .join(wanted.select("run", col).lazy(), on=["run", col], how="semi", nulls_equal=True)
             .unique(subset=["run", col], keep="first", maintain_order=True)
             .collect()
         )
