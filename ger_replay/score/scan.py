@@ -115,7 +115,8 @@ def _parquet_folder(path: Path) -> list[Path] | None:
 
 def scan(paths: Sequence[str | Path], labels: dict[str, str] | None = None) -> Scanned:
     """Every input under `paths` as lazy sources, with the errors of what could not be read.
-    Predictions files and folders of Parquet files are scanned; anything else is loaded in memory."""
+    Predictions files and folders of Parquet files are scanned; anything else is loaded in
+    memory."""
     out = Scanned()
     eager: list[Path] = []
     for p in map(Path, paths):
