@@ -181,16 +181,13 @@ def datasets_cmd(fmt: str) -> None:
 )
 def import_cmd(kind: str, results_dir: Path, output: Path) -> None:
     """Import released predictions (the gpt4v-emotion `results/` layout) as a predictions table."""
-    from ger_replay.score.writer import write_table
-    from ger_replay.share.released import import_results
+    from ger_replay.share.released import import_to
 
     try:
-        df, errors = import_results(results_dir)
-        write_table(df, output)
+        n_runs, n_rows, errors = import_to(results_dir, output)
     except GerReplayError as e:
         fail(e)
-    n_runs = df.get_column("run").n_unique() if df.height else 0
-    click.echo(f"imported {n_runs} run(s), {df.height} rows -> {output}", err=True)
+    click.echo(f"imported {n_runs} run(s), {n_rows} rows -> {output}", err=True)
     report_errors(errors)
     if errors:
         sys.exit(EXIT_INPUT)
@@ -239,7 +236,7 @@ def export_cmd(paths: tuple[Path, ...], output: Path) -> None:
         got = export(paths, output)
     except GerReplayError as e:
         fail(e)
-    click.echo(f"exported {got.table.height} rows -> {output}", err=True)
+    click.echo(f"exported {got.rows} rows -> {output}", err=True)
     report_errors(got.errors)
     if got.errors:
         sys.exit(EXIT_INPUT)

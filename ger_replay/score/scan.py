@@ -113,6 +113,13 @@ def _parquet_folder(path: Path) -> list[Path] | None:
     return files
 
 
+def is_scannable(path: Path) -> bool:
+    """A predictions file or a folder of Parquet files: scanned, not read."""
+    if path.is_file() and not path.is_symlink():
+        return path.suffix.lower() in sources.PREDICTION_SUFFIXES
+    return _parquet_folder(path) is not None
+
+
 def scan(paths: Sequence[str | Path], labels: dict[str, str] | None = None) -> Scanned:
     """Every input under `paths` as lazy sources, with the errors of what could not be read.
     Predictions files and folders of Parquet files are scanned; anything else is loaded in
@@ -120,11 +127,9 @@ def scan(paths: Sequence[str | Path], labels: dict[str, str] | None = None) -> S
     out = Scanned()
     eager: list[Path] = []
     for p in map(Path, paths):
-        files: list[Path] | None
-        if p.is_file() and not p.is_symlink() and p.suffix.lower() in sources.PREDICTION_SUFFIXES:
-            files = [p]
-        else:
-            files = _parquet_folder(p)
+        files: list[Path] | None = None
+        if p.exists() and is_scannable(p):
+            files = [p] if p.is_file() else _parquet_folder(p)
         if files is None:
             eager.append(p)
             continue

@@ -49,3 +49,39 @@ def write_table(df: pl.DataFrame, path: Path) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _json_lists(s: pl.Series) -> pl.Series:
+    """A list column as JSON arrays, one distinct value at a time."""
+    uniq = s.unique()
+    enc = pl.Series([_json_list(v) for v in uniq.to_list()], dtype=pl.String)
+    lookup = pl.DataFrame({"k": uniq, "v": enc})
+    return pl.DataFrame({"k": s}).join(lookup, on="k", how="left", maintain_order="left")["v"]
+
+
+def sink_table(lf: pl.LazyFrame, path: Path) -> None:
+    """`write_table` for a LazyFrame, streamed to the file (memory does not grow with the rows):
+    atomically, chosen by the extension."""
+    suffix = path.suffix.lower()
+    if suffix not in WRITABLE:
+        raise InputError(
+            f"cannot write {suffix or 'a file without extension'}: use {', '.join(WRITABLE)}", path
+        )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    os.close(fd)
+    try:
+        if suffix == ".parquet":
+            lf.sink_parquet(tmp, engine="streaming")
+        elif suffix == ".csv":
+            lists = [c for c, t in lf.collect_schema().items() if isinstance(t, pl.List)]
+            lf.with_columns(
+                pl.col(c).map_batches(_json_lists, return_dtype=pl.String, is_elementwise=True)
+                for c in lists
+            ).sink_csv(tmp, engine="streaming")
+        else:
+            lf.sink_ndjson(tmp, engine="streaming")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
