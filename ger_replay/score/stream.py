@@ -62,22 +62,37 @@ def tally(src: Lazy, need_first: bool) -> tuple[pl.DataFrame, pl.DataFrame]:
         .unique(subset="run", keep="first", maintain_order=True)
         .collect(engine=STREAMING)
     )
-    n = pl.len().cast(pl.Int64).alias("n")
+    counts = count_keys(lf)
     if not need_first:
-        parts = [lf.group_by(KEYS).agg(n).with_columns(pl.lit(None, pl.String).alias("first"))]
-    elif "ranking" not in src.columns:
-        parts = [lf.group_by(KEYS).agg(n).with_columns(pl.col("pred").alias("first"))]
-    else:
-        first = pl.coalesce(pl.col("ranking").list.first(), pl.col("pred")).alias("first")
-        # No invented label listed (an empty list, not a missing one): the first label is a
-        # candidate, hence the first candidate, hence the prediction.
-        plain = pl.col("invented").list.len() == 0
-        parts = [
-            lf.filter(plain).group_by(KEYS).agg(n).with_columns(pl.col("pred").alias("first")),
-            lf.filter(~plain.fill_null(False)).group_by(*KEYS, first).agg(n),
-        ]
-    got = [p.select(*KEYS, "first", "n").collect(engine=STREAMING) for p in parts]
-    return runs, pl.concat(got)
+        return runs, counts.with_columns(pl.lit(None, pl.String).alias("first"))
+    if "ranking" not in src.columns:
+        return runs, counts.with_columns(pl.col("pred").alias("first"))
+    # Rows listing no invented label (an empty list, not a missing one): the first label is a
+    # candidate, hence the first candidate, hence the prediction. The others (few) read it.
+    first = pl.coalesce(pl.col("ranking").list.first(), pl.col("pred")).alias("first")
+    plain = pl.col("invented").list.len() == 0
+    listed = (
+        lf.filter(~plain.fill_null(False))
+        .group_by(*KEYS, first)
+        .agg(pl.len().cast(pl.Int64).alias("n"))
+        .collect(engine=STREAMING)
+    )
+    if listed.height == 0:
+        return runs, counts.with_columns(pl.col("pred").alias("first"))
+    taken = listed.group_by(KEYS).agg(pl.col("n").sum().alias("taken"))
+    rest = (
+        counts.join(taken, on=KEYS, how="left", nulls_equal=True)
+        .with_columns(pl.col("n") - pl.col("taken").fill_null(0))
+        .filter(pl.col("n") > 0)
+        .with_columns(pl.col("pred").alias("first"))
+        .select(*KEYS, "first", "n")
+    )
+    return runs, pl.concat([rest, listed.select(*KEYS, "first", "n")])
+
+
+def count_keys(lf: pl.LazyFrame) -> pl.DataFrame:
+    """Rows per distinct (run, gt, status, pred): a streaming group-by."""
+    return lf.group_by(KEYS).agg(pl.len().cast(pl.Int64).alias("n")).collect(engine=STREAMING)
 
 
 def duplicated_runs(srcs: Sequence[Lazy]) -> list[str]:
