@@ -333,3 +333,19 @@ def test_cli_bootstrap_over_a_predictions_file(tmp_path: Path) -> None:
     rows = json.loads(res.stdout)
     assert len(rows) == len(datasets.DATASETS)
     assert all(r["ci_low"] <= r["value"] <= r["ci_high"] for r in rows)
+
+
+def test_report_over_many_runs_draws_the_extremes_not_every_run(tmp_path: Path) -> None:
+    from ger_replay.report.build import FIGURE_LIMIT, build_report
+
+    one = generated(seed=8, n=40, runs_per=1).filter(pl.col("dataset").is_in(["ckplus", "sfew2"]))
+    df = pl.concat(
+        [one.with_columns((pl.lit(f"c{k:02d}/") + pl.col("run")).alias("run")) for k in range(15)]
+    )
+    res = build_report(df, tmp_path / "r", ci=False, figure_formats=("png",))
+    confusions = sorted(p.name for p in (tmp_path / "r").rglob("confusion_*.png"))
+    assert 2 <= len(confusions) <= 4 < 30  # best and worst of each dataset, not all 30 runs
+    assert len(list((tmp_path / "r").rglob("*.png"))) <= 4 * FIGURE_LIMIT
+    assert any("confusion: figures of the best and worst run" in n for n in res.notes)
+    conf = pl.read_csv(next((tmp_path / "r").rglob("confusion.csv")))
+    assert conf.get_column("run").n_unique() == 30  # every run stays in the data

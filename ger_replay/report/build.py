@@ -23,6 +23,23 @@ from ger_replay.report.html import Block, FigureRef, Section, esc
 from ger_replay.score.scoring import Missing
 from ger_replay.score.writer import write_table
 
+#: At most this many figures of one kind (runs in a score or recall figure, per-run confusion
+#: figures, repeat sets, colour pairs). Over thousands of runs the page shows summaries and the
+#: extremes, the highest and the lowest runs; every run stays in the data files (tables/*.csv).
+FIGURE_LIMIT = 24
+
+
+def extremes(
+    runs: Sequence[str], values: dict[str, float | None], k: int = FIGURE_LIMIT
+) -> list[str]:
+    """`runs` where there are at most `k`; else the k/2 highest and the k/2 lowest by value
+    (runs without a value last), in their given order."""
+    if len(runs) <= k:
+        return list(runs)
+    ranked = sorted(runs, key=lambda r: (values.get(r) is None, -(values.get(r) or 0.0)))
+    keep = set(ranked[: k // 2]) | set(ranked[-(k - k // 2) :])
+    return [r for r in runs if r in keep]
+
 
 @dataclass
 class ReportResult:
@@ -85,6 +102,7 @@ def build_report(
     notes: list[str] = []
     scores = runsets.score_runs(df, missing, ci, seed=seed)
     labels = paper.row_labels(scores)
+    value_of = dict(zip(scores.get_column("run"), scores.get_column("value"), strict=True))
     sections: list[Section] = []
 
     # --- paper tables and score figures
@@ -108,11 +126,17 @@ def build_report(
             Block(f"<h3>{esc(t.title)}</h3>" + html.paper_table_html(t, files, out_dir))
         )
         sub = scores.filter(pl.col("task") == t.task)
-        fig = figures.scores_figure(sub, labels, t.title)
+        shown = extremes(sub.get_column("run").to_list(), value_of)
+        fig = figures.scores_figure(sub.filter(pl.col("run").is_in(shown)), labels, t.title)
+        which = (
+            "every run"
+            if len(shown) == sub.height
+            else f"the {len(shown)} highest and lowest of {sub.height} runs (all in tables)"
+        )
         ref = w.figure(
             fig,
             f"scores_{t.task}",
-            f"{t.title}: score of every run with its interval; dashed: Random, dotted: Majority.",
+            f"{t.title}: score of {which} with its interval; dashed: Random, dotted: Majority.",
         )
         sec.blocks.append(Block(figure=ref))
     sections.append(sec)
@@ -159,10 +183,18 @@ def build_report(
             "<code>tables/*_majority.csv</code> predictions and scores like any other run.",
         )
         summaries = []
+        if len(sets) > FIGURE_LIMIT:
+            notes.append(
+                f"stability: figures and per-set tables of the {FIGURE_LIMIT} largest of "
+                f"{len(sets)} repeat sets (every set in tables/stability_summary.csv)"
+            )
+        drawn = {id(r) for r in sorted(sets, key=len, reverse=True)[:FIGURE_LIMIT]}
         for runs in sets:
             s = stability.stability(df.filter(pl.col("run").is_in(runs)), missing, ci, seed)
             stem = f"stability_{slug(s.dataset)}_{slug(runs[0])}"
             summaries.append(s.summary)
+            if id(runs) not in drawn:
+                continue
             w.frame(f"{stem}_histogram", s.histogram)
             w.frame(f"{stem}_runs", s.per_run)
             w.frame(f"{stem}_flips", s.flips(20))
@@ -234,7 +266,11 @@ def build_report(
             "Per true class: share of the samples both runs answered on which they agree "
             "(the paper's Figure 5).",
         )
-        for a, b in pairs:
+        if len(pairs) > FIGURE_LIMIT:
+            notes.append(
+                f"consistency: the first {FIGURE_LIMIT} of {len(pairs)} RGB/grayscale pairs"
+            )
+        for a, b in pairs[:FIGURE_LIMIT]:
             c = consistency.consistency(df, a, b)
             stem = f"consistency_{slug(a)}"
             w.frame(stem, c.per_class)
@@ -266,6 +302,8 @@ def build_report(
     )
     for ds_key in rec.get_column("dataset").unique(maintain_order=True).to_list():
         sub = rec.filter(pl.col("dataset") == ds_key)
+        shown = extremes(sub.get_column("run").unique(maintain_order=True).to_list(), value_of)
+        sub = sub.filter(pl.col("run").is_in(shown))
         sec.blocks.append(
             Block(
                 figure=w.figure(
@@ -275,7 +313,21 @@ def build_report(
                 )
             )
         )
-    for run in long.get_column("run").unique(maintain_order=True).to_list():
+    all_runs = long.get_column("run").unique(maintain_order=True).to_list()
+    by_dataset: dict[str, list[str]] = {}
+    for run, key in scores.select("run", "dataset").iter_rows():
+        by_dataset.setdefault(key, []).append(run)
+    # Per-run confusion figures: every run where few; else the best and the worst run of each
+    # dataset, up to the limit (all runs are in tables/confusion.csv).
+    picked = set(all_runs)
+    if len(all_runs) > FIGURE_LIMIT:
+        picked = {r for runs in by_dataset.values() for r in extremes(runs, value_of, 2)}
+        picked = set(extremes(sorted(picked), value_of))
+        notes.append(
+            f"confusion: figures of the best and worst run of each dataset ({len(picked)} of "
+            f"{len(all_runs)} runs; every run in tables/confusion.csv)"
+        )
+    for run in [r for r in all_runs if r in picked]:
         sub = long.filter(pl.col("run") == run)
         stem = f"confusion_{slug(run)}"
         w.frame(stem, confusion.wide(sub, "count"))
