@@ -158,12 +158,11 @@ def _codes(ds: datasets.Dataset, lab: Rules, counts: pl.DataFrame) -> _Codes:
     return c
 
 
-def _lookup(col: str, mapping: Mapping[Any, int], out: str) -> tuple[pl.DataFrame, str]:
-    frame = pl.DataFrame(
+def _lookup(col: str, mapping: Mapping[Any, int], out: str) -> pl.DataFrame:
+    return pl.DataFrame(
         {col: list(mapping), out: list(mapping.values())},
         schema={col: pl.String, out: pl.Int64},
     )
-    return frame, col
 
 
 def _first_samples(
@@ -200,7 +199,9 @@ def score_sources(
     runs_parts: list[pl.DataFrame] = []
     count_parts: list[pl.DataFrame] = []
     good: list[Lazy] = []
-    for i, src in enumerate(srcs):
+    # Runs are numbered in order of first appearance; the counts carry the number, not the name.
+    run_id: dict[str, int] = {}
+    for src in srcs:
         try:
             runs, counts = tally(src, need_first)
         except (pl.exceptions.PolarsError, OSError, ValueError) as e:
@@ -211,21 +212,26 @@ def score_sources(
             errors.append(InputError(f"unknown status value(s) {sorted(map(str, bad))}", src.path))
             continue
         good.append(src)
-        runs_parts.append(
-            runs.with_columns(pl.lit(i).alias("_src"), pl.int_range(pl.len()).alias("_pos"))
+        for r in runs.get_column("run").to_list():
+            run_id.setdefault(r, len(run_id))
+        runs_parts.append(runs)
+        count_parts.append(
+            counts.select(
+                pl.col("run").replace_strict(run_id, return_dtype=pl.UInt32).alias("rid"),
+                *KEYS[1:],
+                "first",
+                "n",
+            )
         )
-        count_parts.append(counts)
+        del counts
     if not runs_parts:
         return ScoreResult([], errors)
-    runs = (
-        pl.concat(runs_parts)
-        .sort("_src", "_pos")
-        .unique(subset="run", keep="first", maintain_order=True)
-        .drop("_src", "_pos")
-    )
+    runs = pl.concat(runs_parts).unique(subset="run", keep="first", maintain_order=True)
+    runs = runs.with_columns(pl.int_range(pl.len(), dtype=pl.UInt32).alias("rid"))
     counts = pl.concat(count_parts)
-    if len(count_parts) > 1:
-        counts = counts.group_by(*KEYS, "first").agg(pl.col("n").sum())
+    del count_parts
+    if len(runs_parts) > 1:
+        counts = counts.group_by("rid", *KEYS[1:], "first").agg(pl.col("n").sum())
     if check_duplicates:
         clash = duplicated_runs(good)
         if clash:
@@ -234,8 +240,9 @@ def score_sources(
                     f"run(s) given more than once, or with duplicate samples: {', '.join(clash)}"
                 )
             )
+            gone = [run_id[r] for r in clash if r in run_id]
             runs = runs.filter(~pl.col("run").is_in(clash))
-            counts = counts.filter(~pl.col("run").is_in(clash))
+            counts = counts.filter(~pl.col("rid").is_in(gone))
     rows, run_errors, confusion = _score_counts(good, runs, counts, spec, extra_synonyms, row_extra)
     return ScoreResult(rows, errors + run_errors, confusion)
 
@@ -248,132 +255,130 @@ def _score_counts(
     extra_synonyms: list[tuple[str, str]] | None,
     row_extra: Mapping[str, Any] | None,
 ) -> tuple[list[dict[str, Any]], list[GerReplayError], dict[str, np.ndarray]]:
-    order = runs.get_column("run").to_list()
-    failed: dict[str, str] = {}
-    coded_parts: list[pl.DataFrame] = []
-    bad_gt: list[tuple[str, Any, str]] = []
-    bad_pred: list[tuple[str, Any, str]] = []
-    by_key: dict[str, datasets.Dataset] = {}
-    counts = counts.join(runs.select("run", "dataset"), on="run", how="inner")
-    for (key,), part in counts.partition_by("dataset", as_dict=True, maintain_order=True).items():
+    """Rows of the runs (`runs`: their first rows, with `rid`) from their grouped counts (keyed
+    by `rid`), one dataset at a time."""
+    name = dict(
+        zip(runs.get_column("rid").to_list(), runs.get_column("run").to_list(), strict=True)
+    )
+    meta = {r[-1]: dict(zip(runs.columns, r, strict=True)) for r in runs.iter_rows()}
+    failed: dict[int, str] = {}
+    bad: dict[str, list[tuple[int, Any, str]]] = {"gt": [], "pred": []}
+    coded_parts: list[tuple[datasets.Dataset, pl.DataFrame]] = []
+    parts = counts.join(runs.select("rid", "dataset"), on="rid", how="inner").partition_by(
+        "dataset", as_dict=True, maintain_order=True
+    )
+    del counts
+    for (key,), part in parts.items():
         try:
             ds = datasets.get(key)
         except datasets.UnknownDataset as e:
-            for r in part.get_column("run").unique().to_list():
-                failed[r] = f"run {r}: {e}"
+            for r in part.get_column("rid").unique().to_list():
+                failed[r] = f"run {name[r]}: {e}"
             continue
-        by_key[key] = ds
         lab = Rules(ds, extra_synonyms)
         c = _codes(ds, lab, part)
-        if c.bad_truth:
-            hits = part.filter(pl.col("gt").is_in(list(c.bad_truth), nulls_equal=True))
-            for r, gt in hits.select("run", "gt").unique(maintain_order=True).iter_rows():
-                bad_gt.append((r, gt, c.bad_truth[gt]))
-        if c.bad_pred:
-            hits = part.filter(pl.col("pred").is_in(list(c.bad_pred)))
-            for r, p in hits.select("run", "pred").unique(maintain_order=True).iter_rows():
-                bad_pred.append((r, p, c.bad_pred[p]))
-        t_map, _ = _lookup("gt", c.truth, "t")
-        p_map, _ = _lookup("pred", c.cand, "cand")
-        f_map, _ = _lookup("first", c.first, "first_code")
+        for col, found in (("gt", c.bad_truth), ("pred", c.bad_pred)):
+            if found:
+                hits = part.filter(pl.col(col).is_in(list(found), nulls_equal=True))
+                for r, v in hits.select("rid", col).unique(maintain_order=True).iter_rows():
+                    bad[col].append((r, v, found[v]))
         coded_parts.append(
-            part.join(t_map, on="gt", how="left", nulls_equal=True)
-            .join(p_map, on="pred", how="left")
-            .join(f_map, on="first", how="left")
-            .with_columns(pl.lit(str(ds.task)).alias("task"))
+            (
+                ds,
+                part.join(_lookup("gt", c.truth, "t"), on="gt", how="left", nulls_equal=True)
+                .join(_lookup("pred", c.cand, "cand"), on="pred", how="left")
+                .join(_lookup("first", c.first, "first_code"), on="first", how="left")
+                .select(
+                    "rid",
+                    "status",
+                    "t",
+                    "cand",
+                    pl.col("first_code").alias("first"),
+                    "n",
+                    rulesets.answered().alias("answered"),
+                    pl.lit(str(ds.task)).alias("task"),
+                )
+                .filter(pl.col("t") >= 0),
+            )
         )
+    del parts
     # One error per run, in the order scoring a run alone finds them: truth, then prediction.
-    for found, col in ((bad_gt, "gt"), (bad_pred, "pred")):
-        todo = [(r, v, m) for r, v, m in found if r not in failed]
+    for col in ("gt", "pred"):
+        todo = [(r, v, m) for r, v, m in bad[col] if r not in failed]
         if not todo:
             continue
         wanted = pl.DataFrame(
-            {"run": [r for r, _, _ in todo], col: [v for _, v, _ in todo]},
+            {"run": [name[r] for r, _, _ in todo], col: [v for _, v, _ in todo]},
             schema={"run": pl.String, col: pl.String},
         )
         first = _first_samples(srcs, wanted, col)
         for r, v, msg in todo:
             if r not in failed:
-                failed[r] = f"run {r}, sample {first.get((r, v))}: {msg}"
-    rows_by_run: dict[str, dict[str, Any]] = {}
+                failed[r] = f"run {name[r]}, sample {first.get((name[r], v))}: {msg}"
+    rows_by_run: dict[int, dict[str, Any]] = {}
     confusion: dict[str, np.ndarray] = {}
-    if coded_parts:
-        coded = (
-            pl.concat(coded_parts, how="diagonal_relaxed")
-            .filter(~pl.col("run").is_in(list(failed)))
-            .filter(pl.col("t") >= 0)
-            .with_columns(
-                pl.col("first_code").alias("first"), rulesets.answered().alias("answered")
-            )
-            .pipe(rulesets.apply, spec)
-        )
-        meta = {r[0]: r for r in runs.iter_rows()}
-        cols = runs.columns
-        for (key,), part in coded.partition_by(
-            "dataset", as_dict=True, maintain_order=True
-        ).items():
-            got = _score_dataset(by_key[key], part, spec, meta, cols, row_extra)
-            for run, row, cm in got:
-                rows_by_run[run] = row
-                confusion[run] = cm
+    gone = list(failed)
+    while coded_parts:
+        ds, part = coded_parts.pop(0)
+        part = part.filter(~pl.col("rid").is_in(gone)).pipe(rulesets.apply, spec)
+        for rid, row, cm in _score_dataset(ds, part, name, meta, row_extra):
+            rows_by_run[rid] = row
+            confusion[name[rid]] = cm
+        del part
     rows: list[dict[str, Any]] = []
     errors: list[GerReplayError] = []
-    for r in order:
-        if r in failed:
-            errors.append(InputError(failed[r]))
-        elif r in rows_by_run:
-            rows.append(rows_by_run[r])
+    for rid in runs.get_column("rid").to_list():
+        if rid in failed:
+            errors.append(InputError(failed[rid]))
+        elif rid in rows_by_run:
+            rows.append(rows_by_run[rid])
         else:
-            errors.append(InputError(f"run {r}: no scorable samples"))
+            errors.append(InputError(f"run {name[rid]}: no scorable samples"))
     return rows, errors, confusion
 
 
 def _score_dataset(
     ds: datasets.Dataset,
     part: pl.DataFrame,
-    spec: RuleSpec,
-    meta: Mapping[str, tuple[Any, ...]],
-    meta_cols: Sequence[str],
+    name: Mapping[int, str],
+    meta: Mapping[int, Mapping[str, Any]],
     row_extra: Mapping[str, Any] | None,
-) -> list[tuple[str, dict[str, Any], np.ndarray]]:
+) -> list[tuple[int, dict[str, Any], np.ndarray]]:
     """Rows of the runs of one dataset from their coded counts."""
     classes = Rules(ds).classes
     c = len(classes)
     per_run = (
-        part.group_by("run", maintain_order=True)
+        part.group_by("rid")
         .agg(
             pl.col("n").sum().alias("n_total"),
             pl.col("n").filter(pl.col("pred_code") >= 0).sum().alias("n_answered"),
             pl.col("n").filter(pl.col("scored")).sum().alias("n_scored"),
         )
-        .sort("run")
+        .sort("rid")
     )
-    names = per_run.get_column("run").to_list()
-    index = {r: i for i, r in enumerate(names)}
-    r_n = len(names)
-    ri = part.get_column("run").replace_strict(index, return_dtype=pl.Int64).to_numpy()
+    rids = per_run.get_column("rid").to_numpy()
+    ri = np.searchsorted(rids, part.get_column("rid").to_numpy())
     t = part.get_column("t").to_numpy()
     n = part.get_column("n").to_numpy().astype(np.uint64)
     pc = part.get_column("pred_code").to_numpy()
     pc = np.where(pc < 0, c, pc)
     sc = part.get_column("scored").to_numpy()
-    cm = np.zeros((r_n, c, c + 1), dtype=np.uint64)
+    cm = np.zeros((len(rids), c, c + 1), dtype=np.uint64)
     np.add.at(cm, (ri[sc], t[sc], pc[sc]), n[sc])
-    truth = np.zeros((r_n, c), dtype=np.int64)
+    truth = np.zeros((len(rids), c), dtype=np.int64)
     np.add.at(truth, (ri, t), n.astype(np.int64))
-    statuses = part.group_by("run", "status").agg(pl.col("n").sum())
-    status_counts: dict[str, dict[str, int]] = {r: {} for r in names}
-    for run, status, k in statuses.sort("run").iter_rows():
-        status_counts[run][status] = int(k)
+    status_counts: dict[int, dict[str, int]] = {int(r): {} for r in rids}
+    for rid, status, k in part.group_by("rid", "status").agg(pl.col("n").sum()).iter_rows():
+        status_counts[rid][status] = int(k)
     n_scored = per_run.get_column("n_scored").to_numpy()
     has = np.flatnonzero(n_scored > 0)
     m: dict[str, Any] = _core.metrics_from_confusions(cm[has]) if has.size else {}
     slot = {int(i): j for j, i in enumerate(has)}
     mkey = METRIC_KEY[ds.metric]
     out = []
-    for i, (run, n_total, n_answered, n_sc) in enumerate(per_run.iter_rows()):
+    for i, (rid, n_total, n_answered, n_sc) in enumerate(per_run.iter_rows()):
         row: dict[str, Any] = {
-            "run": run,
+            "run": name[rid],
             "dataset": ds.key,
             "task": str(ds.task),
             "metric": ds.metric,
@@ -395,14 +400,13 @@ def _score_dataset(
         else:
             row["per_class"] = dict.fromkeys(classes)
         row["majority"], row["random"] = baselines(truth[i], ds)
-        sc_counts = status_counts[run]
+        sc_counts = status_counts[rid]
         row["status_counts"] = {s: sc_counts[s] for s in table.STATUSES if s in sc_counts}
         row["ci_low"] = None
         row["ci_high"] = None
-        mrow = dict(zip(meta_cols, meta[run], strict=True))
         for k in ROW_META:
-            row[k] = mrow.get(k)
-        out.append((run, row, cm[i]))
+            row[k] = meta[rid].get(k)
+        out.append((rid, row, cm[i]))
     return out
 
 
