@@ -133,11 +133,18 @@ def scan(paths: Sequence[str | Path], labels: dict[str, str] | None = None) -> S
         if files is None:
             eager.append(p)
             continue
+        parts: list[Lazy] = []
         for f in files:
             try:
-                out.sources.append(scan_file(f))
+                parts.append(scan_file(f))
             except GerReplayError as e:
                 out.errors.append(e)
+        if len(parts) == 1 or (parts and p.is_file()):
+            out.sources.extend(parts)
+        elif parts:
+            # A folder of Parquet parts is one table: a run may be split over its parts.
+            frame = pl.concat([x.frame for x in parts], how="diagonal_relaxed")
+            out.sources.append(Lazy(frame, p, frozenset().union(*(x.columns for x in parts))))
     if eager:
         got = sources.load(eager, labels=labels)
         out.errors.extend(got.errors)

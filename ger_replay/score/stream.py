@@ -95,34 +95,47 @@ def count_keys(lf: pl.LazyFrame) -> pl.DataFrame:
     return lf.group_by(KEYS).agg(pl.len().cast(pl.Int64).alias("n")).collect(engine=STREAMING)
 
 
-def duplicated_runs(srcs: Sequence[Lazy]) -> list[str]:
-    """Runs that hold some sample twice (within a source or across sources), sorted."""
-    key = pl.struct("run", "sample_id").hash(seed=0x6765722D).alias("h")
-    arrays = [
-        s.frame.select(key).collect(engine=STREAMING).get_column("h").to_numpy() for s in srcs
-    ]
-    if not arrays:
-        return []
-    h = np.concatenate(arrays) if len(arrays) > 1 else arrays[0].copy()
-    del arrays
-    h.sort()
-    clash = np.unique(h[1:][h[1:] == h[:-1]])
-    del h
-    if clash.size == 0:
-        return []
-    # Equal hashes: confirm on the rows that carry them (a true duplicate, not a collision).
-    wanted = pl.Series("h", clash, dtype=pl.UInt64)
-    rows = pl.concat(
-        [
-            s.frame.select("run", "sample_id", key)
-            .filter(pl.col("h").is_in(wanted.implode()))
-            .select("run", "sample_id")
-            .collect(engine=STREAMING)
-            for s in srcs
-        ]
-    )
-    dup = rows.group_by("run", "sample_id").len().filter(pl.col("len") > 1)
-    return sorted(dup.get_column("run").unique().to_list())
+#: More clashing hashes than this within one source cannot be collisions of distinct keys (at
+#: 2^-64 per pair): their runs hold duplicates without a check of the strings.
+CONFIRM_MAX = 100_000
+_DUP_SEED = 0x6765722D
+
+
+def duplicated_runs(srcs: Sequence[Lazy], runs_of: Sequence[Sequence[str]] = ()) -> list[str]:
+    """Runs that hold some sample twice, sorted: a run found in two sources (`runs_of[i]`: the
+    runs of `srcs[i]`), or a (run, sample_id) twice within one source. Within a source, a 64-bit
+    hash of (run, sample_id) per row is sorted (8 bytes a row, one source at a time); equal
+    hashes are confirmed on the strings of the rows that carry them."""
+    seen: dict[str, int] = {}
+    found: set[str] = set()
+    for i, names in enumerate(runs_of):
+        for r in names:
+            if seen.setdefault(r, i) != i:
+                found.add(r)
+    key = pl.struct("run", "sample_id").hash(seed=_DUP_SEED).alias("h")
+    for src in srcs:
+        h = src.frame.select(key).collect(engine=STREAMING).to_series().to_numpy().copy()
+        h.sort()
+        same = h[1:][h[1:] == h[:-1]]  # sorted: its distinct values without another sort
+        del h
+        clash = same[np.r_[True, same[1:] != same[:-1]]] if same.size else same
+        if clash.size == 0:
+            continue
+        hits = src.frame.select("run", "sample_id", key).join(
+            pl.DataFrame({"h": clash}, schema={"h": pl.UInt64}).lazy(), on="h", how="semi"
+        )
+        if clash.size > CONFIRM_MAX:
+            dup = hits.select(pl.col("run").unique()).collect(engine=STREAMING)
+        else:
+            dup = (
+                hits.group_by("run", "sample_id")
+                .len()
+                .filter(pl.col("len") > 1)
+                .select(pl.col("run").unique())
+                .collect(engine=STREAMING)
+            )
+        found.update(dup.get_column("run").to_list())
+    return sorted(found)
 
 
 @dataclass
@@ -233,7 +246,7 @@ def score_sources(
     if len(runs_parts) > 1:
         counts = counts.group_by("rid", *KEYS[1:], "first").agg(pl.col("n").sum())
     if check_duplicates:
-        clash = duplicated_runs(good)
+        clash = duplicated_runs(good, [p.get_column("run").to_list() for p in runs_parts])
         if clash:
             errors.append(
                 InputError(

@@ -173,7 +173,11 @@ def export_lazy(paths: Sequence[Path], out: Path) -> Exported:
         write_table(_with_all_columns(table.empty()), out)
         return Exported(_with_all_columns(table.empty()), errors)
     lf = pl.concat(frames, how="diagonal_relaxed")
-    clash = stream.duplicated_runs(got.sources)
+    runs_of = [
+        s.frame.select(pl.col("run").unique()).collect(engine="streaming").to_series().to_list()
+        for s in got.sources
+    ]
+    clash = stream.duplicated_runs(got.sources, runs_of)
     if clash:
         errors.append(
             InputError(
