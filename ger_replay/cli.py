@@ -37,6 +37,22 @@ def main() -> None:
     """Record, replay and score zero-shot emotion recognition with multimodal LLMs."""
 
 
+def _rules_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    """--rules: the scoring rule set (docs/PROTOCOL.md part 3)."""
+    from ger_replay.protocol.rulesets import DEFAULT, NAMES
+
+    return click.option(
+        "--rules",
+        type=click.Choice(NAMES),
+        default=str(DEFAULT),
+        show_default=True,
+        help="Scoring rule set: paper (the paper's rules: first label only; an invalid first "
+        "label wrong on image and multimodal tasks, left out on video datasets; unanswered left "
+        "out), strict (every test sample scored, anything unusable wrong) or lenient (first "
+        "candidate of the ranking; nothing usable left out).",
+    )(f)
+
+
 def _bootstrap_options(f: Callable[..., Any]) -> Callable[..., Any]:
     """--bootstrap/--confidence/--seed/--ci-method, shared by score and compare."""
     f = click.option(
@@ -76,13 +92,7 @@ def _bootstrap_options(f: Callable[..., Any]) -> Callable[..., Any]:
     default="table",
     show_default=True,
 )
-@click.option(
-    "--missing",
-    type=click.Choice(["skip", "wrong"]),
-    default="skip",
-    show_default=True,
-    help="Unanswered samples: left out (the paper's rule) or counted as wrong.",
-)
+@_rules_option
 @click.option(
     "--expect", type=click.Path(path_type=Path), help="Earlier JSON scores to compare with."
 )
@@ -105,7 +115,7 @@ def _bootstrap_options(f: Callable[..., Any]) -> Callable[..., Any]:
 def score_cmd(
     paths: tuple[Path, ...],
     fmt: str,
-    missing: str,
+    rules: str,
     expect: Path | None,
     tolerance: float,
     output: Path | None,
@@ -127,7 +137,7 @@ def score_cmd(
     except GerReplayError as e:
         fail(e)
     loaded = sources.load(paths, labels=given)
-    result = score_table(loaded.table, missing=missing)  # type: ignore[arg-type]
+    result = score_table(loaded.table, rules)
     if n_boot:
         from ger_replay.stats.bootstrap import add_table_intervals
 
@@ -138,7 +148,7 @@ def score_cmd(
             confidence,
             ci_method,
             seed,
-            missing,  # type: ignore[arg-type]
+            rules,
         )
     text = tables.render(result.rows, fmt)
     if output:
@@ -377,13 +387,19 @@ _FMT = click.option(
 @_FMT
 @click.option("--majority", type=click.Path(path_type=Path), help="Write the majority-vote run.")
 @click.option("--no-ci", is_flag=True, help="Skip the bootstrap intervals.")
+@_rules_option
 def stability_cmd(
-    paths: tuple[Path, ...], runs: tuple[str, ...], fmt: str, majority: Path | None, no_ci: bool
+    paths: tuple[Path, ...],
+    runs: tuple[str, ...],
+    fmt: str,
+    majority: Path | None,
+    no_ci: bool,
+    rules: str,
 ) -> None:
     """Stability of repeated runs of one dataset and setting (agreement, spread, majority vote)."""
     from ger_replay.report import commands
 
-    sys.exit(commands.stability_cmd(paths, runs, fmt, majority, not no_ci))
+    sys.exit(commands.stability_cmd(paths, runs, fmt, majority, not no_ci, rules))
 
 
 @main.command("confusion")
@@ -391,13 +407,14 @@ def stability_cmd(
 @_RUNS
 @_FMT
 @click.option("--normalise", "--normalize", is_flag=True, help="Row percentages, not counts.")
+@_rules_option
 def confusion_cmd(
-    paths: tuple[Path, ...], runs: tuple[str, ...], fmt: str, normalise: bool
+    paths: tuple[Path, ...], runs: tuple[str, ...], fmt: str, normalise: bool, rules: str
 ) -> None:
     """Confusion matrices (with failure columns) and class-wise recall of every run."""
     from ger_replay.report import commands
 
-    sys.exit(commands.confusion_cmd(paths, runs, normalise, fmt))
+    sys.exit(commands.confusion_cmd(paths, runs, normalise, fmt, rules))
 
 
 @main.command("refusals")
@@ -416,25 +433,27 @@ def refusals_cmd(paths: tuple[Path, ...], fmt: str) -> None:
 @_FMT
 @click.option("--tolerance", type=float, default=1e-9, show_default=True)
 @click.option("--limit", type=int, default=50, show_default=True, help="Changed samples shown.")
-def diff_cmd(a: Path, b: Path, fmt: str, tolerance: float, limit: int) -> None:
+@_rules_option
+def diff_cmd(a: Path, b: Path, fmt: str, tolerance: float, limit: int, rules: str) -> None:
     """Samples whose label or status changed, and metric moves, between two scorings (exit 1
-    when anything changed)."""
+    when anything changed). --rules scores the predictions sides (a JSON scoring side keeps
+    the rules it was made with)."""
     from ger_replay.report import commands
 
-    sys.exit(commands.diff_cmd(a, b, fmt, tolerance, limit))
+    sys.exit(commands.diff_cmd(a, b, fmt, tolerance, limit, rules))
 
 
 @main.command("report")
 @_PATHS
 @click.option("-o", "--output", required=True, type=click.Path(path_type=Path), help="Folder.")
-@click.option("--missing", type=click.Choice(["skip", "wrong"]), default="skip", show_default=True)
+@_rules_option
 @click.option("--no-ci", is_flag=True, help="Skip the bootstrap intervals.")
 @click.option("--seed", type=int, default=0, show_default=True)
-def report_cmd(paths: tuple[Path, ...], output: Path, missing: str, no_ci: bool, seed: int) -> None:
+def report_cmd(paths: tuple[Path, ...], output: Path, rules: str, no_ci: bool, seed: int) -> None:
     """Tables (Markdown, CSV, LaTeX), figures (PNG, PDF) and OUTPUT/index.html for PATHS."""
     from ger_replay.report import commands
 
-    sys.exit(commands.report_cmd(paths, output, missing, not no_ci, seed))
+    sys.exit(commands.report_cmd(paths, output, rules, not no_ci, seed))
 
 
 @main.command("compare")
@@ -448,7 +467,7 @@ def report_cmd(paths: tuple[Path, ...], output: Path, missing: str, no_ci: bool,
 )
 @click.option("--bootstrap", "n_boot", type=click.IntRange(min=1), default=10000, show_default=True)
 @_bootstrap_options
-@click.option("--missing", type=click.Choice(["skip", "wrong"]), default="skip", show_default=True)
+@_rules_option
 @click.option(
     "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
 )
@@ -461,7 +480,7 @@ def compare_cmd(
     confidence: float,
     seed: int,
     ci_method: str,
-    missing: str,
+    rules: str,
     fmt: str,
 ) -> None:
     """Paired comparison of two runs on the same samples: B minus A, its bootstrap interval, a
@@ -477,25 +496,30 @@ def compare_cmd(
 
         loaded = sources.load(paths)
         if paired.holds_many_runs(loaded.table):
-            sys.exit(commands.sets_cmd(loaded, paths, fmt, missing, seed))
+            sys.exit(commands.sets_cmd(loaded, paths, fmt, rules, seed))
     try:
-        a, b, errors = paired.load_pair(paths, run_a, run_b)
-        result = paired.compare_runs(
-            a,
-            b,
-            metric,
-            n_boot,
-            confidence,
-            ci_method,
-            seed,
-            missing,  # type: ignore[arg-type]
-        )
+        a, b, errors = paired.load_pair(paths, run_a, run_b, rules)
+        result = paired.compare_runs(a, b, metric, n_boot, confidence, ci_method, seed)
     except GerReplayError as e:
         fail(e)
     click.echo(paired.render(result, fmt))
     report_errors(errors)
     if errors:
         sys.exit(EXIT_INPUT)
+
+
+@main.command("reproduce")
+@click.argument("results_dir", type=click.Path(path_type=Path))
+@click.option(
+    "--format", "fmt", type=click.Choice(["table", "markdown", "csv", "json"]), default="table"
+)
+def reproduce_cmd(results_dir: Path, fmt: str) -> None:
+    """Import released predictions (the gpt4v-emotion `results/` layout), score them with the
+    paper's rules and compare every number the folder covers with the paper's. Exit 0 when all
+    match to two decimals, 1 naming each run that does not, 2 on bad input."""
+    from ger_replay.report import commands
+
+    sys.exit(commands.reproduce_cmd(results_dir, fmt))
 
 
 if __name__ == "__main__":

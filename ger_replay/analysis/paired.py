@@ -21,7 +21,8 @@ import polars as pl
 from ger_replay import _core
 from ger_replay.errors import GerReplayError, InputError
 from ger_replay.score import table
-from ger_replay.score.scoring import METRIC_KEY, Coded, Missing, code_run, matched_indices
+from ger_replay.protocol.rulesets import describe
+from ger_replay.score.scoring import METRIC_KEY, Coded, RuleSet, code_run, matched_indices
 from ger_replay.stats.bootstrap import METRICS
 
 
@@ -37,7 +38,7 @@ class PairedSamples:
     truth: np.ndarray
     pred_a: np.ndarray
     pred_b: np.ndarray
-    missing: Missing
+    rules: str
     #: scorable samples of each run before pairing
     n_a: int
     n_b: int
@@ -52,10 +53,9 @@ def register_section(name: str, fn: Section) -> None:
     _SECTIONS[name] = fn
 
 
-def pair(a: Coded, b: Coded, missing: Missing = "skip") -> PairedSamples:
-    """The samples of two runs of one dataset, matched by sample id. With `missing="skip"` (the
-    paper's rule) only samples both runs answered are kept; with "wrong" all shared samples,
-    a missing answer counting as wrong."""
+def pair(a: Coded, b: Coded) -> PairedSamples:
+    """The samples of two runs of one dataset, matched by sample id: those both runs' rule set
+    scores (under `strict`, every shared sample; a missing answer counts as wrong)."""
     if a.dataset.key != b.dataset.key or a.classes != b.classes:
         raise InputError(
             f"runs {a.run} ({a.dataset.key}) and {b.run} ({b.dataset.key}) are not on the same "
@@ -69,13 +69,14 @@ def pair(a: Coded, b: Coded, missing: Missing = "skip") -> PairedSamples:
             f"runs {a.run} and {b.run} disagree on the ground truth of sample {sid} "
             f"({len(clash)} sample(s) in all)"
         )
-    if missing == "skip":
-        keep = a.answered[idx_a] & b.answered[idx_b]
-        idx_a, idx_b = idx_a[keep], idx_b[keep]
+    if a.rules != b.rules:
+        raise InputError(f"runs {a.run} and {b.run} were coded under different rule sets")
+    keep = a.scored[idx_a] & b.scored[idx_b]
+    idx_a, idx_b = idx_a[keep], idx_b[keep]
     if len(idx_a) == 0:
         raise InputError(f"runs {a.run} and {b.run} share no scorable sample")
-    n_a = int(a.answered.sum()) if missing == "skip" else len(a.truth)
-    n_b = int(b.answered.sum()) if missing == "skip" else len(b.truth)
+    n_a = int(a.scored.sum())
+    n_b = int(b.scored.sum())
     return PairedSamples(
         run_a=a.run,
         run_b=b.run,
@@ -85,7 +86,7 @@ def pair(a: Coded, b: Coded, missing: Missing = "skip") -> PairedSamples:
         truth=a.truth[idx_a],
         pred_a=a.pred[idx_a],
         pred_b=b.pred[idx_b],
-        missing=missing,
+        rules=str(a.rules),
         n_a=n_a,
         n_b=n_b,
     )
@@ -99,12 +100,11 @@ def compare_runs(
     confidence: float = 0.95,
     method: str = "percentile",
     seed: int = 0,
-    missing: Missing = "skip",
     threads: int | None = None,
 ) -> dict[str, Any]:
     """The paired comparison of b against a as a flat dict (values in percent); metric defaults
     to the dataset's."""
-    p = pair(a, b, missing)
+    p = pair(a, b)
     m = metric or METRIC_KEY[a.dataset.metric]
     if m not in METRICS:
         raise InputError(f"unknown metric {m!r}: expected one of {', '.join(METRICS)}")
@@ -114,7 +114,7 @@ def compare_runs(
         "run_b": p.run_b,
         "dataset": p.dataset,
         "metric": m,
-        "missing": missing,
+        "rules": p.rules,
         "n_paired": len(p.truth),
         "n_a": p.n_a,
         "n_b": p.n_b,
@@ -169,19 +169,21 @@ def _diff(
     }
 
 
-def select_runs(df: pl.DataFrame, run_a: str, run_b: str) -> tuple[Coded, Coded]:
-    """The two named runs of a predictions table, coded."""
+def select_runs(
+    df: pl.DataFrame, run_a: str, run_b: str, rules: RuleSet | str = "paper"
+) -> tuple[Coded, Coded]:
+    """The two named runs of a predictions table, coded under the rule set."""
     names = table.runs(df)
     for r in (run_a, run_b):
         if r not in names:
             raise InputError(f"no run named {r!r}; runs: {', '.join(names) or 'none'}")
     return (
-        code_run(df.filter(pl.col("run") == run_a)),
-        code_run(df.filter(pl.col("run") == run_b)),
+        code_run(df.filter(pl.col("run") == run_a), rules=rules),
+        code_run(df.filter(pl.col("run") == run_b), rules=rules),
     )
 
 
-def only_run(df: pl.DataFrame, where: str) -> Coded:
+def only_run(df: pl.DataFrame, where: str, rules: RuleSet | str = "paper") -> Coded:
     """The single run of a predictions table (what one path of `compare A B` must hold)."""
     names = table.runs(df)
     if len(names) != 1:
@@ -190,7 +192,7 @@ def only_run(df: pl.DataFrame, where: str) -> Coded:
             "name the two to compare with --run-a and --run-b",
             where,
         )
-    return code_run(df)
+    return code_run(df, rules=rules)
 
 
 def holds_many_runs(df: pl.DataFrame) -> bool:
@@ -199,7 +201,10 @@ def holds_many_runs(df: pl.DataFrame) -> bool:
 
 
 def load_pair(
-    paths: Sequence[str | Path], run_a: str | None = None, run_b: str | None = None
+    paths: Sequence[str | Path],
+    run_a: str | None = None,
+    run_b: str | None = None,
+    rules: RuleSet | str = "paper",
 ) -> tuple[Coded, Coded, list[GerReplayError]]:
     """The two runs to compare: named ones from everything under `paths`, or, without names,
     the single run each of exactly two paths holds. Also returns the errors of what could not
@@ -210,7 +215,7 @@ def load_pair(
         raise InputError("give both --run-a and --run-b, or neither")
     if run_a is not None and run_b is not None:
         loaded = sources.load(paths)
-        a, b = select_runs(loaded.table, run_a, run_b)
+        a, b = select_runs(loaded.table, run_a, run_b, rules)
         return a, b, list(loaded.errors)
     if len(paths) != 2:
         raise InputError(
@@ -222,7 +227,7 @@ def load_pair(
     for path in paths:
         loaded = sources.load([path])
         errors.extend(loaded.errors)
-        coded.append(only_run(loaded.table, str(path)))
+        coded.append(only_run(loaded.table, str(path), rules))
     return coded[0], coded[1], errors
 
 
@@ -273,6 +278,8 @@ def render(result: dict[str, Any], fmt: str = "table") -> str:
         lines.append(f"{label:>15}  {v}")
     for name in _SECTIONS:
         lines.append(f"{name.replace('_', ' '):>15}  {_section_text(result.get(name))}")
+    if result.get("rules"):
+        lines.append(describe(result["rules"]))
     return "\n".join(lines)
 
 

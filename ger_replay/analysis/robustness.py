@@ -17,7 +17,7 @@ import polars as pl
 from ger_replay.analysis import runsets
 from ger_replay.analysis.runsets import FACTORS, FactorSet
 from ger_replay.score import scoring
-from ger_replay.score.scoring import Missing
+from ger_replay.score.scoring import RuleSet
 
 #: The order levels are shown in; the reference level is marked by `reference_level`.
 LEVEL_ORDER: dict[str, list[str]] = {
@@ -63,7 +63,7 @@ def reference_level(factor: str, levels: Sequence[str]) -> str:
 
 
 def _paired(
-    ref: scoring.Coded, other: scoring.Coded, missing: Missing, seed: int
+    ref: scoring.Coded, other: scoring.Coded, seed: int
 ) -> tuple[float | None, float | None, float | None]:
     try:
         from ger_replay import bootstrap_diff  # type: ignore[attr-defined]
@@ -78,10 +78,8 @@ def _paired(
     if not ia:
         return None, None, None
     a, b = np.asarray(ia), np.asarray(ib)
-    t, pa, pb = ref.truth[a], ref.pred[a], other.pred[b]
-    if missing == "skip":
-        keep = (pa >= 0) & (pb >= 0)
-        t, pa, pb = t[keep], pa[keep], pb[keep]
+    keep = ref.scored[a] & other.scored[b]
+    t, pa, pb = ref.truth[a][keep], ref.pred[a][keep], other.pred[b][keep]
     if len(t) == 0:
         return None, None, None
     res = bootstrap_diff(
@@ -91,12 +89,18 @@ def _paired(
 
 
 def _set_rows(
-    fs: FactorSet, df: pl.DataFrame, scores: dict[str, dict[str, Any]], missing: Missing, seed: int
+    fs: FactorSet,
+    df: pl.DataFrame,
+    scores: dict[str, dict[str, Any]],
+    rules: RuleSet | str,
+    seed: int,
 ) -> list[dict[str, Any]]:
     levels = sorted(fs.levels, key=lambda lv: _sort_key(fs.factor, lv[0]))
     ref_level = reference_level(fs.factor, [lv for lv, _ in levels])
     ref_run = dict(levels)[ref_level]
-    coded = {run: scoring.code_run(df.filter(pl.col("run") == run)) for _, run in levels}
+    coded = {
+        run: scoring.code_run(df.filter(pl.col("run") == run), rules=rules) for _, run in levels
+    }
     ref_val = scores[ref_run]["value"]
     fixed = runsets.setting_label(fs.fixed, [c for c in runsets.SETTING_COLUMNS if c in fs.fixed])
     out = []
@@ -105,7 +109,7 @@ def _set_rows(
         is_ref = run == ref_run
         lo = hi = p = None
         if not is_ref:
-            lo, hi, p = _paired(coded[ref_run], coded[run], missing, seed)
+            lo, hi, p = _paired(coded[ref_run], coded[run], seed)
         out.append(
             {
                 "factor": fs.factor,
@@ -133,7 +137,7 @@ def _set_rows(
 def robustness(
     df: pl.DataFrame,
     factors: Sequence[str] = FACTORS,
-    missing: Missing = "skip",
+    rules: RuleSet | str = "paper",
     ci: bool = True,
     seed: int = 0,
 ) -> pl.DataFrame:
@@ -145,9 +149,9 @@ def robustness(
     runs = sorted({run for fs in sets for _, run in fs.levels})
     sub = df.filter(pl.col("run").is_in(runs))
     scores = {
-        r["run"]: r for r in runsets.score_runs(sub, missing, ci, seed=seed).iter_rows(named=True)
+        r["run"]: r for r in runsets.score_runs(sub, rules, ci, seed=seed).iter_rows(named=True)
     }
-    rows = [row for fs in sets for row in _set_rows(fs, sub, scores, missing, seed)]
+    rows = [row for fs in sets for row in _set_rows(fs, sub, scores, rules, seed)]
     return pl.DataFrame(rows, schema=SCHEMA)
 
 

@@ -22,7 +22,7 @@ from ger_replay.protocol import datasets
 from ger_replay.protocol.labels import LabelSpace
 from ger_replay.score import table
 from ger_replay.score.rules import Rules
-from ger_replay.score.scoring import Missing
+from ger_replay.score.scoring import RuleSet
 
 MAJORITY_SOURCE = "majority-vote"
 
@@ -217,7 +217,7 @@ def _kappa(rows: pl.DataFrame, n_runs: int, labels: tuple[str, ...]) -> tuple[fl
 
 
 def stability(
-    df: pl.DataFrame, missing: Missing = "skip", ci: bool = True, seed: int = 0
+    df: pl.DataFrame, rules: RuleSet | str = "paper", ci: bool = True, seed: int = 0
 ) -> Stability:
     """The stability analysis of repeated runs of one dataset and setting."""
     key = check_repeats(df)
@@ -226,7 +226,7 @@ def stability(
     if rows.height == 0:
         raise InputError("stability: the runs share no samples")
     runs = table.runs(rows)
-    rules = Rules(ds)
+    lab = Rules(ds)
     votes = _votes(rows)
     modal = (
         votes.with_columns(
@@ -243,7 +243,7 @@ def stability(
             pl.len().alias("n_labels"),
         )
     )
-    correct = _n_correct(rows, rules)
+    correct = _n_correct(rows, lab)
     base = rows.filter(pl.col("run") == runs[0]).select("sample_id", "gt")
     per_sample = (
         base.join(modal, on="sample_id", how="left", maintain_order="left")
@@ -268,7 +268,7 @@ def stability(
     )
     maj = majority_vote(df)
     per_run = runsets.score_runs(
-        pl.concat([rows, maj], how="diagonal_relaxed"), missing, ci, seed=seed
+        pl.concat([rows, maj], how="diagonal_relaxed"), rules, ci, seed=seed
     )
     vals = per_run.filter(pl.col("source").fill_null("") != MAJORITY_SOURCE).get_column("value")
     arr = vals.to_numpy().astype(np.float64)

@@ -20,7 +20,7 @@ from ger_replay.analysis import confusion, consistency, refusals, robustness, ru
 from ger_replay.errors import GerReplayError
 from ger_replay.report import figures, frames, html, paper
 from ger_replay.report.html import Block, FigureRef, Section, esc
-from ger_replay.score.scoring import Missing
+from ger_replay.protocol.rulesets import RuleSet, describe
 from ger_replay.score.writer import write_table
 
 
@@ -71,7 +71,7 @@ def build_report(
     df: pl.DataFrame,
     out_dir: Path,
     paths: Sequence[str | Path] = (),
-    missing: Missing = "skip",
+    rules: RuleSet | str = "paper",
     ci: bool = True,
     seed: int = 0,
     figure_formats: Sequence[str] = ("png", "pdf"),
@@ -83,19 +83,20 @@ def build_report(
     formats = ["png", *(f for f in figure_formats if f != "png")]
     w = _Writer(out_dir, formats)
     notes: list[str] = []
-    scores = runsets.score_runs(df, missing, ci, seed=seed)
+    scores = runsets.score_runs(df, rules, ci, seed=seed)
     labels = paper.row_labels(scores)
     sections: list[Section] = []
 
     # --- paper tables and score figures
     sec = Section(
         "Results by task",
-        "One table per task in the paper's layout: a column per dataset, a row per setting, "
-        "the Random and Majority baselines (each the mean of 10 runs on the full labelled test "
-        "set) first. Unanswered samples are "
-        + ("left out of the metric (the paper's rule)." if missing == "skip" else "counted wrong.")
-        + " The interval is a 95% bootstrap interval where computed; scored/total is shown "
-        "where answers are missing.",
+        "One table per task in the paper's layout: a column per dataset, a row per setting; "
+        "first our Random and Majority baselines on the full labelled test set (Random: the "
+        "expected score of a uniform guess), then the paper's GPT-4V and the best supervised "
+        "system the paper quotes, then every run. "
+        + esc(describe(rules))
+        + ". The interval is a 95% bootstrap interval where computed; scored/total is shown "
+        "where samples are left out.",
     )
     for t in paper.paper_tables(scores):
         stem = t.slug
@@ -115,6 +116,21 @@ def build_report(
             f"{t.title}: score of every run with its interval; dashed: Random, dotted: Majority.",
         )
         sec.blocks.append(Block(figure=ref))
+    over = figures.overview_values(scores)
+    w.frame("overview", over)
+    model_of = {r["run"]: str(r["model"] or "model") for r in scores.iter_rows(named=True)}
+    sec.blocks.insert(
+        0,
+        Block(
+            figure=w.figure(
+                figures.overview_figure(scores, model_of),
+                "overview",
+                "Per dataset: our Random and Majority baselines, the best supervised system and "
+                "GPT-4V as the paper reports them, and every run of this report (diamonds, one "
+                "colour per model).",
+            )
+        ),
+    )
     sections.append(sec)
     w.frame("scores", scores)
 
@@ -160,7 +176,7 @@ def build_report(
         )
         summaries = []
         for runs in sets:
-            s = stability.stability(df.filter(pl.col("run").is_in(runs)), missing, ci, seed)
+            s = stability.stability(df.filter(pl.col("run").is_in(runs)), rules, ci, seed)
             stem = f"stability_{slug(s.dataset)}_{slug(runs[0])}"
             summaries.append(s.summary)
             w.frame(f"{stem}_histogram", s.histogram)
@@ -197,7 +213,7 @@ def build_report(
         notes.append("stability: no two runs share a dataset and setting")
 
     # --- robustness
-    rob = robustness.robustness(df, missing=missing, ci=ci, seed=seed)
+    rob = robustness.robustness(df, rules=rules, ci=ci, seed=seed)
     if rob.height:
         w.frame("robustness", rob)
         sec = Section(
@@ -235,7 +251,7 @@ def build_report(
             "(the paper's Figure 5).",
         )
         for a, b in pairs:
-            c = consistency.consistency(df, a, b)
+            c = consistency.consistency(df, a, b, rules)
             stem = f"consistency_{slug(a)}"
             w.frame(stem, c.per_class)
             sec.blocks.append(Block(f"<h3>{esc(a)} vs {esc(b)}</h3>" + html.frame_html(c.summary)))
@@ -255,9 +271,9 @@ def build_report(
         notes.append("consistency: no RGB/grayscale pair of runs")
 
     # --- confusion and recall
-    long = confusion.confusion(df)
+    long = confusion.confusion(df, rules)
     w.frame("confusion", long)
-    rec = confusion.class_recall(df, missing)
+    rec = confusion.class_recall(df, rules)
     w.frame("class_recall", rec)
     sec = Section(
         "Confusion and class-wise recall",
@@ -290,7 +306,7 @@ def build_report(
     page = html.render(
         "Emotion recognition benchmark report",
         f"{scores.height} run(s) over {scores.get_column('dataset').n_unique()} dataset(s); "
-        f"ger-replay {__version__}",
+        f"{describe(rules)}; ger-replay {__version__}",
         summary,
         sections,
         out_dir,

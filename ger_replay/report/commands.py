@@ -12,6 +12,7 @@ import click
 import polars as pl
 
 from ger_replay.errors import GerReplayError, InputError
+from ger_replay.protocol.rulesets import describe
 from ger_replay.report import frames
 from ger_replay.score.sources import LoadResult
 
@@ -39,9 +40,14 @@ def render(df: pl.DataFrame, fmt: str) -> str:
         return str(df)
 
 
-def _show(parts: Sequence[tuple[str, pl.DataFrame]], fmt: str) -> None:
+def _show(parts: Sequence[tuple[str, pl.DataFrame]], fmt: str, rules: str | None = None) -> None:
+    """Prints the parts; `rules` names the rule set that made them (a `rules` field in JSON, a
+    line under the tables otherwise)."""
     if fmt == "json":
-        click.echo(json.dumps({k: v.to_dicts() for k, v in parts}, indent=2, default=str))
+        out: dict[str, object] = {k: v.to_dicts() for k, v in parts}
+        if rules is not None:
+            out["rules"] = rules
+        click.echo(json.dumps(out, indent=2, default=str))
         return
     for i, (title, df) in enumerate(parts):
         if i:
@@ -51,6 +57,8 @@ def _show(parts: Sequence[tuple[str, pl.DataFrame]], fmt: str) -> None:
         else:
             click.echo(f"# {title}")
         click.echo(render(df, fmt))
+    if rules is not None:
+        click.echo(("# " if fmt == "csv" else "\n") + describe(rules))
 
 
 def _errors(errors: Sequence[BaseException]) -> None:
@@ -83,7 +91,12 @@ def _pick(df: pl.DataFrame, runs: Sequence[str]) -> pl.DataFrame:
 
 
 def stability_cmd(
-    paths: Sequence[Path], runs: Sequence[str], fmt: str, majority_out: Path | None, ci: bool
+    paths: Sequence[Path],
+    runs: Sequence[str],
+    fmt: str,
+    majority_out: Path | None,
+    ci: bool,
+    rules: str = "paper",
 ) -> int:
     from ger_replay.analysis.stability import stability
     from ger_replay.score.writer import write_table
@@ -93,7 +106,7 @@ def stability_cmd(
         _errors(errors)
         if errors:
             return EXIT_INPUT
-        s = stability(_pick(df, runs), ci=ci)
+        s = stability(_pick(df, runs), rules, ci=ci)
         _show(
             [
                 ("summary", s.summary),
@@ -107,6 +120,7 @@ def stability_cmd(
                 ("samples that flip most", s.flips(10)),
             ],
             fmt,
+            rules,
         )
         if majority_out is not None:
             write_table(s.majority, majority_out)
@@ -116,7 +130,9 @@ def stability_cmd(
     return guarded(go)
 
 
-def confusion_cmd(paths: Sequence[Path], runs: Sequence[str], normalise: bool, fmt: str) -> int:
+def confusion_cmd(
+    paths: Sequence[Path], runs: Sequence[str], normalise: bool, fmt: str, rules: str = "paper"
+) -> int:
     from ger_replay.analysis import confusion
 
     def go() -> int:
@@ -125,7 +141,7 @@ def confusion_cmd(paths: Sequence[Path], runs: Sequence[str], normalise: bool, f
         if df.height == 0:
             return EXIT_INPUT
         df = _pick(df, runs)
-        long = confusion.confusion(df)
+        long = confusion.confusion(df, rules)
         value = "row_percent" if normalise else "count"
         parts = [
             (
@@ -134,8 +150,8 @@ def confusion_cmd(paths: Sequence[Path], runs: Sequence[str], normalise: bool, f
             )
             for run in long.get_column("run").unique(maintain_order=True).to_list()
         ]
-        parts.append(("class-wise recall, precision, F1 (%)", confusion.class_recall(df)))
-        _show(parts, fmt)
+        parts.append(("class-wise recall, precision, F1 (%)", confusion.class_recall(df, rules)))
+        _show(parts, fmt, rules)
         return EXIT_INPUT if errors else EXIT_OK
 
     return guarded(go)
@@ -175,15 +191,15 @@ def _side(path: Path) -> pl.DataFrame | dict[str, dict[str, object]]:
     return df
 
 
-def diff_cmd(a: Path, b: Path, fmt: str, tolerance: float, limit: int) -> int:
+def diff_cmd(a: Path, b: Path, fmt: str, tolerance: float, limit: int, rules: str = "paper") -> int:
     from ger_replay.analysis.diff import diff
 
     def go() -> int:
-        d = diff(_side(a), _side(b), tolerance=tolerance)
+        d = diff(_side(a), _side(b), rules=rules, tolerance=tolerance)
         moved = d.metrics.filter(pl.col("moved"))
         parts = [("metric moves", moved if fmt != "json" else d.metrics)]
         parts.append((f"samples changed ({d.samples.height})", d.samples.head(limit)))
-        _show(parts, fmt)
+        _show(parts, fmt, rules)
         click.echo(
             f"{moved.height} run(s) moved, {d.samples.height} sample(s) changed "
             f"between {a} and {b}",
@@ -194,7 +210,7 @@ def diff_cmd(a: Path, b: Path, fmt: str, tolerance: float, limit: int) -> int:
     return guarded(go)
 
 
-def report_cmd(paths: Sequence[Path], out: Path, missing: str, ci: bool, seed: int) -> int:
+def report_cmd(paths: Sequence[Path], out: Path, rules: str, ci: bool, seed: int) -> int:
     from ger_replay.report.build import build_report
 
     def go() -> int:
@@ -202,7 +218,7 @@ def report_cmd(paths: Sequence[Path], out: Path, missing: str, ci: bool, seed: i
         _errors(errors)
         if df.height == 0:
             return EXIT_INPUT
-        res = build_report(df, out, paths, missing=missing, ci=ci, seed=seed)  # type: ignore[arg-type]
+        res = build_report(df, out, paths, rules=rules, ci=ci, seed=seed)
         click.echo(f"report: {len(res.files)} file(s) in {out}; open {res.index}", err=True)
         for n in res.notes:
             click.echo(f"  not shown: {n}", err=True)
@@ -228,7 +244,7 @@ SET_COLUMNS = (
 )
 
 
-def sets_cmd(loaded: LoadResult, paths: Sequence[Path], fmt: str, missing: str, seed: int) -> int:
+def sets_cmd(loaded: LoadResult, paths: Sequence[Path], fmt: str, rules: str, seed: int) -> int:
     """`compare` over sets of runs: every set of runs that differ in one setting only (template,
     color, frames, modality), each level against the set's reference, then one Table 9 style
     view per factor (a row per level, a column per dataset)."""
@@ -239,7 +255,7 @@ def sets_cmd(loaded: LoadResult, paths: Sequence[Path], fmt: str, missing: str, 
         df, errors = loaded.table, loaded.errors
         if df.height == 0:
             raise InputError("no runs to compare under " + ", ".join(map(str, paths)))
-        long = robustness.robustness(df, missing=missing, seed=seed)  # type: ignore[arg-type]
+        long = robustness.robustness(df, rules=rules, seed=seed)
         if long.height == 0:
             raise InputError(
                 "no two runs differ in one setting only (template, color, frames or modality); "
@@ -248,8 +264,54 @@ def sets_cmd(loaded: LoadResult, paths: Sequence[Path], fmt: str, missing: str, 
         parts = [("Sets of runs differing in one setting", long.select(SET_COLUMNS))]
         for factor in long.get_column("factor").unique(maintain_order=True).to_list():
             parts.append((f"{factor} (Table 9 layout)", robustness.wide(long, factor)))
-        _show(parts, fmt)
+        _show(parts, fmt, rules)
         _errors(errors)
         return EXIT_INPUT if errors else EXIT_OK
+
+    return guarded(go)
+
+
+def reproduce_cmd(results_dir: Path, fmt: str) -> int:
+    """`reproduce`: the comparison with the paper's numbers, then a verdict on stderr."""
+    from ger_replay.protocol.rulesets import RuleSet
+    from ger_replay.score.reproduce import reproduce
+
+    def go() -> int:
+        rep = reproduce(results_dir, RuleSet.PAPER)
+        _show(
+            [
+                ("GPT-4V: ours against the paper", rep.table),
+                ("baselines on the released test lists (information, not checked)", rep.baselines),
+            ],
+            fmt,
+            rep.rules,
+        )
+        if rep.uncovered:
+            click.echo(
+                f"no paper number for {len(rep.uncovered)} run(s): {', '.join(rep.uncovered)}",
+                err=True,
+            )
+        _errors(rep.errors)
+        failed = rep.failed
+        n = rep.table.height
+        if failed:
+            click.echo(
+                f"\n{len(failed)} of {n} number(s) differ from the paper at two decimals:",
+                err=True,
+            )
+            for row in rep.table.filter(~pl.col("match")).iter_rows(named=True):
+                click.echo(
+                    f"  {row['run']}: ours {row['ours']:.2f}, paper {row['paper']:.2f} "
+                    f"({row['where']})",
+                    err=True,
+                )
+        if rep.errors:
+            return EXIT_INPUT
+        if n == 0:
+            raise InputError("no run here has a number in the paper to compare with", results_dir)
+        if failed:
+            return EXIT_CHECK
+        click.echo(f"all {n} number(s) match the paper to two decimals", err=True)
+        return EXIT_OK
 
     return guarded(go)

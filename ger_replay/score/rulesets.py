@@ -1,0 +1,59 @@
+"""Applying a rule set (`ger_replay.protocol.rulesets`) to the predictions table.
+
+The rule sets are polars expressions over a coded table with the columns
+
+- `first`: the integer code of the first label of the ranking, folded (null where it is not a
+  candidate, or there is no ranking);
+- `cand`: the code of the first label of the ranking that is a candidate (null: none);
+- `answered`: the model gave an answer for the sample (status `ok` or `no_candidate`);
+- `task`: the dataset's task (`Task` value),
+
+and give, per sample, the prediction under the rule set (`-1`: none, which counts wrong where
+scored) and whether the sample is scored at all.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from ger_replay.protocol.datasets import Task
+from ger_replay.protocol.rulesets import Fate, Pick, RuleSet, RuleSpec, get
+from ger_replay.score import table
+
+#: Statuses of a sample the model answered (a ranking exists, usable or not).
+ANSWERED = (table.OK, table.NO_CANDIDATE)
+
+
+def answered() -> pl.Expr:
+    return pl.col("status").is_in(ANSWERED).fill_null(False)
+
+
+def _picked(spec: RuleSpec) -> pl.Expr:
+    col = "first" if spec.pick is Pick.FIRST_LABEL else "cand"
+    return pl.when(pl.col("answered")).then(pl.col(col)).otherwise(None)
+
+
+def prediction(rules: RuleSet | str) -> pl.Expr:
+    """The prediction's code under the rule set; -1 where there is no usable prediction."""
+    return _picked(get(rules)).fill_null(-1).cast(pl.Int64).alias("pred_code")
+
+
+def scored(rules: RuleSet | str) -> pl.Expr:
+    """True where the sample counts in the metric under the rule set."""
+    spec = get(rules)
+    picked = _picked(spec)
+    wrong_tasks = [str(t) for t in Task if spec.invalid_counts_wrong(t)]
+    usable = pl.col("answered") & picked.is_not_null()
+    invalid_scored = (
+        pl.col("answered") & picked.is_null() & pl.col("task").cast(pl.String).is_in(wrong_tasks)
+    )
+    unanswered_scored = ~pl.col("answered") & pl.lit(spec.unanswered is Fate.WRONG)
+    return (usable | invalid_scored | unanswered_scored).alias("scored")
+
+
+def apply(coded: pl.DataFrame | pl.LazyFrame, rules: RuleSet | str) -> pl.DataFrame | pl.LazyFrame:
+    """`coded` with the columns `pred_code` and `scored` of the rule set added."""
+    return coded.with_columns(prediction(rules), scored(rules))
+
+
+__all__ = ["ANSWERED", "answered", "apply", "prediction", "scored"]
