@@ -20,8 +20,8 @@ import polars as pl
 
 from ger_replay import _core
 from ger_replay.errors import GerReplayError, InputError
-from ger_replay.score import table
 from ger_replay.protocol.rulesets import describe
+from ger_replay.score import table
 from ger_replay.score.scoring import METRIC_KEY, Coded, RuleSet, code_run, matched_indices
 from ger_replay.stats.bootstrap import METRICS
 
