@@ -14,6 +14,8 @@ scored) and whether the sample is scored at all.
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 import polars as pl
 
 from ger_replay.protocol.datasets import Task
@@ -51,7 +53,10 @@ def scored(rules: RuleSet | str) -> pl.Expr:
     return (usable | invalid_scored | unanswered_scored).alias("scored")
 
 
-def apply(coded: pl.DataFrame | pl.LazyFrame, rules: RuleSet | str) -> pl.DataFrame | pl.LazyFrame:
+Frame = TypeVar("Frame", pl.DataFrame, pl.LazyFrame)
+
+
+def apply(coded: Frame, rules: RuleSet | str) -> Frame:
     """`coded` with the columns `pred_code` and `scored` of the rule set added."""
     return coded.with_columns(prediction(rules), scored(rules))
 

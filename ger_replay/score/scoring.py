@@ -37,16 +37,15 @@ class Coded:
     status: list[str]
     meta: dict[str, Any] = field(default_factory=dict)
     #: bool: the sample counts in the metric under the rule set (default: the answered ones)
-    scored: np.ndarray | None = None
+    scored: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
     rules: RuleSet = rulesets.DEFAULT
 
     def __post_init__(self) -> None:
-        if self.scored is None:
+        if len(self.scored) == 0 and len(self.truth):
             self.scored = np.asarray(self.answered, dtype=bool)
 
     def select(self) -> tuple[np.ndarray, np.ndarray]:
         """Truth and prediction of the samples the rule set scores."""
-        assert self.scored is not None
         return self.truth[self.scored], self.pred[self.scored]
 
 
@@ -146,7 +145,8 @@ def majority_baseline(truth: np.ndarray, n_classes: int, dataset: datasets.Datas
     the dataset's metric, in percent."""
     counts = np.bincount(truth, minlength=n_classes)
     guess = np.full_like(truth, int(np.argmax(counts)))
-    return float(_core.compute_metrics(truth, guess, n_classes)[METRIC_KEY[dataset.metric]] * 100)
+    value = _core.compute_metrics(truth, guess, n_classes)[METRIC_KEY[dataset.metric]]
+    return float(value) * 100  # type: ignore[arg-type]
 
 
 def random_seed(truth: np.ndarray, dataset: datasets.Dataset) -> int:
