@@ -276,3 +276,22 @@ def test_reproduce_bad_input_exits_2(tmp_path: Path) -> None:
     res = runner.invoke(main, ["reproduce", str(tmp_path / "r")])
     assert res.exit_code == 2 and "samm" in res.stderr
     assert "casme1/label-gpt4v" in res.stdout and "36.93" in res.stdout
+
+
+def test_reference_ships_in_the_wheel_and_sdist() -> None:
+    import fnmatch
+    import tomllib
+
+    root = Path(__file__).resolve().parent.parent
+    conf = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
+    paths = [i["path"] for i in conf["tool"]["maturin"]["include"] if "wheel" in i["format"]]
+    data = "ger_replay/protocol/data/paper_reference.json"
+    assert (root / data).is_file()
+    assert any(fnmatch.fnmatch(data, p) for p in paths)
+
+
+def test_package_copy_is_the_shared_reference(released_dir: Path) -> None:
+    shared = released_dir.parent / "paper_reference.json"
+    if not shared.is_file():
+        pytest.skip("../shared/data/paper_reference.json is absent")
+    assert reference.parse(json.loads(shared.read_text(encoding="utf-8"))) == reference.load()

@@ -206,7 +206,8 @@ def overview_values(scores: pl.DataFrame) -> pl.DataFrame:
                 "GPT-4V (paper)": gpt,
             }
         )
-    out.sort(key=lambda r: (order.get(r["dataset"], 99), r["subset"] or ""))
+    level = {"": 0, "5 agree": 1, "4 agree": 2, "3 agree": 3}
+    out.sort(key=lambda r: (order.get(r["dataset"], 99), level.get(r["subset"] or "", 9)))
     schema = {
         "column": pl.String,
         "dataset": pl.String,
