@@ -203,3 +203,29 @@ def test_coded_runs_hold_the_rule_set() -> None:
         assert c.rules == r
         t, p = c.select()
         assert len(t) == len(p) == int(np.sum(c.scored))
+
+
+def test_stability_votes_follow_the_rule_set() -> None:
+    from ger_replay.analysis.stability import majority_vote, stability
+
+    def run(i: int) -> pl.DataFrame:
+        return table.run_frame(
+            {"run": f"sfew2/r{i}", "dataset": "sfew2", "model": "m", "repeat": i},
+            ["a", "b"],
+            ["Happy", "Sad"],
+            [["Pain", "Happy"], ["Sad"]],
+            ["Happy", "Sad"],
+            [table.OK, table.OK],
+        )
+
+    df = pl.concat([run(i) for i in range(3)])
+    agree = {
+        r: dict(stability(df, r, ci=False).per_sample.select("sample_id", "agreement").iter_rows())
+        for r in ("paper", "lenient")
+    }
+    # paper: the first label Pain is no candidate, so sample a gets no vote
+    assert agree["paper"] == {"a": 0, "b": 3}
+    assert agree["lenient"] == {"a": 3, "b": 3}
+    paper_vote = majority_vote(df, rules="paper").sort("sample_id")
+    assert paper_vote.get_column("status").to_list() == ["unanswered", "ok"]
+    assert majority_vote(df, rules="lenient").sort("sample_id").item(0, "pred") == "Happy"

@@ -5,8 +5,9 @@ agreement, 1..R; 0 when no run answered). Over the set: the histogram of the agr
 run's metric with its interval, best minus worst, Fleiss' kappa across the runs, the samples that
 flip most, and a majority-vote run written like any other run.
 
-Votes are over the candidate labels the runs predicted (the `pred` column of answered rows); a
-run that gave no usable answer for a sample casts no vote for it.
+Votes are over the candidate labels the runs predicted under the rule set (paper and strict: the
+first label of the ranking, if it is a candidate; lenient: the first candidate); a run that gave
+no usable answer for a sample casts no vote for it.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from ger_replay.analysis import runsets
 from ger_replay.errors import InputError
 from ger_replay.protocol import datasets
 from ger_replay.protocol.labels import LabelSpace
+from ger_replay.score import rulesets as apply_rules
 from ger_replay.score import table
 from ger_replay.score.rules import Rules
 from ger_replay.score.scoring import RuleSet
@@ -125,7 +127,15 @@ def _mean_ranks(df: pl.DataFrame, space: LabelSpace) -> pl.DataFrame:
     )
 
 
-def majority_vote(df: pl.DataFrame, run_name: str | None = None) -> pl.DataFrame:
+def _by_rules(rows: pl.DataFrame, space: LabelSpace, rules: RuleSet | str) -> pl.DataFrame:
+    """`rows` with `pred` replaced by the label the rule set reads off each answer (paper and
+    strict: the first label, if it is a candidate; lenient: the first candidate)."""
+    return rows.with_columns(apply_rules.picked_label(rows, space, rules).alias("pred"))
+
+
+def majority_vote(
+    df: pl.DataFrame, run_name: str | None = None, rules: RuleSet | str = "paper"
+) -> pl.DataFrame:
     """The majority-vote run over repeated runs, as predictions-table rows that score like any
     other run. Each sample's ranking puts labels by votes (most first), ties broken by the mean
     rank across the runs' rankings, then by the order of the candidates; a sample no run answered
@@ -134,6 +144,7 @@ def majority_vote(df: pl.DataFrame, run_name: str | None = None) -> pl.DataFrame
     ds = datasets.get(key)
     space = LabelSpace(ds.labels)
     rows, _ = aligned(df)
+    rows = _by_rules(rows, space, rules)
     runs = table.runs(rows)
     order = {c: i for i, c in enumerate(ds.labels)}
     scored = (
@@ -227,6 +238,7 @@ def stability(
         raise InputError("stability: the runs share no samples")
     runs = table.runs(rows)
     lab = Rules(ds)
+    rows = _by_rules(rows, lab.space, rules)
     votes = _votes(rows)
     modal = (
         votes.with_columns(
@@ -266,7 +278,7 @@ def stability(
         .with_columns((pl.col("n_samples") / per_sample.height * 100).alias("percent"))
         .sort("agreement")
     )
-    maj = majority_vote(df)
+    maj = majority_vote(df, rules=rules)
     per_run = runsets.score_runs(
         pl.concat([rows, maj], how="diagonal_relaxed"), rules, ci, seed=seed
     )

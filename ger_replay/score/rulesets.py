@@ -19,6 +19,7 @@ from typing import TypeVar
 import polars as pl
 
 from ger_replay.protocol.datasets import Task
+from ger_replay.protocol.labels import LabelSpace
 from ger_replay.protocol.rulesets import Fate, Pick, RuleSet, RuleSpec, get
 from ger_replay.score import table
 
@@ -56,9 +57,25 @@ def scored(rules: RuleSet | str) -> pl.Expr:
 Frame = TypeVar("Frame", pl.DataFrame, pl.LazyFrame)
 
 
+def picked_label(df: pl.DataFrame, space: LabelSpace, rules: RuleSet | str) -> pl.Expr:
+    """The candidate label (in the candidates' spelling) the rule set reads off each row's
+    answer, null where there is none: the folded first label of the ranking (null when it is no
+    candidate) or, for `lenient`, the first candidate (the `pred` column)."""
+    if get(rules).pick is Pick.FIRST_CANDIDATE:
+        return pl.when(answered()).then(pl.col("pred"))
+    first = pl.coalesce(pl.col("ranking").list.first(), pl.col("pred"))
+    values = df.select(first.alias("f")).get_column("f").drop_nulls().unique().to_list()
+    fold = {
+        v: c for v, c in zip(values, space.canonical_many(values), strict=True) if c is not None
+    }
+    return pl.when(answered()).then(
+        first.replace_strict(fold, default=None, return_dtype=pl.String)
+    )
+
+
 def apply(coded: Frame, rules: RuleSet | str) -> Frame:
     """`coded` with the columns `pred_code` and `scored` of the rule set added."""
     return coded.with_columns(prediction(rules), scored(rules))
 
 
-__all__ = ["ANSWERED", "answered", "apply", "prediction", "scored"]
+__all__ = ["ANSWERED", "answered", "apply", "picked_label", "prediction", "scored"]
