@@ -295,3 +295,17 @@ def test_package_copy_is_the_shared_reference(released_dir: Path) -> None:
     if not shared.is_file():
         pytest.skip("../shared/data/paper_reference.json is absent")
     assert reference.parse(json.loads(shared.read_text(encoding="utf-8"))) == reference.load()
+
+
+def test_recorded_runs_map_to_their_reference_by_run_json(repo_root: Path) -> None:
+    """The shipped demo runs (recorded against the simulator) carry their setting in run.json:
+    DFEW with 3 frames, SFEW 2.0 with template 1, MER-MULTI with video and text."""
+    from ger_replay.score import sources
+
+    loaded = sources.load([repo_root / "cassettes"])
+    rows = {r["dataset"]: r for r in score_table(loaded.table).rows}
+    assert rows["dfew"]["frames"] == 3 and rows["dfew"]["paper"] == 54.80
+    assert rows["sfew2"]["paper"] == 57.24
+    assert rows["mer_multi"]["modality"] == "multi" and rows["mer_multi"]["paper"] == 65.39
+    for r in rows.values():
+        assert r["delta"] == pytest.approx(r["value"] - r["paper"])

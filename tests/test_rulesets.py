@@ -229,3 +229,29 @@ def test_stability_votes_follow_the_rule_set() -> None:
     paper_vote = majority_vote(df, rules="paper").sort("sample_id")
     assert paper_vote.get_column("status").to_list() == ["unanswered", "ok"]
     assert majority_vote(df, rules="lenient").sort("sample_id").item(0, "pred") == "Happy"
+
+
+def test_expect_names_a_change_of_rule_set(tmp_path: Path) -> None:
+    path = tmp_path / "p.parquet"
+    write_table(five_samples("dfew"), path)
+    runner = CliRunner()
+    exp = tmp_path / "paper.json"
+    assert (
+        runner.invoke(main, ["score", str(path), "--format", "json", "-o", str(exp)]).exit_code == 0
+    )
+    assert runner.invoke(main, ["score", str(path), "--expect", str(exp)]).exit_code == 0
+    res = runner.invoke(main, ["score", str(path), "--rules", "strict", "--expect", str(exp)])
+    assert res.exit_code == 1
+    assert "scored under the strict rules, the expected scores under paper" in res.stderr
+
+
+def test_diff_refuses_a_json_scoring_of_other_rules(tmp_path: Path) -> None:
+    path = tmp_path / "p.parquet"
+    write_table(five_samples("dfew"), path)
+    runner = CliRunner()
+    exp = tmp_path / "strict.json"
+    args = ["score", str(path), "--rules", "strict", "--format", "json", "-o", str(exp)]
+    assert runner.invoke(main, args).exit_code == 0
+    res = runner.invoke(main, ["diff", str(path), str(exp)])
+    assert res.exit_code == 2 and "--rules strict" in res.stderr
+    assert runner.invoke(main, ["diff", str(path), str(exp), "--rules", "strict"]).exit_code == 0

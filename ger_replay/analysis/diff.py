@@ -14,6 +14,7 @@ from typing import Any
 
 import polars as pl
 
+from ger_replay.errors import InputError
 from ger_replay.score.scoring import RuleSet, score_table
 
 SAMPLE_SCHEMA: dict[str, pl.DataType] = {
@@ -129,6 +130,14 @@ def diff(
     (run -> {value, n_scored, n_total, ...})."""
     rows_a = score_rows(a, rules) if isinstance(a, pl.DataFrame) else a
     rows_b = score_rows(b, rules) if isinstance(b, pl.DataFrame) else b
+    if isinstance(a, pl.DataFrame) != isinstance(b, pl.DataFrame):
+        scoring = rows_b if isinstance(a, pl.DataFrame) else rows_a
+        other = {str(r.get("rules")) for r in scoring.values() if r.get("rules")} - {str(rules)}
+        if other:
+            raise InputError(
+                f"the JSON scoring was made under the {', '.join(sorted(other))} rules; "
+                f"pass --rules {sorted(other)[0]} to compare it with predictions"
+            )
     if isinstance(a, pl.DataFrame) and isinstance(b, pl.DataFrame):
         samples = sample_changes(a, b)
     else:
