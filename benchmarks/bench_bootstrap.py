@@ -48,7 +48,7 @@ def synthetic_jobs(seed: int = 0) -> list[Job]:
 
 
 def released_jobs(results_dir: Path) -> list[Job]:
-    from ger_replay.score import sources
+    from ger_replay.io import load as sources
     from ger_replay.score.scoring import METRIC_KEY, code_run
 
     df = sources.load([results_dir]).table

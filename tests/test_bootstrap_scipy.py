@@ -10,7 +10,7 @@ import pytest
 from scipy import stats
 
 from ger_replay import _core
-from ger_replay.score import sources
+from ger_replay.io import load as sources
 from ger_replay.score.scoring import METRIC_KEY, code_run
 from ger_replay.stats.bootstrap import bootstrap_ci, bootstrap_diff, bootstrap_distribution
 

@@ -1,79 +1,19 @@
-"""What the analysis commands of the CLI do (`stability`, `confusion`, `refusals`, `diff`,
-`report`): load the inputs, run the analysis, print its DataFrames. Each returns the exit code
-(0 fine, 1 a difference found by `diff`, 2 bad input)."""
+"""`stability`, `confusion`, `refusals`, `diff` and `report`: load the inputs, run the analysis,
+show its DataFrames (exit 0 fine, 1 a difference found by `diff`, 2 bad input)."""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-import polars as pl
 
-from ger_replay.errors import GerReplayError, InputError
-from ger_replay.report import frames
-from ger_replay.score.sources import LoadResult
+from ger_replay.cli import common
+from ger_replay.errors import InputError
 
-FORMATS = ("table", "markdown", "csv", "json")
-EXIT_OK, EXIT_CHECK, EXIT_INPUT = 0, 1, 2
-
-
-def render(df: pl.DataFrame, fmt: str) -> str:
-    if fmt == "markdown":
-        return frames.to_markdown(df).rstrip("\n")
-    if fmt == "csv":
-        return frames.to_csv(df).rstrip("\n")
-    if fmt == "json":
-        return json.dumps(df.to_dicts(), indent=2, default=str)
-    with pl.Config(
-        tbl_rows=-1,
-        tbl_cols=-1,
-        tbl_width_chars=200,
-        fmt_str_lengths=60,
-        tbl_hide_dataframe_shape=True,
-        tbl_hide_column_data_types=True,
-        float_precision=2,
-        tbl_formatting="ASCII_MARKDOWN",
-    ):
-        return str(df)
-
-
-def _show(parts: Sequence[tuple[str, pl.DataFrame]], fmt: str) -> None:
-    if fmt == "json":
-        click.echo(json.dumps({k: v.to_dicts() for k, v in parts}, indent=2, default=str))
-        return
-    for i, (title, df) in enumerate(parts):
-        if i:
-            click.echo("")
-        if fmt != "csv":
-            click.echo(f"## {title}" if fmt == "markdown" else f"{title}:")
-        else:
-            click.echo(f"# {title}")
-        click.echo(render(df, fmt))
-
-
-def _errors(errors: Sequence[BaseException]) -> None:
-    if errors:
-        click.echo(f"\n{len(errors)} problem(s):", err=True)
-        for e in errors:
-            click.echo(f"  error: {e}", err=True)
-
-
-def _load(paths: Sequence[Path]) -> tuple[pl.DataFrame, list[GerReplayError]]:
-    from ger_replay.score import sources
-
-    loaded = sources.load(paths)
-    return loaded.table, list(loaded.errors)
-
-
-def guarded(fn: Callable[[], int]) -> int:
-    """Runs an analysis; an input problem becomes a message and exit 2, not a traceback."""
-    try:
-        return fn()
-    except GerReplayError as e:
-        click.echo(f"error: {e}", err=True)
-        return EXIT_INPUT
+if TYPE_CHECKING:  # polars loads when a command runs, not with `--help`
+    import polars as pl
 
 
 def _pick(df: pl.DataFrame, runs: Sequence[str]) -> pl.DataFrame:
@@ -82,49 +22,64 @@ def _pick(df: pl.DataFrame, runs: Sequence[str]) -> pl.DataFrame:
     return select_runs(df, runs) if runs else df
 
 
+@click.command("stability")
+@common.PATHS
+@common.RUNS
+@common.FMT
+@click.option("--majority", type=click.Path(path_type=Path), help="Write the majority-vote run.")
+@click.option("--no-ci", is_flag=True, help="Skip the bootstrap intervals.")
 def stability_cmd(
-    paths: Sequence[Path], runs: Sequence[str], fmt: str, majority_out: Path | None, ci: bool
-) -> int:
+    paths: tuple[Path, ...], runs: tuple[str, ...], fmt: str, majority: Path | None, no_ci: bool
+) -> None:
+    """Stability of repeated runs of one dataset and setting (agreement, spread, majority vote)."""
     from ger_replay.analysis.stability import stability
-    from ger_replay.score.writer import write_table
+    from ger_replay.io.writer import write_table
 
     def go() -> int:
-        df, errors = _load(paths)
-        _errors(errors)
-        if errors:
-            return EXIT_INPUT
-        s = stability(_pick(df, runs), ci=ci)
-        _show(
+        loaded = common.load(paths)
+        common.report_errors(loaded.errors)
+        if loaded.errors:
+            return common.EXIT_INPUT
+        s = stability(_pick(loaded.table, runs), ci=not no_ci)
+        per_run = s.per_run.select(
+            "run", "metric", "value", "ci_low", "ci_high", "n_scored", "n_total"
+        )
+        common.show(
             [
                 ("summary", s.summary),
                 ("runs giving the most frequent label (Figure 3a)", s.histogram),
-                (
-                    "metric per run (Figure 3b)",
-                    s.per_run.select(
-                        "run", "metric", "value", "ci_low", "ci_high", "n_scored", "n_total"
-                    ),
-                ),
+                ("metric per run (Figure 3b)", per_run),
                 ("samples that flip most", s.flips(10)),
             ],
             fmt,
         )
-        if majority_out is not None:
-            write_table(s.majority, majority_out)
-            click.echo(f"majority-vote run written to {majority_out}", err=True)
-        return EXIT_OK
+        if majority is not None:
+            write_table(s.majority, majority)
+            click.echo(f"majority-vote run written to {majority}", err=True)
+        return common.EXIT_OK
 
-    return guarded(go)
+    common.guarded(go)
 
 
-def confusion_cmd(paths: Sequence[Path], runs: Sequence[str], normalise: bool, fmt: str) -> int:
+@click.command("confusion")
+@common.PATHS
+@common.RUNS
+@common.FMT
+@click.option("--normalise", "--normalize", is_flag=True, help="Row percentages, not counts.")
+def confusion_cmd(
+    paths: tuple[Path, ...], runs: tuple[str, ...], fmt: str, normalise: bool
+) -> None:
+    """Confusion matrices (with failure columns) and class-wise recall of every run."""
+    import polars as pl
+
     from ger_replay.analysis import confusion
 
     def go() -> int:
-        df, errors = _load(paths)
-        _errors(errors)
-        if df.height == 0:
-            return EXIT_INPUT
-        df = _pick(df, runs)
+        loaded = common.load(paths)
+        common.report_errors(loaded.errors)
+        if loaded.table.height == 0:
+            return common.EXIT_INPUT
+        df = _pick(loaded.table, runs)
         long = confusion.confusion(df)
         value = "row_percent" if normalise else "count"
         parts = [
@@ -135,30 +90,34 @@ def confusion_cmd(paths: Sequence[Path], runs: Sequence[str], normalise: bool, f
             for run in long.get_column("run").unique(maintain_order=True).to_list()
         ]
         parts.append(("class-wise recall, precision, F1 (%)", confusion.class_recall(df)))
-        _show(parts, fmt)
-        return EXIT_INPUT if errors else EXIT_OK
+        common.show(parts, fmt)
+        return common.EXIT_INPUT if loaded.errors else common.EXIT_OK
 
-    return guarded(go)
+    common.guarded(go)
 
 
-def refusals_cmd(paths: Sequence[Path], fmt: str) -> int:
+@click.command("refusals")
+@common.PATHS
+@common.FMT
+def refusals_cmd(paths: tuple[Path, ...], fmt: str) -> None:
+    """Refusals, malformed answers, retries, split depth and tokens of every run."""
     from ger_replay.analysis.refusals import refusals
 
     def go() -> int:
-        df, errors = _load(paths)
-        _errors(errors)
-        if df.height == 0:
-            return EXIT_INPUT
-        r = refusals(df, paths)
+        loaded = common.load(paths)
+        common.report_errors(loaded.errors)
+        if loaded.table.height == 0:
+            return common.EXIT_INPUT
+        r = refusals(loaded.table, loaded.calls)
         parts = [("samples by status", r.statuses)]
         if r.calls.height:
             parts += [("calls and tokens", r.calls), ("refusal wordings", r.wordings)]
         else:
             click.echo("(no recorded run folder among the inputs: no calls or tokens)", err=True)
-        _show(parts, fmt)
-        return EXIT_INPUT if errors else EXIT_OK
+        common.show(parts, fmt)
+        return common.EXIT_INPUT if loaded.errors else common.EXIT_OK
 
-    return guarded(go)
+    common.guarded(go)
 
 
 def _side(path: Path) -> pl.DataFrame | dict[str, dict[str, object]]:
@@ -167,15 +126,25 @@ def _side(path: Path) -> pl.DataFrame | dict[str, dict[str, object]]:
 
     if path.is_file() and path.suffix.lower() == ".json":
         return read_expected(path)
-    df, errors = _load([path])
-    if errors:
-        raise errors[0]
-    if df.height == 0:
+    loaded = common.load([path])
+    if loaded.errors:
+        raise loaded.errors[0]
+    if loaded.table.height == 0:
         raise InputError("holds no runs", path)
-    return df
+    return loaded.table
 
 
-def diff_cmd(a: Path, b: Path, fmt: str, tolerance: float, limit: int) -> int:
+@click.command("diff")
+@click.argument("a", type=click.Path(path_type=Path))
+@click.argument("b", type=click.Path(path_type=Path))
+@common.FMT
+@click.option("--tolerance", type=float, default=1e-9, show_default=True)
+@click.option("--limit", type=int, default=50, show_default=True, help="Changed samples shown.")
+def diff_cmd(a: Path, b: Path, fmt: str, tolerance: float, limit: int) -> None:
+    """Samples whose label or status changed, and metric moves, between two scorings (exit 1
+    when anything changed)."""
+    import polars as pl
+
     from ger_replay.analysis.diff import diff
 
     def go() -> int:
@@ -183,73 +152,38 @@ def diff_cmd(a: Path, b: Path, fmt: str, tolerance: float, limit: int) -> int:
         moved = d.metrics.filter(pl.col("moved"))
         parts = [("metric moves", moved if fmt != "json" else d.metrics)]
         parts.append((f"samples changed ({d.samples.height})", d.samples.head(limit)))
-        _show(parts, fmt)
+        common.show(parts, fmt)
         click.echo(
             f"{moved.height} run(s) moved, {d.samples.height} sample(s) changed "
             f"between {a} and {b}",
             err=True,
         )
-        return EXIT_CHECK if d.changed else EXIT_OK
+        return common.EXIT_CHECK if d.changed else common.EXIT_OK
 
-    return guarded(go)
+    common.guarded(go)
 
 
-def report_cmd(paths: Sequence[Path], out: Path, missing: str, ci: bool, seed: int) -> int:
+@click.command("report")
+@common.PATHS
+@click.option("-o", "--output", required=True, type=click.Path(path_type=Path), help="Folder.")
+@click.option("--missing", type=click.Choice(["skip", "wrong"]), default="skip", show_default=True)
+@click.option("--no-ci", is_flag=True, help="Skip the bootstrap intervals.")
+@click.option("--seed", type=int, default=0, show_default=True)
+def report_cmd(paths: tuple[Path, ...], output: Path, missing: str, no_ci: bool, seed: int) -> None:
+    """Tables (Markdown, CSV, LaTeX), figures (PNG, PDF) and OUTPUT/index.html for PATHS."""
     from ger_replay.report.build import build_report
+    from ger_replay.score.scoring import check_missing
 
     def go() -> int:
-        df, errors = _load(paths)
-        _errors(errors)
-        if df.height == 0:
-            return EXIT_INPUT
-        res = build_report(df, out, paths, missing=missing, ci=ci, seed=seed)  # type: ignore[arg-type]
-        click.echo(f"report: {len(res.files)} file(s) in {out}; open {res.index}", err=True)
+        loaded = common.load(paths)
+        common.report_errors(loaded.errors)
+        if loaded.table.height == 0:
+            return common.EXIT_INPUT
+        rule = check_missing(missing)
+        res = build_report(loaded.table, output, loaded.calls, rule, not no_ci, seed)
+        click.echo(f"report: {len(res.files)} file(s) in {output}; open {res.index}", err=True)
         for n in res.notes:
             click.echo(f"  not shown: {n}", err=True)
-        return EXIT_INPUT if errors else EXIT_OK
+        return common.EXIT_INPUT if loaded.errors else common.EXIT_OK
 
-    return guarded(go)
-
-
-SET_COLUMNS = (
-    "factor",
-    "column",
-    "level",
-    "run",
-    "metric",
-    "value",
-    "ci_low",
-    "ci_high",
-    "n_scored",
-    "delta",
-    "delta_low",
-    "delta_high",
-    "p_value",
-)
-
-
-def sets_cmd(loaded: LoadResult, paths: Sequence[Path], fmt: str, missing: str, seed: int) -> int:
-    """`compare` over sets of runs: every set of runs that differ in one setting only (template,
-    color, frames, modality), each level against the set's reference, then one Table 9 style
-    view per factor (a row per level, a column per dataset)."""
-
-    def go() -> int:
-        from ger_replay.analysis import robustness
-
-        df, errors = loaded.table, loaded.errors
-        if df.height == 0:
-            raise InputError("no runs to compare under " + ", ".join(map(str, paths)))
-        long = robustness.robustness(df, missing=missing, seed=seed)  # type: ignore[arg-type]
-        if long.height == 0:
-            raise InputError(
-                "no two runs differ in one setting only (template, color, frames or modality); "
-                "name two runs with --run-a and --run-b to compare them directly"
-            )
-        parts = [("Sets of runs differing in one setting", long.select(SET_COLUMNS))]
-        for factor in long.get_column("factor").unique(maintain_order=True).to_list():
-            parts.append((f"{factor} (Table 9 layout)", robustness.wide(long, factor)))
-        _show(parts, fmt)
-        _errors(errors)
-        return EXIT_INPUT if errors else EXIT_OK
-
-    return guarded(go)
+    common.guarded(go)

@@ -1,69 +1,36 @@
-"""What the `parse` command shows: a saved answer read, parsed and rendered."""
+"""`parse`: what a saved model answer parses to."""
 
 from __future__ import annotations
 
-import json
-import sys
 from pathlib import Path
 
-from ger_replay.errors import InputError
-from ger_replay.parsing.api import ParseResult, parse_response
-from ger_replay.parsing.synonyms import load_synonyms
+import click
+
+from ger_replay.cli import common
+from ger_replay.errors import GerReplayError
 
 
-def read_answer(path: Path) -> str:
-    """The answer text of a file (`-` reads standard input)."""
-    if str(path) == "-":
-        return sys.stdin.read()
-    try:
-        return path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError("answer file not found", path) from None
-    except UnicodeDecodeError as e:
-        raise InputError(f"not UTF-8 text ({e.reason} at byte {e.start})", path) from None
-    except OSError as e:
-        raise InputError(f"cannot read the answer file: {e.strerror}", path) from None
-
-
-def candidate_labels(labels: str | None, dataset: str | None) -> list[str]:
-    """Labels from `--labels a,b,c`, or else the candidates of `--dataset KEY`."""
-    if labels:
-        out = [lab.strip() for lab in labels.split(",") if lab.strip()]
-        if out:
-            return out
-    if dataset:
-        from ger_replay.protocol import datasets
-
-        try:
-            return list(datasets.get(dataset).labels)
-        except datasets.UnknownDataset as e:
-            raise InputError(str(e)) from None
-    raise InputError("give the candidate labels with --labels a,b,c or --dataset KEY")
-
-
-def parse_file(
-    path: Path,
-    n_items: int,
+@click.command("parse")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--labels", help="Candidate labels, comma-separated.")
+@click.option("--items", "n_items", required=True, type=click.IntRange(min=0), help="Batch size.")
+@click.option("--dataset", help="Take the candidate labels of this dataset key.")
+@click.option("--synonyms", type=click.Path(path_type=Path), help="CSV or JSON synonym file.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+def parse_cmd(
+    file: Path,
     labels: str | None,
+    n_items: int,
     dataset: str | None,
     synonyms: Path | None,
-) -> ParseResult:
-    text = read_answer(path)
-    cands = candidate_labels(labels, dataset)
-    extra = load_synonyms(synonyms) if synonyms is not None else None
+    fmt: str,
+) -> None:
+    """Show what a saved model answer (FILE, or - for stdin) parses to."""
+    from ger_replay.parsing.saved import parse_file
+    from ger_replay.report.parse_text import render_parse
+
     try:
-        return parse_response(text, n_items, cands, extra)
-    except ValueError as e:
-        raise InputError(str(e)) from None
-
-
-def render(result: ParseResult, fmt: str) -> str:
-    """`json` (the result's fields) or `table` (one line per item)."""
-    if fmt == "json":
-        return json.dumps(result.to_dict(), ensure_ascii=False, indent=2)
-    lines = [f"status: {result.status}" + (f" ({result.refusal})" if result.refusal else "")]
-    lines.append(f"items:  {len(result.rankings)}")
-    for i, (ranking, invented) in enumerate(zip(result.rankings, result.invented, strict=True)):
-        extra = f"   invented: {', '.join(invented)}" if invented else ""
-        lines.append(f"{i + 1:>4}  {', '.join(ranking) or '-'}{extra}")
-    return "\n".join(lines)
+        result = parse_file(file, n_items, labels, dataset, synonyms)
+    except GerReplayError as e:
+        common.fail(e)
+    click.echo(render_parse(result, fmt))

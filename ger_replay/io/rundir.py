@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ger_replay.errors import GerReplayError, InputError
-from ger_replay.share.schema import RUN_SCHEMA_VERSION, check_run_json
+from ger_replay.io.schema import RUN_SCHEMA_VERSION, check_run_json
 
 #: The run.json schema version written; reading goes through `share.schema`, which upgrades
 #: older versions and names the version a file needs.

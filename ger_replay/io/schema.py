@@ -2,8 +2,7 @@
 
 `check_run_json` reads a `run.json` of any schema version this tool knows, upgrading older
 versions step by step through `MIGRATIONS`, and otherwise fails naming the version the file needs.
-`load_cassette` parses a JSON cassette without ever running code: YAML (whose python tags could
-run commands) is refused before any parser sees it. `check_manifest` validates a bundle manifest.
+`check_manifest` validates a bundle manifest. Cassettes are read by `ger_replay.io.cassettes`.
 """
 
 from __future__ import annotations
@@ -150,70 +149,6 @@ def load_run_json(path: Path, name: str | Path | None = None) -> dict[str, Any]:
     except OSError as e:
         raise InputError(f"cannot read: {e.strerror}", name or path) from None
     return check_run_json(parse_json(data, name or path), name or path)
-
-
-_YAML_TAG = re.compile(rb"!!?python/|tag:yaml\.org,2002:python/")
-
-
-def load_cassette(data: bytes, name: str | Path) -> dict[str, Any]:
-    """A JSON vcrpy cassette, checked for shape. YAML is refused before any parser sees it, so
-    opening a cassette can never run code."""
-    stripped = data.lstrip(b"\xef\xbb\xbf \t\r\n")
-    if not stripped.startswith(b"{"):
-        if _YAML_TAG.search(data):
-            raise _fail(
-                "a YAML python tag (it would run code when loaded): refused; "
-                "only JSON cassettes are read",
-                name,
-            )
-        raise _fail(
-            "not a JSON cassette (YAML and other formats are refused; record with "
-            "vcrpy serializer='json')",
-            name,
-        )
-    cassette = parse_json(data, name)
-    check_cassette(cassette, name)
-    return cassette
-
-
-def check_cassette(data: Any, name: str | Path) -> None:
-    if not isinstance(data, dict):
-        raise _fail("a cassette must be a JSON object", name)
-    if data.get("version") != 1:
-        raise _fail(f"cassette version {data.get('version')!r}: expected 1 (vcrpy)", name)
-    inter = data.get("interactions")
-    if not isinstance(inter, list):
-        raise _fail("cassette has no interactions list", name)
-    for i, it in enumerate(inter):
-        where = f"interaction {i}"
-        if not isinstance(it, dict):
-            raise _fail(f"{where} is not an object", name)
-        req, resp = it.get("request"), it.get("response")
-        if not isinstance(req, dict) or not isinstance(resp, dict):
-            raise _fail(f"{where} lacks a request or response object", name)
-        if not isinstance(req.get("method"), str) or not isinstance(req.get("uri"), str):
-            raise _fail(f"{where}: request without method or uri", name)
-        status = resp.get("status")
-        code = status.get("code") if isinstance(status, dict) else None
-        if not isinstance(code, int) or isinstance(code, bool):
-            raise _fail(f"{where}: response without a status code", name)
-        body = resp.get("body")
-        if not isinstance(body, dict) or not isinstance(body.get("string", 0), str | None):
-            raise _fail(f"{where}: response without a body string", name)
-    meta = data.get("metadata")
-    if meta is not None:
-        calls = meta.get("ger_replay", {}).get("calls") if isinstance(meta, dict) else None
-        if not isinstance(calls, list) or len(calls) != len(inter):
-            raise _fail(
-                f"cassette metadata describes "
-                f"{len(calls) if isinstance(calls, list) else 'no'} call(s) "
-                f"for {len(inter)} interaction(s)",
-                name,
-            )
-        for j, call in enumerate(calls):
-            samples = call.get("samples") if isinstance(call, dict) else None
-            if not isinstance(samples, list) or not all(isinstance(s, str) for s in samples):
-                raise _fail(f"call {j}: metadata without a list of sample ids", name)
 
 
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")

@@ -22,9 +22,11 @@ from pathlib import Path
 from typing import Any
 
 from ger_replay.errors import InputError
+from ger_replay.io import journal, rundir
 from ger_replay.protocol import datasets
 from ger_replay.protocol.datasets import Dataset, Task
-from ger_replay.record import cassettes, journal, rundir, strategy
+from ger_replay.protocol.settings import RequestSettings, Sample
+from ger_replay.record import cassettes, strategy
 from ger_replay.record.client import (
     Client,
     RawCall,
@@ -32,7 +34,6 @@ from ger_replay.record.client import (
     TransientExhausted,
     estimate_tokens,
 )
-from ger_replay.record.settings import RequestSettings, Sample
 
 #: Keys of run.json that must agree when a run is resumed.
 RESUME_KEYS = (
@@ -138,7 +139,7 @@ def answer_status(raw_status: int, text: str | None, n: int, labels: Sequence[st
         return REJECTED
     if text is None:
         return "unparseable"
-    from ger_replay import parse_response
+    from ger_replay.parsing import parse_response
 
     return str(parse_response(text, n, list(labels)).status)
 
@@ -221,7 +222,7 @@ def load_samples(opts: RecordOptions, ds: Dataset, modality: str) -> list[Sample
 def new_meta(
     opts: RecordOptions, ds: Dataset, settings: RequestSettings, size: int, order: list[str]
 ) -> dict[str, Any]:
-    from ger_replay import __version__
+    from ger_replay._version import __version__
 
     return {
         "schema_version": rundir.SCHEMA_VERSION,

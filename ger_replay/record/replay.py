@@ -17,8 +17,9 @@ import openai
 from vcr.errors import CannotOverwriteExistingCassetteException
 
 from ger_replay.errors import GerReplayError, InputError
+from ger_replay.io import journal, rundir
 from ger_replay.protocol import datasets
-from ger_replay.record import cassettes, journal, rundir, strategy
+from ger_replay.record import cassettes, strategy
 from ger_replay.record.recorder import answer_status, request_body, settings_from_meta
 
 

@@ -16,7 +16,7 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
-from ger_replay import _core
+import ger_replay._core as _core
 from ger_replay.score.scoring import METRIC_KEY, Coded, Missing
 
 Metric = Literal["acc", "war", "uar", "waf", "macro_f1"]

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ger_replay.protocol.datasets import Dataset
-from ger_replay.score.rules import Rules, UnknownLabel
+from ger_replay.protocol.rules import Rules, UnknownLabel
 
 REFUSAL = "I'm sorry, I can't help with that."
 PREAMBLES: tuple[str, ...] = (
