@@ -20,7 +20,7 @@ from ger_replay.analysis import confusion, consistency, refusals, robustness, ru
 from ger_replay.errors import GerReplayError
 from ger_replay.io.runs import RecordedCalls
 from ger_replay.io.writer import write_table
-from ger_replay.report import figures, html, paper, text_tables
+from ger_replay.report import figure_style, figures, html, paper, text_tables
 from ger_replay.report.html import Block, FigureRef, Section, esc
 from ger_replay.score.scoring import Missing
 
@@ -63,7 +63,7 @@ class _Writer:
         ]
 
     def figure(self, fig: figures.Figure, stem: str, caption: str) -> FigureRef:
-        paths = figures.save(fig, self.figs, stem, self.formats)
+        paths = figure_style.save(fig, self.figs, stem, self.formats)
         self.files.extend(paths)
         return FigureRef(paths[0], caption, paths)
 
