@@ -24,7 +24,7 @@ from ger_replay.protocol.status import Status
 
 SOURCE = "cassettes"
 #: A call's outcome when the endpoint rejected it (HTTP 400).
-REJECTED = "rejected"
+REJECTED = Status.REJECTED.value
 
 
 def parse_many(texts: list[str], n_items: list[int], labels: Sequence[str]) -> list[Any]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,33 +31,47 @@ MANIFEST_NAME = "manifest.json"
 
 _STR = (str,)
 _INT = (int,)
-#: Fields of a version-1 run.json and the JSON types each may take (None: may be null).
-RUN_FIELDS: dict[str, tuple[tuple[type, ...], bool]] = {
-    "kind": (_STR, False),
-    "name": (_STR, False),
-    "dataset": (_STR, False),
-    "task": (_STR, True),
-    "labels": ((list,), True),
-    "model": (_STR, False),
-    "endpoint": (_STR, True),
-    "template": (_STR, True),
-    "template_text": (_STR, True),
-    "frames": (_INT, True),
-    "frame_plan": (_STR, True),
-    "color": (_STR, True),
-    "modality": (_STR, True),
-    "repeat": (_INT, True),
-    "batch_size": (_INT, True),
-    "max_tries": (_INT, True),
-    "temperature": ((int, float), True),
-    "max_tokens": (_INT, True),
-    "seed": (_INT, True),
-    "sample_order": ((list,), True),
-    "tool_version": (_STR, True),
-    "created": (_STR, True),
-    "synthetic": ((bool,), True),
-    "note": (_STR, True),
+
+
+@dataclass(frozen=True)
+class Field:
+    """One run.json field: the JSON types it may take, whether it may be null, and whether
+    every reader of a run folder relies on it (then it must be there, not null)."""
+
+    types: tuple[type, ...]
+    nullable: bool = True
+    read: bool = False
+
+
+#: The fields of a version-1 run.json: the one definition of its schema.
+RUN_FIELDS: dict[str, Field] = {
+    "schema_version": Field(_INT, nullable=False, read=True),
+    "kind": Field(_STR, nullable=False),
+    "name": Field(_STR, nullable=False),
+    "dataset": Field(_STR, nullable=False, read=True),
+    "task": Field(_STR),
+    "labels": Field((list,), read=True),
+    "model": Field(_STR, nullable=False, read=True),
+    "endpoint": Field(_STR),
+    "template": Field(_STR, read=True),
+    "template_text": Field(_STR),
+    "frames": Field(_INT, read=True),
+    "frame_plan": Field(_STR),
+    "color": Field(_STR, read=True),
+    "modality": Field(_STR, read=True),
+    "repeat": Field(_INT, read=True),
+    "batch_size": Field(_INT, read=True),
+    "max_tries": Field(_INT, read=True),
+    "temperature": Field((int, float)),
+    "max_tokens": Field(_INT),
+    "seed": Field(_INT),
+    "sample_order": Field((list,), read=True),
+    "tool_version": Field(_STR),
+    "created": Field(_STR),
+    "synthetic": Field((bool,)),
+    "note": Field(_STR),
 }
+#: Fields a run.json must hold to be checked at all (a bundle's runs, `verify`).
 RUN_REQUIRED = ("schema_version", "dataset", "model")
 
 
@@ -126,11 +141,11 @@ def _check_fields(meta: Mapping[str, Any], name: str | Path) -> None:
         raise _fail(f"run.json lacks {', '.join(missing)}", name)
     if "kind" in meta and meta["kind"] != RUN_KIND:
         raise _fail(f"kind is {meta['kind']!r}, expected {RUN_KIND!r}", name)
-    for key, (types, nullable) in RUN_FIELDS.items():
+    for key, spec in RUN_FIELDS.items():
         if key not in meta:
             continue
-        v = meta[key]
-        if v is None and nullable:
+        v, types = meta[key], spec.types
+        if v is None and spec.nullable:
             continue
         # JSON true is no number: bool is an int subclass in Python
         ok = isinstance(v, types) and not (isinstance(v, bool) and bool not in types)
@@ -149,6 +164,23 @@ def load_run_json(path: Path, name: str | Path | None = None) -> dict[str, Any]:
     except OSError as e:
         raise InputError(f"cannot read: {e.strerror}", name or path) from None
     return check_run_json(parse_json(data, name or path), name or path)
+
+
+def check_readable(meta: Mapping[str, Any], name: str | Path) -> None:
+    """The fields every reader of a run folder relies on are there, not null, of their type."""
+    problems = []
+    for key, spec in RUN_FIELDS.items():
+        if not spec.read:
+            continue
+        typ = spec.types[0] if len(spec.types) == 1 else spec.types
+        if key not in meta:
+            problems.append(f"missing {key!r}")
+        elif not isinstance(meta[key], typ) or (isinstance(meta[key], bool) and typ is int):
+            problems.append(f"{key!r} has the wrong type ({type(meta[key]).__name__})")
+    if problems:
+        raise InputError("; ".join(problems), name)
+    if meta["batch_size"] < 1 or meta["max_tries"] < 1:
+        raise InputError("batch_size and max_tries must be at least 1", name)
 
 
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")

@@ -13,6 +13,7 @@ from typing import Any
 from ger_replay.io import journal, rundir
 from ger_replay.protocol.datasets import Dataset
 from ger_replay.protocol.settings import RequestSettings, Sample
+from ger_replay.protocol.status import Status
 from ger_replay.record import cassettes, strategy
 from ger_replay.record.client import (
     Client,
@@ -165,7 +166,8 @@ class BatchRunner:
             text = cassettes.answer_text(it.response)
             status = answer_status(it.status, text, len(samples), labels)
             self.stats.add(
-                refusals=int(status in ("refused", REJECTED)), failed_answers=int(status != "ok")
+                refusals=int(status in (Status.REFUSED, REJECTED)),
+                failed_answers=int(status != Status.OK),
             )
             event.update(outcome=status, status_code=it.status, interaction=len(recorded) - 1)
             self.log.write(event)

@@ -77,7 +77,7 @@ def answer_status(raw_status: int, text: str | None, n: int, labels: Sequence[st
     if raw_status == 400:
         return REJECTED
     if text is None:
-        return "unparseable"
+        return Status.UNPARSEABLE.value
     from ger_replay.parsing import parse_response
 
     return str(parse_response(text, n, list(labels)).status)

@@ -20,6 +20,7 @@ from ger_replay.analysis import confusion, consistency, refusals, robustness, ru
 from ger_replay.errors import GerReplayError
 from ger_replay.io.runs import RecordedCalls
 from ger_replay.io.writer import write_table
+from ger_replay.protocol.status import SAMPLE_STATUSES, Status
 from ger_replay.report import figure_style, figures, html, paper, text_tables
 from ger_replay.report.html import Block, FigureRef, Section, esc
 from ger_replay.score.scoring import Missing
@@ -152,7 +153,7 @@ def _failures_section(w: _Writer, ref_data: refusals.Refusals, notes: list[str])
         "Samples by status, per run. <em>malformed</em> = count mismatch + unparseable; "
         "<em>with_invented</em> = rankings holding labels outside the candidates.",
     )
-    fail_cols = ["refused", "count_mismatch", "unparseable", "unanswered", "no_candidate"]
+    fail_cols = [s.value for s in SAMPLE_STATUSES if s != Status.OK]
     ref = w.figure(
         figures.failures_figure(st.select("run", "n_samples", *fail_cols)),
         "failures",
@@ -349,7 +350,7 @@ def _summary(scores: pl.DataFrame, statuses: pl.DataFrame) -> list[str]:
         f"{esc(worst['run'])} ({worst['metric']} {worst['value']:.2f})."
     )
     n = int(statuses.get_column("n_samples").sum())
-    ok = int(statuses.get_column("ok").sum())
+    ok = int(statuses.get_column(Status.OK.value).sum())
     out.append(
         f"{n - ok} of {n} sample answers ({(n - ok) / max(n, 1) * 100:.2f}%) were not usable "
         f"(refused {int(statuses.get_column('refused').sum())}, malformed "

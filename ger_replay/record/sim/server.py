@@ -32,6 +32,7 @@ import cv2
 import numpy as np
 
 from ger_replay.protocol.datasets import Dataset
+from ger_replay.protocol.status import Status
 from ger_replay.record.messages import digest_of_url
 from ger_replay.record.sim.answers import (
     INVENTED,
@@ -205,7 +206,7 @@ class Engine:
             time.sleep(f.slow_seconds)
         prompt, kind, items = self.items(content)
         if rng.random() < f.refuse_rate:
-            self.count("refused")
+            self.count(Status.REFUSED.value)
             text = REFUSAL
         else:
             answered: list[Item] = []
