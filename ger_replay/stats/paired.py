@@ -92,34 +92,23 @@ def paired_diff(p: PairedSamples, metric: str, opts: BootstrapOptions) -> dict[s
         opts.seed,
     )
     # Codes go straight to the core: the classes are the dataset's, whatever the samples hold.
-    r = _core.bootstrap_diff(
-        p.truth,
-        p.pred_a,
-        p.pred_b,
-        len(p.classes),
-        metric,
-        n_resamples,
-        confidence,
-        method,
-        seed,
-        None,
-        threads=opts.threads,
-    )
+    settings = _core.BootstrapSettings(n_resamples, confidence, method, seed, threads=opts.threads)
+    r = _core.bootstrap_diff(p.truth, p.pred_a, p.pred_b, len(p.classes), metric, None, settings)
     correct_a = p.pred_a == p.truth
     correct_b = p.pred_b == p.truth
     return {
-        "value_a": r["estimate_a"] * 100,
-        "value_b": r["estimate_b"] * 100,
-        "diff": r["diff"] * 100,
-        "ci_low": r["low"] * 100,
-        "ci_high": r["high"] * 100,
+        "value_a": r.estimate_a * 100,
+        "value_b": r.estimate_b * 100,
+        "diff": r.diff * 100,
+        "ci_low": r.low * 100,
+        "ci_high": r.high * 100,
         "confidence": confidence,
         "ci_method": method,
-        "p_value": r["p_value"],
-        "mcnemar_p": r["mcnemar_p"],
+        "p_value": r.p_value,
+        "mcnemar_p": r.mcnemar_p,
         "both_correct": int((correct_a & correct_b).sum()),
-        "only_a": int(r["only_a"]),
-        "only_b": int(r["only_b"]),
+        "only_a": r.only_a,
+        "only_b": r.only_b,
         "neither": int((~correct_a & ~correct_b).sum()),
         "bootstrap": n_resamples,
         "seed": seed,
