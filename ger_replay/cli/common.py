@@ -26,7 +26,7 @@ EXIT_INPUT = 2
 FORMATS = ("table", "markdown", "csv", "json")
 
 
-def report_errors(errors: Sequence[BaseException]) -> None:
+def report_errors(errors: Sequence[object]) -> None:
     """Lists every failure at the end, one per line, on stderr."""
     if not errors:
         return
@@ -51,7 +51,7 @@ def guarded(fn: Callable[[], int]) -> NoReturn:
     sys.exit(code)
 
 
-def exit_for(errors: Sequence[BaseException]) -> None:
+def exit_for(errors: Sequence[object]) -> None:
     """Exit 2 when anything could not be read (after everything that could was shown)."""
     if errors:
         sys.exit(EXIT_INPUT)
