@@ -15,6 +15,10 @@ if TYPE_CHECKING:  # the loader and the scoring load when the command runs
     from ger_replay.io.load import LoadResult
     from ger_replay.score.scoring import Missing
 
+#: Default resamples of a paired comparison of two runs, and of every pair within sets of runs.
+PAIR_RESAMPLES = 10000
+SET_RESAMPLES = 2000
+
 SET_COLUMNS = (
     "factor",
     "column",
@@ -41,7 +45,12 @@ SET_COLUMNS = (
     type=click.Choice(["acc", "war", "uar", "waf", "macro_f1"]),
     help="Default: the dataset's metric.",
 )
-@click.option("--bootstrap", "n_boot", type=click.IntRange(min=1), default=10000, show_default=True)
+@click.option(
+    "--bootstrap",
+    "n_boot",
+    type=click.IntRange(min=1),
+    help=f"Bootstrap resamples [default: {PAIR_RESAMPLES} for two runs, {SET_RESAMPLES} for sets].",
+)
 @common.bootstrap_options
 @click.option("--missing", type=click.Choice(["skip", "wrong"]), default="skip", show_default=True)
 @click.option(
@@ -52,7 +61,7 @@ def compare_cmd(
     run_a: str | None,
     run_b: str | None,
     metric: str | None,
-    n_boot: int,
+    n_boot: int | None,
     confidence: float,
     seed: int,
     ci_method: str,
@@ -72,10 +81,12 @@ def compare_cmd(
     if run_a is None and run_b is None:
         loaded = common.load(paths)
         if paired.holds_many_runs(loaded.table):
-            common.guarded(lambda: _sets(loaded, paths, fmt, rule, seed, n_boot))
+            n_sets = n_boot or SET_RESAMPLES
+            common.guarded(lambda: _sets(loaded, paths, fmt, rule, seed, n_sets))
     try:
         a, b, errors = paired.load_pair(paths, run_a, run_b)
-        result = paired.compare_runs(a, b, metric, n_boot, confidence, ci_method, seed, rule)
+        n_pair = n_boot or PAIR_RESAMPLES
+        result = paired.compare_runs(a, b, metric, n_pair, confidence, ci_method, seed, rule)
     except GerReplayError as e:
         common.fail(e)
     click.echo(render_comparison(result, fmt))
