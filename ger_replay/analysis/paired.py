@@ -10,13 +10,12 @@ agreement) are listed in `SECTIONS`: each takes the `PairedSamples` and returns 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any
 
 import polars as pl
 
 from ger_replay.analysis.consistency import paired_agreement
-from ger_replay.errors import GerReplayError, InputError
+from ger_replay.errors import InputError
 from ger_replay.io import table
 from ger_replay.score.scoring import METRIC_KEY, Coded, Missing, code_run
 from ger_replay.stats.bootstrap import METRICS
@@ -96,38 +95,9 @@ def holds_many_runs(df: pl.DataFrame) -> bool:
     return df.height > 0 and df.get_column("run").n_unique() > 2
 
 
-def load_pair(
-    paths: Sequence[str | Path], run_a: str | None = None, run_b: str | None = None
-) -> tuple[Coded, Coded, list[GerReplayError]]:
-    """The two runs to compare: named ones from everything under `paths`, or, without names,
-    the single run each of exactly two paths holds. Also returns the errors of what could not
-    be read."""
-    from ger_replay.io import load as sources
-
-    if (run_a is None) != (run_b is None):
-        raise InputError("give both --run-a and --run-b, or neither")
-    if run_a is not None and run_b is not None:
-        loaded = sources.load(paths)
-        a, b = select_runs(loaded.table, run_a, run_b)
-        return a, b, list(loaded.errors)
-    if len(paths) != 2:
-        raise InputError(
-            f"expected two paths of one run each, got {len(paths)}; "
-            "or name the runs with --run-a and --run-b"
-        )
-    errors: list[GerReplayError] = []
-    coded = []
-    for path in paths:
-        loaded = sources.load([path])
-        errors.extend(loaded.errors)
-        coded.append(only_run(loaded.table, str(path)))
-    return coded[0], coded[1], errors
-
-
 __all__ = [
     "PairedSamples",
     "compare_runs",
-    "load_pair",
     "only_run",
     "pair",
     "register_section",

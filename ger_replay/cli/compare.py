@@ -13,7 +13,7 @@ from ger_replay.errors import GerReplayError, InputError
 
 if TYPE_CHECKING:  # the loader and the scoring load when the command runs
     from ger_replay.io.load import LoadResult
-    from ger_replay.score.scoring import Missing
+    from ger_replay.score.scoring import Coded, Missing
 
 #: Default resamples of a paired comparison of two runs, and of every pair within sets of runs.
 PAIR_RESAMPLES = 10000
@@ -84,7 +84,7 @@ def compare_cmd(
             n_sets = n_boot or SET_RESAMPLES
             common.guarded(lambda: _sets(loaded, paths, fmt, rule, seed, n_sets))
     try:
-        a, b, errors = paired.load_pair(paths, run_a, run_b)
+        a, b, errors = _load_pair(paths, run_a, run_b)
         n_pair = n_boot or PAIR_RESAMPLES
         result = paired.compare_runs(a, b, metric, n_pair, confidence, ci_method, seed, rule)
     except GerReplayError as e:
@@ -122,3 +122,30 @@ def _sets(
     common.show(parts, fmt)
     common.report_errors(errors)
     return common.EXIT_INPUT if errors else common.EXIT_OK
+
+
+def _load_pair(
+    paths: tuple[Path, ...], run_a: str | None, run_b: str | None
+) -> tuple[Coded, Coded, list[GerReplayError]]:
+    """The two runs to compare: named ones from everything under `paths`, or, without names,
+    the single run each of exactly two paths holds; with the errors of what could not be read."""
+    from ger_replay.analysis.paired import only_run, select_runs
+
+    if (run_a is None) != (run_b is None):
+        raise InputError("give both --run-a and --run-b, or neither")
+    if run_a is not None and run_b is not None:
+        loaded = common.load(paths)
+        a, b = select_runs(loaded.table, run_a, run_b)
+        return a, b, list(loaded.errors)
+    if len(paths) != 2:
+        raise InputError(
+            f"expected two paths of one run each, got {len(paths)}; "
+            "or name the runs with --run-a and --run-b"
+        )
+    errors: list[GerReplayError] = []
+    coded = []
+    for path in paths:
+        loaded = common.load([path])
+        errors.extend(loaded.errors)
+        coded.append(only_run(loaded.table, str(path)))
+    return coded[0], coded[1], errors
