@@ -15,9 +15,9 @@ import pytest
 from click.testing import CliRunner
 
 from ger_replay.cli import main
+from ger_replay.io import table
 from ger_replay.protocol import datasets, reference
 from ger_replay.protocol.reference import Kind
-from ger_replay.score import table
 from ger_replay.score.reproduce import reproduce
 from ger_replay.score.scoring import majority_baseline, random_baseline, score_table
 
@@ -251,7 +251,7 @@ def test_an_invalid_first_label_is_left_out_on_video_under_paper_rules(
 
 
 def _import(path: Path) -> pl.DataFrame:
-    from ger_replay.share.released import import_results
+    from ger_replay.io.released import import_results
 
     df, errors = import_results(path)
     assert errors == []
@@ -300,7 +300,7 @@ def test_package_copy_is_the_shared_reference(released_dir: Path) -> None:
 def test_recorded_runs_map_to_their_reference_by_run_json(repo_root: Path) -> None:
     """The shipped demo runs (recorded against the simulator) carry their setting in run.json:
     DFEW with 3 frames, SFEW 2.0 with template 1, MER-MULTI with video and text."""
-    from ger_replay.score import sources
+    from ger_replay.io import load as sources
 
     loaded = sources.load([repo_root / "cassettes"])
     rows = {r["dataset"]: r for r in score_table(loaded.table).rows}

@@ -12,13 +12,13 @@ import pytest
 from click.testing import CliRunner
 
 from ger_replay.cli import main
+from ger_replay.io import table
+from ger_replay.io.writer import write_table
 from ger_replay.protocol import datasets, rulesets
 from ger_replay.protocol.datasets import Task
 from ger_replay.protocol.rulesets import Fate, Pick, RuleSet
 from ger_replay.score import rulesets as apply_rules
-from ger_replay.score import table
 from ger_replay.score.scoring import code_run, score_table
-from ger_replay.score.writer import write_table
 
 #: One dataset of each task kind (multimodal twice: labels and sentiment scores).
 KINDS = {
@@ -255,3 +255,10 @@ def test_diff_refuses_a_json_scoring_of_other_rules(tmp_path: Path) -> None:
     res = runner.invoke(main, ["diff", str(path), str(exp)])
     assert res.exit_code == 2 and "--rules strict" in res.stderr
     assert runner.invoke(main, ["diff", str(path), str(exp), "--rules", "strict"]).exit_code == 0
+
+
+def test_the_cli_names_every_rule_set() -> None:
+    from ger_replay.cli import common
+
+    assert common.RULE_SETS == rulesets.NAMES
+    assert common.RULE_SETS[0] == str(rulesets.DEFAULT)

@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from ger_replay import _core
-from ger_replay.score import table
+import ger_replay._core as _core
+from ger_replay.io import table
 from ger_replay.score.scoring import Coded, RuleSet, code_run
 
 #: The failure statuses, in the order their columns appear.
@@ -79,8 +79,7 @@ def run_confusion(c: Coded) -> pl.DataFrame:
 
 
 def confusion(df: pl.DataFrame, rules: RuleSet | str = "paper") -> pl.DataFrame:
-    """The confusion of every run of a predictions table under a rule set, in long form (see
-    `run_confusion`)."""
+    """The confusion of every run of a predictions table, in long form (see `run_confusion`)."""
     frames = [
         run_confusion(code_run(r, rules=rules)) for r in df.partition_by("run", maintain_order=True)
     ]

@@ -19,11 +19,11 @@ import polars as pl
 
 from ger_replay.analysis import runsets
 from ger_replay.errors import InputError
+from ger_replay.io import table
 from ger_replay.protocol import datasets
 from ger_replay.protocol.labels import LabelSpace
+from ger_replay.protocol.rules import Rules
 from ger_replay.score import rulesets as apply_rules
-from ger_replay.score import table
-from ger_replay.score.rules import Rules
 from ger_replay.score.scoring import RuleSet
 
 MAJORITY_SOURCE = "majority-vote"
@@ -127,9 +127,10 @@ def _mean_ranks(df: pl.DataFrame, space: LabelSpace) -> pl.DataFrame:
     )
 
 
-def _by_rules(rows: pl.DataFrame, space: LabelSpace, rules: RuleSet | str) -> pl.DataFrame:
+def _by_rules(rows: pl.DataFrame, ds: datasets.Dataset, rules: RuleSet | str) -> pl.DataFrame:
     """`rows` with `pred` replaced by the label the rule set reads off each answer (paper and
     strict: the first label, if it is a candidate; lenient: the first candidate)."""
+    space = LabelSpace(ds.labels)
     return rows.with_columns(apply_rules.picked_label(rows, space, rules).alias("pred"))
 
 
@@ -144,7 +145,7 @@ def majority_vote(
     ds = datasets.get(key)
     space = LabelSpace(ds.labels)
     rows, _ = aligned(df)
-    rows = _by_rules(rows, space, rules)
+    rows = _by_rules(rows, ds, rules)
     runs = table.runs(rows)
     order = {c: i for i, c in enumerate(ds.labels)}
     scored = (
@@ -237,8 +238,7 @@ def stability(
     if rows.height == 0:
         raise InputError("stability: the runs share no samples")
     runs = table.runs(rows)
-    lab = Rules(ds)
-    rows = _by_rules(rows, lab.space, rules)
+    rows = _by_rules(rows, ds, rules)
     votes = _votes(rows)
     modal = (
         votes.with_columns(
@@ -255,7 +255,7 @@ def stability(
             pl.len().alias("n_labels"),
         )
     )
-    correct = _n_correct(rows, lab)
+    correct = _n_correct(rows, Rules(ds))
     base = rows.filter(pl.col("run") == runs[0]).select("sample_id", "gt")
     per_sample = (
         base.join(modal, on="sample_id", how="left", maintain_order="left")

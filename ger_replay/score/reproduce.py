@@ -61,6 +61,19 @@ class Reproduction:
     def failed(self) -> list[str]:
         return self.table.filter(~pl.col("match")).get_column("run").to_list()
 
+    def verdict(self) -> list[str]:
+        """Lines for stderr: each number that differs, or that all match."""
+        n = self.table.height
+        bad = self.table.filter(~pl.col("match"))
+        if bad.height == 0:
+            return [f"all {n} number(s) match the paper to two decimals"] if n else []
+        out = [f"\n{bad.height} of {n} number(s) differ from the paper at two decimals:"]
+        for row in bad.iter_rows(named=True):
+            out.append(
+                f"  {row['run']}: ours {row['ours']:.2f}, paper {row['paper']:.2f} ({row['where']})"
+            )
+        return out
+
 
 def compare(rows: list[dict[str, Any]], rules: str) -> Reproduction:
     """The comparison of score rows (`score_table(...).rows`) with the paper's numbers."""
@@ -112,7 +125,7 @@ def reproduce(results_dir: Path, rules: RuleSet | str = RuleSet.PAPER) -> Reprod
     """Imports a released results folder, scores it under `rules` and compares. Files that
     cannot be read are reported in `errors`; the rest is still compared. Raises InputError when
     the folder itself cannot be read."""
-    from ger_replay.share.released import import_results
+    from ger_replay.io.released import import_results
 
     df, errors = import_results(Path(results_dir))
     res = score_table(df, rules) if df.height else None

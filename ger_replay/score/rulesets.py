@@ -18,10 +18,10 @@ from typing import TypeVar
 
 import polars as pl
 
+from ger_replay.io import table
 from ger_replay.protocol.datasets import Task
 from ger_replay.protocol.labels import LabelSpace
 from ger_replay.protocol.rulesets import Fate, Pick, RuleSet, RuleSpec, get
-from ger_replay.score import table
 
 #: Statuses of a sample the model answered (a ranking exists, usable or not).
 ANSWERED = (table.OK, table.NO_CANDIDATE)

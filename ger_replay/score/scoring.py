@@ -10,13 +10,13 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from ger_replay import _core
+import ger_replay._core as _core
 from ger_replay.errors import GerReplayError, InputError
+from ger_replay.io import table
 from ger_replay.protocol import datasets, reference, rulesets
+from ger_replay.protocol.rules import Rules, UnknownLabel
 from ger_replay.protocol.rulesets import RuleSet
 from ger_replay.score import rulesets as apply_rules
-from ger_replay.score import table
-from ger_replay.score.rules import Rules, UnknownLabel
 
 METRIC_KEY = {"ACC": "acc", "WAR": "war", "WAF": "waf"}
 #: Draws averaged for the random baseline where it has no closed form (WAF).
