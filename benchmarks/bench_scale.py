@@ -39,7 +39,8 @@ def _child(job: str, path: str, q: Any) -> None:
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     import polars as pl
 
-    from ger_replay.score import scan, stream  # imports are not charged to the job
+    from ger_replay.io import scan  # imports are not charged to the job
+    from ger_replay.score import stream
 
     with open("/proc/self/clear_refs", "w") as f:
         f.write("5")
@@ -82,16 +83,16 @@ def _base_table(tmp: Path) -> tuple[Any, str]:
     import polars as pl
 
     if SHARED_DATA.is_dir():
-        from ger_replay.share.released import import_results
+        from ger_replay.io.released import import_results
 
         df, errors = import_results(SHARED_DATA)
         assert not errors, errors
         return df, "released predictions"
     import numpy as np
 
+    from ger_replay.io import table
     from ger_replay.protocol import datasets
-    from ger_replay.score import table
-    from ger_replay.score.rules import Rules
+    from ger_replay.protocol.rules import Rules
 
     rng = np.random.default_rng(0)
     frames = []

@@ -14,9 +14,13 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 #: ../shared/data beside the checkout; GER_REPLAY_SHARED_DATA names it where it lies elsewhere.
-SHARED_DATA = Path(
-    os.environ.get("GER_REPLAY_SHARED_DATA") or ROOT.parent / "shared" / "data" / "gpt4v-emotion"
+SHARED_DATA = (
+    Path(os.environ.get("GER_REPLAY_SHARED_DATA") or ROOT.parent / "shared" / "data")
+    / "gpt4v-emotion"
 )
+#: The test oracles (the pure-Python reference parser) live with the tests.
+if str(ROOT / "tests") not in sys.path:
+    sys.path.insert(0, str(ROOT / "tests"))
 
 
 @dataclass

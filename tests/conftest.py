@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-#: ../shared/data beside the checkout; GER_REPLAY_SHARED_DATA names it where it lies elsewhere.
-SHARED_DATA = Path(
-    os.environ.get("GER_REPLAY_SHARED_DATA") or ROOT.parent / "shared" / "data" / "gpt4v-emotion"
-)
+#: ../shared/data beside the checkout; GER_REPLAY_SHARED_DATA names another place (a checkout
+#: kept elsewhere than beside it).
+SHARED = Path(os.environ.get("GER_REPLAY_SHARED_DATA") or ROOT.parent / "shared" / "data")
+SHARED_DATA = SHARED / "gpt4v-emotion"
 
 
 @pytest.fixture

@@ -13,14 +13,16 @@ import polars as pl
 import pytest
 from click.testing import CliRunner
 
-from ger_replay import _core
+import ger_replay._core as _core
 from ger_replay.cli import main
+from ger_replay.errors import CoreError
+from ger_replay.io import scan, table
+from ger_replay.io.writer import write_table
 from ger_replay.protocol import datasets
 from ger_replay.protocol.datasets import Task
 from ger_replay.protocol.labels import default_synonyms
-from ger_replay.score import scan, scoring, stream, table
-from ger_replay.score.rules import Rules
-from ger_replay.score.writer import write_table
+from ger_replay.protocol.rules import Rules
+from ger_replay.score import scoring, stream
 from ger_replay.stats.bootstrap import add_count_intervals, add_intervals
 
 INVENTED = ("Pain", "Concentration", "Confusion", "Boredom")
@@ -74,10 +76,10 @@ def generated(seed: int = 7, n: int = 80, runs_per: int = 2) -> pl.DataFrame:
     return pl.concat(frames)
 
 
-def per_run(df: pl.DataFrame, missing: str) -> dict[str, dict[str, Any]]:
-    """Today's per-run path: each run coded and scored on its own."""
+def per_run(df: pl.DataFrame, rules: str) -> dict[str, dict[str, Any]]:
+    """The per-run path: each run coded and scored on its own."""
     return {
-        part.item(0, "run"): scoring.score_coded(scoring.code_run(part), missing)  # type: ignore[arg-type]
+        part.item(0, "run"): scoring.score_coded(scoring.code_run(part, rules=rules))
         for part in df.partition_by("run", maintain_order=True)
     }
 
@@ -100,13 +102,13 @@ def assert_rows_equal(rows: list[dict[str, Any]], ref: dict[str, dict[str, Any]]
         assert not bad, (row["run"], {k: (row[k], want[k]) for k in bad})
 
 
-@pytest.mark.parametrize("missing", ["skip", "wrong"])
-def test_generated_runs_of_every_dataset_equal_the_per_run_path(missing: str) -> None:
+@pytest.mark.parametrize("rules", ["paper", "strict", "lenient"])
+def test_generated_runs_of_every_dataset_equal_the_per_run_path(rules: str) -> None:
     df = generated()
-    res = scoring.score_table(df, missing=missing)  # type: ignore[arg-type]
+    res = scoring.score_table(df, rules)
     assert res.errors == []
     assert {r["dataset"] for r in res.rows} == set(datasets.DATASETS)
-    assert_rows_equal(res.rows, per_run(df, missing))
+    assert_rows_equal(res.rows, per_run(df, rules))
     # the generated runs do exercise every case
     statuses = set(df.get_column("status").unique().to_list())
     assert statuses == set(table.STATUSES)
@@ -230,8 +232,8 @@ def test_released_sample_repeated_scores_as_one_copy(released_dir: Path, tmp_pat
     res = CliRunner().invoke(main, ["import", "gpt4v-emotion", str(released_dir), "-o", str(out)])
     assert res.exit_code == 0, res.output
     df = pl.read_parquet(out)
-    for missing in ("skip", "wrong"):
-        assert_rows_equal(scoring.score_table(df, missing).rows, per_run(df, missing))  # type: ignore[arg-type]
+    for rules in ("paper", "strict", "lenient"):
+        assert_rows_equal(scoring.score_table(df, rules).rows, per_run(df, rules))
     _write_copies(df, 25, tmp_path / "many.parquet")
     for rules in ("paper", "strict", "lenient"):
         one = {r["run"]: r for r in stream.score_frame(df, rules).rows}
@@ -261,14 +263,14 @@ def test_csv_and_jsonl_scan_like_parquet(tmp_path: Path) -> None:
 
 def test_counts_intervals_equal_sample_intervals() -> None:
     df = generated(seed=2, n=120, runs_per=1)
-    for missing in ("skip", "wrong"):
-        res = scoring.score_table(df, missing)  # type: ignore[arg-type]
-        coded = scoring.coded_runs(df)
+    for rules in ("paper", "strict", "lenient"):
+        res = scoring.score_table(df, rules)
+        coded = scoring.coded_runs(df, rules)
         for method in ("percentile", "bca"):
             a = [dict(r) for r in res.rows]
             b = [dict(r) for r in res.rows]
             add_count_intervals(a, res.confusion, 400, 0.9, method, seed=5)
-            add_intervals(b, coded, 400, 0.9, method, seed=5, missing=missing)  # type: ignore[arg-type]
+            add_intervals(b, coded, 400, 0.9, method, seed=5)
             for x, y in zip(a, b, strict=True):
                 assert x["ci_low"] is not None
                 assert same(x["ci_low"], y["ci_low"]) and same(x["ci_high"], y["ci_high"])
@@ -283,7 +285,7 @@ def test_batch_metrics_equal_one_matrix_at_a_time() -> None:
         for k in ("acc", "war", "uar", "waf", "macro_f1"):
             assert float(batch[k][i]).hex() == float(one[k]).hex()  # type: ignore[arg-type]
         assert np.array_equal(batch["recall"][i], np.asarray(one["recall"]), equal_nan=True)
-    with pytest.raises(ValueError, match="run 1"):
+    with pytest.raises(CoreError, match="run 1"):
         _core.metrics_from_confusions(np.stack([cms[0], np.zeros((5, 6), np.uint64)]))
 
 
@@ -336,7 +338,8 @@ def test_cli_bootstrap_over_a_predictions_file(tmp_path: Path) -> None:
 
 
 def test_report_over_many_runs_draws_the_extremes_not_every_run(tmp_path: Path) -> None:
-    from ger_replay.report.build import FIGURE_LIMIT, build_report
+    from ger_replay.report.bounds import FIGURE_LIMIT
+    from ger_replay.report.build import build_report
 
     one = generated(seed=8, n=40, runs_per=1).filter(pl.col("dataset").is_in(["ckplus", "sfew2"]))
     df = pl.concat(

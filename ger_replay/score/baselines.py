@@ -1,4 +1,5 @@
-"""The Random and Majority baselines of PROTOCOL.md part 2, from a test set's class counts.
+"""What a run is compared with: the Random and Majority baselines of PROTOCOL.md part 2, from a
+test set's class counts, and the paper's own numbers for the run.
 
 Both depend on the labelled test set alone (how many samples of each score class), not on the
 order of the samples or on a run, so the streaming scorer computes them from counts, once per
@@ -9,12 +10,13 @@ from __future__ import annotations
 
 import hashlib
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 
-from ger_replay import _core
-from ger_replay.protocol import datasets
-from ger_replay.score.rules import Rules
+import ger_replay._core as _core
+from ger_replay.protocol import datasets, reference
+from ger_replay.protocol.rules import Rules
 
 METRIC_KEY = {"ACC": "acc", "WAR": "war", "WAF": "waf"}
 #: Draws averaged for the random baseline where it has no closed form (WAF).
@@ -37,9 +39,11 @@ def majority(counts: np.ndarray, dataset: datasets.Dataset) -> float:
 
 
 def random_seed(counts: np.ndarray, dataset: datasets.Dataset) -> int:
-    """A seed drawn from the test set alone: SHA-256 of the dataset key and the class counts."""
+    """A seed drawn from the test set alone: SHA-256 of the dataset key and the sorted labels
+    (the class codes, each repeated as often as the test set holds it)."""
     h = hashlib.sha256(dataset.key.encode())
-    h.update(np.asarray(counts, dtype="<i8").tobytes())
+    sorted_truth = np.repeat(np.arange(len(counts), dtype=np.int64), np.asarray(counts, np.int64))
+    h.update(sorted_truth.astype("<i8").tobytes())
     return int.from_bytes(h.digest()[:8], "little")
 
 
@@ -74,3 +78,20 @@ def _cached(key: str, counts: tuple[int, ...]) -> tuple[float, float]:
 def baselines(counts: np.ndarray, dataset: datasets.Dataset) -> tuple[float, float]:
     """(majority, random) in percent from the test set's count of each score class."""
     return _cached(dataset.key, tuple(int(x) for x in counts))
+
+
+def reference_columns(meta: dict[str, Any], value: float | None) -> dict[str, Any]:
+    """The paper's numbers for a run: its GPT-4V value (`paper`, where the paper has one for
+    the run's setting), our value minus it (`delta`), its Random and Majority baselines."""
+    key = str(meta.get("dataset"))
+    run = str(meta.get("run") or "")
+    row = reference.for_meta(meta)
+    rnd = reference.baseline(key, reference.Kind.RANDOM, run)
+    maj = reference.baseline(key, reference.Kind.MAJORITY, run)
+    return {
+        "paper": row.value if row else None,
+        "delta": (value - row.value) if row and value is not None else None,
+        "paper_source": row.where if row else None,
+        "paper_random": rnd.value if rnd else None,
+        "paper_majority": maj.value if maj else None,
+    }

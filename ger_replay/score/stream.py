@@ -3,11 +3,8 @@
 Each source (a scanned file, or an in-memory table) is read by streaming queries:
 
 1. runs: the first row of each run (its dataset and metadata), in order of first appearance;
-2. tally: one row per distinct (run, gt, status, pred, first label) with its count. The first
-   label of the ranking is read only on rows that list invented labels, where it may differ
-   from the prediction; on every other row each label of the ranking is a candidate, so the
-   first label is the prediction (a source without an `invented` column reads the ranking of
-   every row; the lenient rule set never reads it);
+2. tally: one row per distinct (run, gt, status, pred, first label of the ranking) with its
+   count (the lenient rule set does not read the ranking);
 3. duplicates: a 64-bit hash of (run, sample_id) per row, sorted, finds runs that hold a sample
    twice; the few colliding hashes are confirmed exactly.
 
@@ -26,14 +23,16 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from ger_replay import _core
+import ger_replay._core as _core
 from ger_replay.errors import GerReplayError, InputError
+from ger_replay.io import table
+from ger_replay.io.scan import Lazy, duplicated_runs, in_memory
 from ger_replay.protocol import datasets
-from ger_replay.protocol.rulesets import Pick, RuleSpec, get
-from ger_replay.score import rulesets, table
-from ger_replay.score.baselines import METRIC_KEY, baselines
-from ger_replay.score.rules import Rules, UnknownLabel
-from ger_replay.score.scan import Lazy, in_memory
+from ger_replay.protocol import rulesets as rule_sets
+from ger_replay.protocol.rules import Rules, UnknownLabel
+from ger_replay.protocol.rulesets import Pick, RuleSet, RuleSpec, get
+from ger_replay.score import rulesets
+from ger_replay.score.baselines import METRIC_KEY, baselines, reference_columns
 
 META = [c for c in table.RUN_COLUMNS if c != "run"]
 KEYS = ["run", "gt", "status", "pred"]
@@ -62,80 +61,20 @@ def tally(src: Lazy, need_first: bool) -> tuple[pl.DataFrame, pl.DataFrame]:
         .unique(subset="run", keep="first", maintain_order=True)
         .collect(engine=STREAMING)
     )
-    counts = count_keys(lf)
     if not need_first:
-        return runs, counts.with_columns(pl.lit(None, pl.String).alias("first"))
-    if "ranking" not in src.columns:
-        return runs, counts.with_columns(pl.col("pred").alias("first"))
-    # Rows listing no invented label (an empty list, not a missing one): the first label is a
-    # candidate, hence the first candidate, hence the prediction. The others (few) read it.
-    first = pl.coalesce(pl.col("ranking").list.first(), pl.col("pred")).alias("first")
-    plain = pl.col("invented").list.len() == 0
-    listed = (
-        lf.filter(~plain.fill_null(False))
-        .group_by(*KEYS, first)
-        .agg(pl.len().cast(pl.Int64).alias("n"))
-        .collect(engine=STREAMING)
+        first: pl.Expr = pl.lit(None, pl.String)
+    elif "ranking" in src.columns:
+        first = pl.coalesce(pl.col("ranking").list.first(), pl.col("pred"))
+    else:
+        first = pl.col("pred")
+    return runs, count_keys(lf, first.alias("first"))
+
+
+def count_keys(lf: pl.LazyFrame, first: pl.Expr) -> pl.DataFrame:
+    """Rows per distinct (run, gt, status, pred, first label): a streaming group-by."""
+    return (
+        lf.group_by(*KEYS, first).agg(pl.len().cast(pl.Int64).alias("n")).collect(engine=STREAMING)
     )
-    if listed.height == 0:
-        return runs, counts.with_columns(pl.col("pred").alias("first"))
-    taken = listed.group_by(KEYS).agg(pl.col("n").sum().alias("taken"))
-    rest = (
-        counts.join(taken, on=KEYS, how="left", nulls_equal=True)
-        .with_columns(pl.col("n") - pl.col("taken").fill_null(0))
-        .filter(pl.col("n") > 0)
-        .with_columns(pl.col("pred").alias("first"))
-        .select(*KEYS, "first", "n")
-    )
-    return runs, pl.concat([rest, listed.select(*KEYS, "first", "n")])
-
-
-def count_keys(lf: pl.LazyFrame) -> pl.DataFrame:
-    """Rows per distinct (run, gt, status, pred): a streaming group-by."""
-    return lf.group_by(KEYS).agg(pl.len().cast(pl.Int64).alias("n")).collect(engine=STREAMING)
-
-
-#: More clashing hashes than this within one source cannot be collisions of distinct keys (at
-#: 2^-64 per pair): their runs hold duplicates without a check of the strings.
-CONFIRM_MAX = 100_000
-_DUP_SEED = 0x6765722D
-
-
-def duplicated_runs(srcs: Sequence[Lazy], runs_of: Sequence[Sequence[str]] = ()) -> list[str]:
-    """Runs that hold some sample twice, sorted: a run found in two sources (`runs_of[i]`: the
-    runs of `srcs[i]`), or a (run, sample_id) twice within one source. Within a source, a 64-bit
-    hash of (run, sample_id) per row is sorted (8 bytes a row, one source at a time); equal
-    hashes are confirmed on the strings of the rows that carry them."""
-    seen: dict[str, int] = {}
-    found: set[str] = set()
-    for i, names in enumerate(runs_of):
-        for r in names:
-            if seen.setdefault(r, i) != i:
-                found.add(r)
-    key = pl.struct("run", "sample_id").hash(seed=_DUP_SEED).alias("h")
-    for src in srcs:
-        h = src.frame.select(key).collect(engine=STREAMING).to_series().to_numpy().copy()
-        h.sort()
-        same = h[1:][h[1:] == h[:-1]]  # sorted: its distinct values without another sort
-        del h
-        clash = same[np.r_[True, same[1:] != same[:-1]]] if same.size else same
-        if clash.size == 0:
-            continue
-        hits = src.frame.select("run", "sample_id", key).join(
-            pl.DataFrame({"h": clash}, schema={"h": pl.UInt64}).lazy(), on="h", how="semi"
-        )
-        if clash.size > CONFIRM_MAX:
-            dup = hits.select(pl.col("run").unique()).collect(engine=STREAMING)
-        else:
-            dup = (
-                hits.group_by("run", "sample_id")
-                .len()
-                .filter(pl.col("len") > 1)
-                .select(pl.col("run").unique())
-                .collect(engine=STREAMING)
-            )
-        found.update(dup.get_column("run").to_list())
-    return sorted(found)
 
 
 @dataclass
@@ -199,9 +138,8 @@ def _first_samples(
 
 def score_sources(
     srcs: Sequence[Lazy],
-    rules: str | RuleSpec,
+    rules: RuleSet | str = rule_sets.DEFAULT,
     extra_synonyms: list[tuple[str, str]] | None = None,
-    row_extra: Mapping[str, Any] | None = None,
     check_duplicates: bool = True,
 ) -> ScoreResult:
     """Scores every run of the sources under a rule set. A source that cannot be read is an
@@ -256,7 +194,7 @@ def score_sources(
             gone = [run_id[r] for r in clash if r in run_id]
             runs = runs.filter(~pl.col("run").is_in(clash))
             counts = counts.filter(~pl.col("rid").is_in(gone))
-    rows, run_errors, confusion = _score_counts(good, runs, counts, spec, extra_synonyms, row_extra)
+    rows, run_errors, confusion = _score_counts(good, runs, counts, spec, extra_synonyms)
     return ScoreResult(rows, errors + run_errors, confusion)
 
 
@@ -266,21 +204,69 @@ def _score_counts(
     counts: pl.DataFrame,
     spec: RuleSpec,
     extra_synonyms: list[tuple[str, str]] | None,
-    row_extra: Mapping[str, Any] | None,
 ) -> tuple[list[dict[str, Any]], list[GerReplayError], dict[str, np.ndarray]]:
     """Rows of the runs (`runs`: their first rows, with `rid`) from their grouped counts (keyed
     by `rid`), one dataset at a time."""
     name = dict(
         zip(runs.get_column("rid").to_list(), runs.get_column("run").to_list(), strict=True)
     )
-    meta = {r[-1]: dict(zip(runs.columns, r, strict=True)) for r in runs.iter_rows()}
+    keep = [c for c in table.RUN_COLUMNS if c in runs.columns]
+    meta = {
+        r[-1]: {**dict(zip(keep, r, strict=False))} for r in runs.select(*keep, "rid").iter_rows()
+    }
     failed: dict[int, str] = {}
     bad: dict[str, list[tuple[int, Any, str]]] = {"gt": [], "pred": []}
-    coded_parts: list[tuple[datasets.Dataset, pl.DataFrame]] = []
     parts = counts.join(runs.select("rid", "dataset"), on="rid", how="inner").partition_by(
         "dataset", as_dict=True, maintain_order=True
     )
     del counts
+    coded_parts = _code(parts, extra_synonyms, name, failed, bad)
+    del parts
+    # One error per run, in the order scoring a run alone finds them: truth, then prediction.
+    for col in ("gt", "pred"):
+        todo = [(r, v, m) for r, v, m in bad[col] if r not in failed]
+        if not todo:
+            continue
+        wanted = pl.DataFrame(
+            {"run": [name[r] for r, _, _ in todo], col: [v for _, v, _ in todo]},
+            schema={"run": pl.String, col: pl.String},
+        )
+        first = _first_samples(srcs, wanted, col)
+        for r, v, msg in todo:
+            if r not in failed:
+                failed[r] = f"run {name[r]}, sample {first.get((name[r], v))}: {msg}"
+    rows_by_run: dict[int, dict[str, Any]] = {}
+    confusion: dict[str, np.ndarray] = {}
+    gone = list(failed)
+    while coded_parts:
+        ds, part = coded_parts.pop(0)
+        part = part.filter(~pl.col("rid").is_in(gone)).pipe(rulesets.apply, spec.name)
+        for rid, row, cm in _score_dataset(ds, part, spec, name, meta):
+            rows_by_run[rid] = row
+            confusion[name[rid]] = cm
+        del part
+    rows: list[dict[str, Any]] = []
+    errors: list[GerReplayError] = []
+    for rid in runs.get_column("rid").to_list():
+        if rid in failed:
+            errors.append(InputError(failed[rid]))
+        elif rid in rows_by_run:
+            rows.append(rows_by_run[rid])
+        else:
+            errors.append(InputError(f"run {name[rid]}: no scorable samples"))
+    return rows, errors, confusion
+
+
+def _code(
+    parts: Mapping[tuple[Any, ...], pl.DataFrame],
+    extra_synonyms: list[tuple[str, str]] | None,
+    name: Mapping[int, str],
+    failed: dict[int, str],
+    bad: dict[str, list[tuple[int, Any, str]]],
+) -> list[tuple[datasets.Dataset, pl.DataFrame]]:
+    """Each dataset's counts with codes (`t`, `cand`, `first`, `answered`, `task`); runs of an
+    unknown dataset go to `failed`, values that are errors to `bad`."""
+    coded_parts: list[tuple[datasets.Dataset, pl.DataFrame]] = []
     for (key,), part in parts.items():
         try:
             ds = datasets.get(key)
@@ -314,48 +300,15 @@ def _score_counts(
                 .filter(pl.col("t") >= 0),
             )
         )
-    del parts
-    # One error per run, in the order scoring a run alone finds them: truth, then prediction.
-    for col in ("gt", "pred"):
-        todo = [(r, v, m) for r, v, m in bad[col] if r not in failed]
-        if not todo:
-            continue
-        wanted = pl.DataFrame(
-            {"run": [name[r] for r, _, _ in todo], col: [v for _, v, _ in todo]},
-            schema={"run": pl.String, col: pl.String},
-        )
-        first = _first_samples(srcs, wanted, col)
-        for r, v, msg in todo:
-            if r not in failed:
-                failed[r] = f"run {name[r]}, sample {first.get((name[r], v))}: {msg}"
-    rows_by_run: dict[int, dict[str, Any]] = {}
-    confusion: dict[str, np.ndarray] = {}
-    gone = list(failed)
-    while coded_parts:
-        ds, part = coded_parts.pop(0)
-        part = part.filter(~pl.col("rid").is_in(gone)).pipe(rulesets.apply, spec)
-        for rid, row, cm in _score_dataset(ds, part, name, meta, row_extra):
-            rows_by_run[rid] = row
-            confusion[name[rid]] = cm
-        del part
-    rows: list[dict[str, Any]] = []
-    errors: list[GerReplayError] = []
-    for rid in runs.get_column("rid").to_list():
-        if rid in failed:
-            errors.append(InputError(failed[rid]))
-        elif rid in rows_by_run:
-            rows.append(rows_by_run[rid])
-        else:
-            errors.append(InputError(f"run {name[rid]}: no scorable samples"))
-    return rows, errors, confusion
+    return coded_parts
 
 
 def _score_dataset(
     ds: datasets.Dataset,
     part: pl.DataFrame,
+    spec: RuleSpec,
     name: Mapping[int, str],
     meta: Mapping[int, Mapping[str, Any]],
-    row_extra: Mapping[str, Any] | None,
 ) -> list[tuple[int, dict[str, Any], np.ndarray]]:
     """Rows of the runs of one dataset from their coded counts."""
     classes = Rules(ds).classes
@@ -399,7 +352,7 @@ def _score_dataset(
             "n_scored": int(n_sc),
             "n_total": int(n_total),
             "coverage": (int(n_answered) / int(n_total) * 100) if n_total else None,
-            **(row_extra or {}),
+            "rules": str(spec.name),
         }
         j = slot.get(i)
         if j is not None:
@@ -413,6 +366,9 @@ def _score_dataset(
         else:
             row["per_class"] = dict.fromkeys(classes)
         row["majority"], row["random"] = baselines(truth[i], ds)
+        row.update(
+            reference_columns({**meta[rid], "run": name[rid], "dataset": ds.key}, row["value"])
+        )
         sc_counts = status_counts[rid]
         row["status_counts"] = {s: sc_counts[s] for s in table.STATUSES if s in sc_counts}
         row["ci_low"] = None
@@ -425,11 +381,10 @@ def _score_dataset(
 
 def score_frame(
     df: pl.DataFrame,
-    rules: str | RuleSpec,
+    rules: RuleSet | str = rule_sets.DEFAULT,
     extra_synonyms: list[tuple[str, str]] | None = None,
-    row_extra: Mapping[str, Any] | None = None,
 ) -> ScoreResult:
     """Scores an in-memory predictions table (already checked for repeated runs)."""
     if df.height == 0:
         return ScoreResult([], [])
-    return score_sources([in_memory(df)], rules, extra_synonyms, row_extra, check_duplicates=False)
+    return score_sources([in_memory(df)], rules, extra_synonyms, check_duplicates=False)

@@ -1,12 +1,12 @@
+use super::errors::core_error;
 use numpy::{PyArray2, PyReadonlyArray1, PyReadonlyArray2, PyReadonlyArray3, ToPyArray};
-use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
 use crate::metrics::{Confusion, MetricError, Metrics};
 
 fn value_error(e: MetricError) -> PyErr {
-    PyValueError::new_err(e.to_string())
+    core_error(e.to_string())
 }
 
 fn confusion_of(
@@ -55,7 +55,7 @@ fn confusion_matrix<'py>(
     let cm = confusion_of(py, &y_true, &y_pred, n_classes)?;
     let arr =
         numpy::ndarray::Array2::from_shape_vec((n_classes, n_classes + 1), cm.counts().to_vec())
-            .map_err(|e| PyValueError::new_err(e.to_string()))?;
+            .map_err(|e| core_error(e.to_string()))?;
     Ok(arr.to_pyarray(py))
 }
 
@@ -110,7 +110,7 @@ fn metrics_from_confusions<'py>(
                 })
                 .collect::<Result<Vec<Metrics>, String>>()
         })
-        .map_err(PyValueError::new_err)?;
+        .map_err(core_error)?;
     let col = |f: fn(&Metrics) -> f64| all.iter().map(f).collect::<Vec<f64>>();
     let d = PyDict::new(py);
     let n: Vec<u64> = all.iter().map(|m| m.n).collect();
@@ -122,7 +122,7 @@ fn metrics_from_confusions<'py>(
     d.set_item("macro_f1", col(|m| m.macro_f1).to_pyarray(py))?;
     let recall: Vec<f64> = all.iter().flat_map(|m| m.recall.iter().copied()).collect();
     let recall = numpy::ndarray::Array2::from_shape_vec((runs, rows), recall)
-        .map_err(|e| PyValueError::new_err(e.to_string()))?;
+        .map_err(|e| core_error(e.to_string()))?;
     d.set_item("recall", recall.to_pyarray(py))?;
     Ok(d)
 }

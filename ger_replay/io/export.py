@@ -7,71 +7,17 @@ bundle it was read from and that bundle's sha256, and the tool version that expo
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import polars as pl
 
+from ger_replay._version import __version__
 from ger_replay.errors import GerReplayError, InputError
-from ger_replay.score import scan, sources, stream, table
-from ger_replay.score.writer import sink_table, write_table
-from ger_replay.share import schema
-
-#: Provenance columns and their types (null where a source has no such fact).
-PROVENANCE: dict[str, pl.DataType] = {
-    "run_name": pl.String(),
-    "task": pl.String(),
-    "endpoint": pl.String(),
-    "frame_plan": pl.String(),
-    "batch_size": pl.Int32(),
-    "max_tries": pl.Int32(),
-    "temperature": pl.Float64(),
-    "max_tokens": pl.Int32(),
-    "seed": pl.Int64(),
-    "created": pl.String(),
-    "synthetic": pl.Boolean(),
-    "run_schema_version": pl.Int32(),
-    "recorded_with": pl.String(),
-    "bundle": pl.String(),
-    "bundle_sha256": pl.String(),
-    "bundle_tool_version": pl.String(),
-    "exported_with": pl.String(),
-}
-
-_FROM_RUN = {
-    "run_name": "name",
-    "task": "task",
-    "endpoint": "endpoint",
-    "frame_plan": "frame_plan",
-    "batch_size": "batch_size",
-    "max_tries": "max_tries",
-    "temperature": "temperature",
-    "max_tokens": "max_tokens",
-    "seed": "seed",
-    "created": "created",
-    "synthetic": "synthetic",
-    "run_schema_version": "schema_version",
-    "recorded_with": "tool_version",
-}
-
-
-def provenance(
-    meta: Mapping[str, Any], bundle: str | None = None, bundle_sha256: str | None = None
-) -> dict[str, Any]:
-    """The provenance of one run, from its (checked) run.json metadata."""
-    out: dict[str, Any] = {col: meta.get(key) for col, key in _FROM_RUN.items()}
-    out["bundle"] = bundle
-    out["bundle_sha256"] = bundle_sha256
-    return out
-
-
-def with_provenance(df: pl.DataFrame, prov: Mapping[str, Any]) -> pl.DataFrame:
-    """`df` with the given provenance columns set (constant over its rows)."""
-    return df.with_columns(
-        [pl.lit(v, dtype=PROVENANCE[k]).alias(k) for k, v in prov.items() if k in PROVENANCE]
-    )
+from ger_replay.io import load, provenance, scan, table
+from ger_replay.io.provenance import PROVENANCE
+from ger_replay.io.writer import sink_table, write_table
 
 
 @dataclass
@@ -86,54 +32,21 @@ class Exported:
         return self.table.height if self.streamed_rows is None else self.streamed_rows
 
 
-def _is_run_dir(p: Path) -> bool:
-    return p.is_dir() and (p / "run.json").is_file()
-
-
-def _load_path(p: Path) -> tuple[list[pl.DataFrame], list[GerReplayError]]:
-    if _is_run_dir(p):
-        got = sources.load([p])
-        if got.table.height == 0:
-            return [], got.errors
-        try:
-            meta = schema.load_run_json(p / "run.json")
-        except InputError as e:
-            return [], [*got.errors, e]
-        return [with_provenance(got.table, provenance(meta))], got.errors
-    if p.is_dir() and any(_is_run_dir(c) for c in p.iterdir()):
-        frames: list[pl.DataFrame] = []
-        errors: list[GerReplayError] = []
-        for child in sorted(c for c in p.iterdir() if not c.name.startswith(".")):
-            if _is_run_dir(child) or (child.is_file() and sources.claims(child)):
-                got_frames, got_errors = _load_path(child)
-                frames.extend(got_frames)
-                errors.extend(got_errors)
-        return frames, errors
-    got = sources.load([p])
-    return ([got.table] if got.table.height else []), got.errors
-
-
 def collect(paths: Sequence[Path]) -> Exported:
     """Every run under `paths` with its provenance."""
-    from ger_replay import __version__
-
-    frames: list[pl.DataFrame] = []
-    errors: list[GerReplayError] = []
-    for p in map(Path, paths):
-        if not p.exists():
-            errors.append(InputError("no such file or folder", p))
-            continue
-        got_frames, got_errors = _load_path(p)
-        frames.extend(got_frames)
-        errors.extend(got_errors)
-    if not frames:
-        return Exported(_with_all_columns(table.empty()), errors)
-    df = pl.concat([table.conform(f) for f in frames], how="diagonal_relaxed")
-    df, clash = sources.drop_repeated_runs(df)
-    if clash is not None:
-        errors.append(clash)
+    got = load.load(paths)
+    if got.table.height == 0:
+        return Exported(_with_all_columns(table.empty()), got.errors)
+    parts = []
+    for part in got.table.partition_by("run", maintain_order=True):
+        run = str(part.get_column("run")[0])
+        prov = got.provenance.get(run)
+        if prov is not None:
+            part = provenance.with_provenance(part, prov)
+        parts.append(part)
+    df = pl.concat(parts, how="diagonal_relaxed")
     df = df.with_columns(pl.lit(f"ger-replay {__version__}").alias("exported_with"))
-    return Exported(_with_all_columns(df), errors)
+    return Exported(_with_all_columns(df), got.errors)
 
 
 def _with_all_columns(df: pl.DataFrame) -> pl.DataFrame:
@@ -160,8 +73,6 @@ def export(paths: Sequence[Path], out: Path) -> Exported:
 def export_lazy(paths: Sequence[Path], out: Path) -> Exported:
     """`export` of predictions files and folders of Parquet files, streamed from the inputs to
     `out` without holding the rows in memory. `Exported.table` is empty (nothing was read)."""
-    from ger_replay import __version__
-
     got = scan.scan(paths)
     errors: list[GerReplayError] = list(got.errors)
     frames = []
@@ -177,7 +88,7 @@ def export_lazy(paths: Sequence[Path], out: Path) -> Exported:
         s.frame.select(pl.col("run").unique()).collect(engine="streaming").to_series().to_list()
         for s in got.sources
     ]
-    clash = stream.duplicated_runs(got.sources, runs_of)
+    clash = scan.duplicated_runs(got.sources, runs_of)
     if clash:
         errors.append(
             InputError(

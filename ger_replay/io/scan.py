@@ -2,7 +2,7 @@
 
 A predictions file (Parquet, CSV or JSONL, as `import` and `export` write) or a folder holding
 only Parquet files becomes one lazy source per file; any other input (run folders, bundles,
-released predictions) is loaded by `ger_replay.score.sources` and wrapped. Scanning checks
+released predictions) is loaded by `ger_replay.io.load` and wrapped. Scanning checks
 what it can without reading the rows (size, columns); values (statuses, labels) are checked by
 the scorer on the grouped rows.
 """
@@ -13,10 +13,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 
 from ger_replay.errors import GerReplayError, InputError
-from ger_replay.score import sources, table
+from ger_replay.io import load as sources
+from ger_replay.io import table
 
 REQUIRED = ("run", "dataset", "sample_id", "gt", "status", "pred")
 
@@ -156,3 +158,46 @@ def scan(paths: Sequence[str | Path], labels: dict[str, str] | None = None) -> S
 def in_memory(df: pl.DataFrame) -> Lazy:
     """An in-memory predictions table as a lazy source."""
     return Lazy(table.conform(df).lazy(), None, frozenset(df.columns))
+
+
+#: More clashing hashes than this within one source cannot be collisions of distinct keys (at
+#: 2^-64 per pair): their runs hold duplicates without a check of the strings.
+CONFIRM_MAX = 100_000
+_DUP_SEED = 0x6765722D
+
+
+def duplicated_runs(srcs: Sequence[Lazy], runs_of: Sequence[Sequence[str]] = ()) -> list[str]:
+    """Runs that hold some sample twice, sorted: a run found in two sources (`runs_of[i]`: the
+    runs of `srcs[i]`), or a (run, sample_id) twice within one source. Within a source, a 64-bit
+    hash of (run, sample_id) per row is sorted (8 bytes a row, one source at a time); equal
+    hashes are confirmed on the strings of the rows that carry them."""
+    seen: dict[str, int] = {}
+    found: set[str] = set()
+    for i, names in enumerate(runs_of):
+        for r in names:
+            if seen.setdefault(r, i) != i:
+                found.add(r)
+    key = pl.struct("run", "sample_id").hash(seed=_DUP_SEED).alias("h")
+    for src in srcs:
+        h = src.frame.select(key).collect(engine="streaming").to_series().to_numpy().copy()
+        h.sort()
+        same = h[1:][h[1:] == h[:-1]]  # sorted: its distinct values without another sort
+        del h
+        clash = same[np.r_[True, same[1:] != same[:-1]]] if same.size else same
+        if clash.size == 0:
+            continue
+        hits = src.frame.select("run", "sample_id", key).join(
+            pl.DataFrame({"h": clash}, schema={"h": pl.UInt64}).lazy(), on="h", how="semi"
+        )
+        if clash.size > CONFIRM_MAX:
+            dup = hits.select(pl.col("run").unique()).collect(engine="streaming")
+        else:
+            dup = (
+                hits.group_by("run", "sample_id")
+                .len()
+                .filter(pl.col("len") > 1)
+                .select(pl.col("run").unique())
+                .collect(engine="streaming")
+            )
+        found.update(dup.get_column("run").to_list())
+    return sorted(found)
