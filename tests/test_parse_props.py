@@ -24,11 +24,12 @@ VARIANTS = {c: v for v, c in DEFAULT}
 def _agree(text: str, n: int, labels: list[str]) -> None:
     got = parse_response(text, n, labels)
     want = ref.parse_answer(text, n, labels, default=DEFAULT)
-    assert (got.status, got.rankings, got.invented, got.refusal) == (
+    assert (got.status, got.rankings, got.invented, got.refusal, got.hedged) == (
         want.status,
         want.rankings,
         want.invented,
         want.refusal,
+        want.hedged,
     ), text
 
 
