@@ -183,7 +183,7 @@ def test_a_refusal_wording_never_hides_results() -> None:
 
 
 def test_unparseable() -> None:
-    for text in ["", "{}", "[[[", '{"name": "Image 1"}', "12 34 ??", "ok ok"]:
+    for text in ["", "{}", "[[[", '```json\n{"name": 7}\n```', "12 34 ??", "ok ok"]:
         r = both(text, 1, SENT)
         assert (r.status, r.rankings, r.refusal) == ("unparseable", [], None), text
 

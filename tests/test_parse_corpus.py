@@ -38,6 +38,22 @@ def test_answers(case: dict) -> None:
     assert (r.status, r.rankings, r.invented, r.refusal, r.hedged) == want
 
 
+#: The shapes of answers models give beyond the paper's, each with its own cases.
+SHAPES = [
+    *("label_explanation", "label_closing", "main_emotion", "label_per_line", "markdown"),
+    *("json", "image_lines", "decline_then_answer", "refusal", "no_label", "invented", "hedged"),
+]
+
+
+def test_every_shape_has_cases_single_and_multi_item() -> None:
+    count = {s: sum(c["shape"] == s for c in CASES) for s in SHAPES}
+    assert min(count.values()) >= 15, count
+    assert {c["shape"] for c in CASES} <= {*SHAPES, "paper", "structured"}
+    for shape in ("label_explanation", "label_per_line", "markdown", "json", "image_lines"):
+        assert any(c["shape"] == shape and c["n_items"] > 1 for c in CASES), shape
+        assert any(c["shape"] == shape and c["n_items"] == 1 for c in CASES), shape
+
+
 def test_fuzz_corpus_is_present() -> None:
     assert len(FUZZ) >= 20
 

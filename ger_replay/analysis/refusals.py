@@ -22,7 +22,7 @@ from ger_replay.errors import InputError
 from ger_replay.score import table
 
 #: Journal outcomes of a call that reached an answer, and of a transient failure.
-ANSWER_OUTCOMES = ("ok", "refused", "count_mismatch", "unparseable", "rejected")
+ANSWER_OUTCOMES = ("ok", "refused", "count_mismatch", "unparseable", "no_label", "rejected")
 TRANSIENT_OUTCOMES = ("rate_limited", "server_error", "timeout", "connection")
 TOKEN_FIELDS = ("prompt_tokens", "completion_tokens", "total_tokens")
 

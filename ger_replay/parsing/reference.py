@@ -78,7 +78,9 @@ STOP_WORDS = frozenset(
     answer result results prediction category sentiment mood feeling feelings score difficult hard
     unclear unknown ambiguous uncertain impossible challenging subjective clear evident visible
     apparent obvious likely possibly probably perhaps maybe man woman child boy girl look looks
-    appear appears seem seems show shows display displays see seen""".split()
+    appear appears seem seems show shows display displays see seen after before because since while
+    due during though although yet like around behind near toward towards upon within without
+    between through""".split()
 )
 STOP_WORDS = STOP_WORDS | {w.replace("'", "’") for w in STOP_WORDS}
 #: Words dropped before an invented label in a prose phrase ("a sense of calm" -> "calm").
@@ -129,15 +131,25 @@ CUES: list[tuple[str, str]] = [
     (
         "shows",
         r"(?i)\b(?:displays?|displaying|shows?|showing|expresses|expressing|exhibits?|exhibiting|"
-        r"conveys?|conveying|reflects?|reflecting|suggests?|suggesting|indicates?|indicating)\s+",
+        r"full\s+of|conveys?|conveying|reflects?|reflecting|suggests?|suggesting|indicates?|indicating)\s+",
+    ),
+    (
+        "state",
+        r"(?i)\b(?:is|are|was|were|feels?|felt|becomes?|became)\s+(?:(?:clearly|very|quite|so|"
+        r"rather|somewhat|slightly|visibly|obviously|extremely|really|genuinely|full\s+of|filled"
+        r"\s+with|overcome\s+with|overwhelmed\s+by)\s+)*",
     ),
 ]
+#: Cues after which the label must come first (`is happy`, not `is a surprise party`).
+TIGHT_CUES = frozenset({"state"})
 #: Where a refusal's clause ends and an answer may follow ("I can't identify people, but ...").
-BREAK = r"(?i)\n|[.;!?]\s|\bbut\b|\bhowever\b|\balthough\b|\bthat said\b"
+BREAK = r"(?i)\n|[.,;:!?]\s|\bbut\b|\bhowever\b|\balthough\b|\bthat said\b"
 #: Words that make a sentence about an emotion (for labels merely mentioned in prose).
-CONTEXT = r"(?i)\b(?:emotion|expression|feel|mood|face|facial|look|appear|seem|smil|frown|sentiment)"
+CONTEXT = (
+    r"(?i)\b(?:emotion|expression|feel|mood|face|facial|look|appear|seem|smil|frown|sentiment)"
+)
 #: The first this many characters after a cue are read for its label.
-PHRASE_CHARS = 200
+PHRASE_CHARS = 80
 #: Before a cue, this many characters are read for a negation.
 NEG_CHARS = 24
 
@@ -187,7 +199,7 @@ _CUES = [(cid, re.compile(ascii_classes(p))) for cid, p in CUES]
 _BREAK = re.compile(ascii_classes(BREAK))
 _CONTEXT = re.compile(ascii_classes(CONTEXT))
 _OR = re.compile(ascii_classes(r"(?i)\s+or\s+|\s+and/or\s+|\s*/\s*"))
-_PROSE_SPLIT = re.compile(f"[{re.escape(_WS)},;|/>()\\[\\]{{}}\"“”，、；→]+")
+_PROSE_SPLIT = re.compile(f'[{re.escape(_WS)},;|/>()\\[\\]{{}}"“”，、；→]+')
 _PUNCT = ".,;:!?\"'()*[]{}"
 _LEAD_STOPS = frozenset(",:.!?;(\n|—–")
 
@@ -388,6 +400,11 @@ def _lead_split(s: str) -> tuple[str, str]:
     return s, ""
 
 
+def _lead_rest(line: str) -> str:
+    """What follows the label opening `line` (see `Parser.lead`)."""
+    return _lead_split(_strip_key(line.lstrip(_TRIM)))[1]
+
+
 def _is_marker(line: str) -> bool:
     """A list item: `-`, `*` or `•`, or one to three digits and `.` or `)`."""
     s = line.lstrip(_WS)
@@ -472,6 +489,8 @@ class Parser:
         if len(words) <= SCAN_WORDS and self.scan(words, out):
             return _LABEL
         if len(words) <= INVENTED_WORDS and _label_like(c):
+            if any(_alow(w) in STOP_WORDS for w in words):
+                return _PROSE
             out.push_invented(" ".join(words))
             return _LABEL
         return _PROSE
@@ -522,7 +541,7 @@ class Parser:
                     break
                 continue
             r, prose = self.ranking_prose(line)
-            if k == 0 and prose:
+            if k == 0 and (prose or _has_prose(_lead_rest(line))):
                 # A label then its explanation (`Image 1: Happy. The person smiles ...`).
                 lead = self.lead(line, True)
                 if lead is not None:
@@ -683,14 +702,17 @@ class Parser:
                 items.append((None, r))
         return items
 
-    def cue_phrase(self, rest: str, invented_ok: bool) -> _Ranking | None:
+    def cue_phrase(self, rest: str, invented_ok: bool, tight: bool) -> _Ranking | None:
         """The labels of the phrase after a cue: candidates named (not denied) in order; an
         alternative after `or` (or, for the main-emotion cue, the first phrase) outside the
-        candidates as an invented label. Hedged when more than one label is named."""
+        candidates as an invented label. Hedged when more than one label is named. After a
+        tight cue, the phrase must open with a candidate."""
         r = _Ranking()
         for j, part in enumerate(_OR.split(_phrase(rest))):
             words = _prose_words(part)
             if j == 0 and words and _alow(words[0]) in NEGATIONS:
+                return None
+            if j == 0 and tight and not self._opens_with_label(words):
                 return None
             if self.scan_neg(words, r):
                 continue
@@ -702,6 +724,12 @@ class Parser:
             return None
         r.hedged = len(r.cands) + len(r.invented) > 1
         return r
+
+    def _opens_with_label(self, words: list[str]) -> bool:
+        return any(
+            self.space.lookup(" ".join(words[:n])) is not None
+            for n in range(min(NGRAM, len(words)), 0, -1)
+        )
 
     def closing(self, text: str) -> _Ranking | None:
         """A label closing a description: a last sentence of at most INVENTED_WORDS words."""
@@ -742,7 +770,7 @@ class Parser:
                 before = _prose_words(text[max(0, m.start() - NEG_CHARS) : m.start()])
                 if _negated(before, len(before)):
                     continue
-                r = self.cue_phrase(text[m.end() :], cid == "main")
+                r = self.cue_phrase(text[m.end() :], cid == "main", cid in TIGHT_CUES)
                 if r is not None:
                     return [(None, r)]
         r = self.closing(text)

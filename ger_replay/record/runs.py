@@ -125,6 +125,7 @@ def load_run(run_dir: Path) -> sources.Loaded:
     ranking: list[list[str] | None] = [None] * n
     pred: list[str | None] = [None] * n
     invented: list[list[str]] = [[] for _ in range(n)]
+    hedged: list[bool | None] = [None] * n
     status = [table.UNANSWERED] * n
     attempts = [0] * n
     reason: list[str | None] = ["no recorded call"] * n
@@ -143,6 +144,7 @@ def load_run(run_dir: Path) -> sources.Loaded:
                 r = results[c.result]
                 ranking[i] = list(r.rankings[pos])
                 invented[i] = list(r.invented[pos])
+                hedged[i] = bool(r.hedged[pos])
                 pred[i] = r.top1[pos]
                 status[i] = table.OK if pred[i] is not None else table.NO_CANDIDATE
                 reason[i] = None if pred[i] is not None else "no candidate label in the ranking"
@@ -191,6 +193,7 @@ def load_run(run_dir: Path) -> sources.Loaded:
         status,
         invented=invented,
         attempts=attempts,
+        hedged=hedged,
     )
     return df.with_columns(pl.Series("reason", reason, dtype=pl.String)), errors
 

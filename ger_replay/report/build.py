@@ -127,7 +127,9 @@ def build_report(
         "Samples by status, per run. <em>malformed</em> = count mismatch + unparseable; "
         "<em>with_invented</em> = rankings holding labels outside the candidates.",
     )
-    fail_cols = ["refused", "count_mismatch", "unparseable", "unanswered", "no_candidate"]
+    fail_cols = [
+        *("refused", "count_mismatch", "unparseable", "unanswered", "no_candidate", "no_label")
+    ]
     ref = w.figure(
         figures.failures_figure(st.select("run", "n_samples", *fail_cols)),
         "failures",

@@ -29,6 +29,7 @@ STATUS_COLORS = {
     "unparseable": "#CC79A7",
     "unanswered": "#0072B2",
     "no_candidate": "#56B4E9",
+    "no_label": "#009E73",
 }
 STATUS_NAMES = {
     "refused": "refused",
@@ -36,6 +37,7 @@ STATUS_NAMES = {
     "unparseable": "unparseable",
     "unanswered": "unanswered",
     "no_candidate": "no candidate label",
+    "no_label": "no label named",
 }
 
 STYLE = {

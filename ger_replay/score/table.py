@@ -15,7 +15,10 @@ UNPARSEABLE = "unparseable"
 UNANSWERED = "unanswered"
 #: Answered, but no label in the ranking is one of the dataset's candidates.
 NO_CANDIDATE = "no_candidate"
-STATUSES = (OK, REFUSED, COUNT_MISMATCH, UNPARSEABLE, UNANSWERED, NO_CANDIDATE)
+#: Answered in prose naming no label (a description, a request for more context): like a
+#: refusal, no prediction under every rule set.
+NO_LABEL = "no_label"
+STATUSES = (OK, REFUSED, COUNT_MISMATCH, UNPARSEABLE, UNANSWERED, NO_CANDIDATE, NO_LABEL)
 
 #: Run metadata carried on every row (constant within a run).
 RUN_COLUMNS: dict[str, pl.DataType] = {
@@ -38,6 +41,8 @@ SAMPLE_COLUMNS: dict[str, pl.DataType] = {
     "invented": pl.List(pl.String()),
     "status": pl.String(),
     "attempts": pl.Int32(),
+    #: The answer named more than one label in prose; `pred` is the first (docs/PROTOCOL.md).
+    "hedged": pl.Boolean(),
 }
 
 SCHEMA: dict[str, pl.DataType] = {
@@ -94,6 +99,7 @@ def run_frame(
     status: Sequence[str],
     invented: Sequence[Sequence[str]] | None = None,
     attempts: Sequence[int | None] | None = None,
+    hedged: Sequence[bool | None] | None = None,
 ) -> pl.DataFrame:
     """One run's rows, built from columns and the run's metadata."""
     n = len(sample_id)
@@ -107,6 +113,9 @@ def run_frame(
             pl.Series("status", list(status), dtype=pl.String),
             pl.Series(
                 "attempts", list(attempts) if attempts is not None else [None] * n, dtype=pl.Int32
+            ),
+            pl.Series(
+                "hedged", list(hedged) if hedged is not None else [None] * n, dtype=pl.Boolean
             ),
         ]
     )

@@ -202,10 +202,12 @@ const STOP_WORDS: &[&str] = &[
     "a",
     "about",
     "absolutely",
+    "after",
     "alas",
     "all",
     "alright",
     "also",
+    "although",
     "am",
     "ambiguous",
     "an",
@@ -218,12 +220,17 @@ const STOP_WORDS: &[&str] = &[
     "appear",
     "appears",
     "are",
+    "around",
     "as",
     "at",
     "based",
     "be",
+    "because",
     "been",
+    "before",
+    "behind",
     "being",
+    "between",
     "both",
     "boy",
     "but",
@@ -245,6 +252,8 @@ const STOP_WORDS: &[&str] = &[
     "displays",
     "do",
     "does",
+    "due",
+    "during",
     "each",
     "either",
     "emotion",
@@ -295,6 +304,7 @@ const STOP_WORDS: &[&str] = &[
     "just",
     "label",
     "labels",
+    "like",
     "likely",
     "look",
     "looks",
@@ -307,6 +317,7 @@ const STOP_WORDS: &[&str] = &[
     "mood",
     "must",
     "my",
+    "near",
     "neither",
     "no",
     "nor",
@@ -352,6 +363,7 @@ const STOP_WORDS: &[&str] = &[
     "should",
     "show",
     "shows",
+    "since",
     "so",
     "some",
     "sorry",
@@ -370,12 +382,17 @@ const STOP_WORDS: &[&str] = &[
     "they",
     "this",
     "those",
+    "though",
+    "through",
     "to",
+    "toward",
+    "towards",
     "uncertain",
     "unclear",
     "under",
     "unfortunately",
     "unknown",
+    "upon",
     "very",
     "visible",
     "was",
@@ -386,15 +403,19 @@ const STOP_WORDS: &[&str] = &[
     "when",
     "where",
     "which",
+    "while",
     "who",
     "whom",
     "whose",
     "why",
     "will",
     "with",
+    "within",
+    "without",
     "woman",
     "would",
     "yes",
+    "yet",
     "you",
     "your",
 ];
@@ -521,17 +542,24 @@ pub const CUES: &[(&str, &str)] = &[
     ),
     (
         "shows",
-        r"(?i)\b(?:displays?|displaying|shows?|showing|expresses|expressing|exhibits?|exhibiting|conveys?|conveying|reflects?|reflecting|suggests?|suggesting|indicates?|indicating)\s+",
+        r"(?i)\b(?:displays?|displaying|shows?|showing|expresses|expressing|exhibits?|exhibiting|full\s+of|conveys?|conveying|reflects?|reflecting|suggests?|suggesting|indicates?|indicating)\s+",
+    ),
+    (
+        "state",
+        r"(?i)\b(?:is|are|was|were|feels?|felt|becomes?|became)\s+(?:(?:clearly|very|quite|so|rather|somewhat|slightly|visibly|obviously|extremely|really|genuinely|full\s+of|filled\s+with|overcome\s+with|overwhelmed\s+by)\s+)*",
     ),
 ];
 
+/// Cues after which the label must come first (`is happy`, not `is a surprise party`).
+const TIGHT_CUES: &[&str] = &["state"];
+
 /// Where a refusal's clause ends and an answer may follow ("I can't identify people, but ...").
-const BREAK: &str = r"(?i)\n|[.;!?]\s|\bbut\b|\bhowever\b|\balthough\b|\bthat said\b";
+const BREAK: &str = r"(?i)\n|[.,;:!?]\s|\bbut\b|\bhowever\b|\balthough\b|\bthat said\b";
 /// Words that make a sentence about an emotion (for labels merely mentioned in prose).
 const CONTEXT: &str =
     r"(?i)\b(?:emotion|expression|feel|mood|face|facial|look|appear|seem|smil|frown|sentiment)";
 /// The first this many characters after a cue are read for its label.
-const PHRASE_CHARS: usize = 200;
+const PHRASE_CHARS: usize = 80;
 /// Before a cue, this many characters are read for a negation.
 const NEG_CHARS: usize = 24;
 
@@ -569,6 +597,7 @@ fn is_prose_sep(c: char) -> bool {
 
 /// The words of prose: split at white space and list punctuation, trimmed.
 fn prose_words(text: &str) -> Vec<&str> {
+    step(text.len());
     text.split(is_prose_sep)
         .map(trim)
         .filter(|w| !w.is_empty())
@@ -577,6 +606,7 @@ fn prose_words(text: &str) -> Vec<&str> {
 
 /// `s` without a leading `Answer:`-like key (see [`KEY_PREFIXES`]).
 fn strip_key(s: &str) -> &str {
+    step(s.len());
     if let Some(k) = s.find(':') {
         let head =
             s[..k].trim_matches(|c| matches!(c, ' ' | '\t' | '*' | '_' | '#' | '`' | '"' | '\''));
@@ -589,6 +619,7 @@ fn strip_key(s: &str) -> &str {
 
 /// (the words before the first separator, the rest from the separator on).
 fn lead_split(s: &str) -> (&str, &str) {
+    step(s.len());
     let mut prev: Option<char> = None;
     for (k, c) in s.char_indices() {
         if ",:.!?;(\n|—–".contains(c) || (c == '-' && prev.is_some_and(char::is_whitespace)) {
@@ -597,6 +628,11 @@ fn lead_split(s: &str) -> (&str, &str) {
         prev = Some(c);
     }
     (s, "")
+}
+
+/// What follows the label opening `line` (see [`Parser::lead`]).
+fn lead_rest(line: &str) -> &str {
+    lead_split(strip_key(line.trim_start_matches(is_trim))).1
 }
 
 /// A list item: `-`, `*` or `•`, or one to three digits and `.` or `)`.
@@ -611,6 +647,7 @@ fn is_marker(line: &str) -> bool {
 
 /// Three words of letters in a row: a sentence (an answer without labels in it).
 fn has_prose(text: &str) -> bool {
+    step(text.len());
     let mut run = 0;
     for w in text.split_whitespace() {
         let w = w.trim_matches(|c| ".,;:!?\"'()*[]{}".contains(c));
@@ -729,6 +766,23 @@ pub const NAME_KEYS: &[&str] = &[
     "name", "id", "image", "video", "item", "sample", "file", "filename", "image_id", "video_id",
 ];
 
+#[cfg(test)]
+thread_local! {
+    /// Work done by the parser on this thread, in bytes handled (see [`step`]).
+    static STEPS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// Counts `n` bytes of work (tests only): the scans whose cost grows with the text (keys,
+/// tokens cleaned, words split, labels looked up), so that tests can show the total is linear
+/// in the length of the text.
+#[inline]
+fn step(n: usize) {
+    #[cfg(test)]
+    STEPS.with(|s| s.set(s.get() + n as u64 + 1));
+    #[cfg(not(test))]
+    let _ = n;
+}
+
 /// The end of the first `key:` or `key=` in `text`: a whole word of `keys` in any case, then at
 /// most four quotes, back-quotes, asterisks, spaces or tabs, then the colon or equals sign (the
 /// regular expression `(?i-u)\b(?:keys)(?:["'`*]|[ \t]){0,4}[:=]`, searched by hand: it is on
@@ -739,6 +793,7 @@ pub fn find_key(text: &str, keys: &[&str]) -> Option<usize> {
 
 /// [`find_key`] for several key lists in one pass: the first match of each list.
 fn find_keys<const N: usize>(text: &str, lists: &[&[&str]; N]) -> [Option<usize>; N] {
+    step(text.len());
     let b = text.as_bytes();
     let mut found = [None; N];
     let mut left = N;
@@ -969,6 +1024,7 @@ fn is_quote(c: char) -> bool {
 
 /// A token with parenthetical remarks removed and punctuation, numbering and scores trimmed.
 fn clean(tok: &str) -> std::borrow::Cow<'_, str> {
+    step(tok.len());
     if !tok.bytes().any(|b| b == b'(' || b == b')') {
         return std::borrow::Cow::Borrowed(trim(tok));
     }
@@ -1080,6 +1136,7 @@ impl<'a> Parser<'a> {
 
     /// `LabelSpace::lookup`, remembered for recurring tokens.
     fn lookup(&self, label: &str) -> Option<usize> {
+        step(label.len());
         let print = fingerprint(label);
         for memo in [&self.hits, &self.misses] {
             let memo = memo.borrow();
@@ -1120,6 +1177,9 @@ impl<'a> Parser<'a> {
             return Token::Label;
         }
         if words.len() <= INVENTED_WORDS && is_label_like(&c) {
+            if words.iter().any(|w| in_set(w, STOP)) {
+                return Token::Prose;
+            }
             out.push_invented(words.join(" "));
             return Token::Label;
         }
@@ -1194,7 +1254,7 @@ impl<'a> Parser<'a> {
                 continue;
             }
             let (mut r, prose) = self.ranking_prose(line);
-            if k == 0 && prose {
+            if k == 0 && (prose || has_prose(lead_rest(line))) {
                 // A label then its explanation (`Image 1: Happy. The person smiles ...`).
                 if let Some(lead) = self.lead(line, true) {
                     r = lead;
@@ -1441,12 +1501,16 @@ impl<'a> Parser<'a> {
 
     /// The labels of the phrase after a cue: candidates named (not denied) in order; an
     /// alternative after `or` (or, for the main-emotion cue, the first phrase) outside the
-    /// candidates as an invented label. Hedged when more than one label is named.
-    fn cue_phrase(&self, rest: &str, invented_ok: bool) -> Option<Ranking> {
+    /// candidates as an invented label. Hedged when more than one label is named. After a tight
+    /// cue, the phrase must open with a candidate.
+    fn cue_phrase(&self, rest: &str, invented_ok: bool, tight: bool) -> Option<Ranking> {
         let mut r = Ranking::default();
         for (j, part) in OR_RE.split(phrase(rest)).enumerate() {
             let words = prose_words(part);
             if j == 0 && words.first().is_some_and(|w| in_set(w, NEG)) {
+                return None;
+            }
+            if j == 0 && tight && !self.opens_with_label(&words) {
                 return None;
             }
             if self.scan_neg(&words, &mut r) {
@@ -1463,6 +1527,12 @@ impl<'a> Parser<'a> {
         }
         r.hedged = r.cands.len() + r.invented.len() > 1;
         Some(r)
+    }
+
+    fn opens_with_label(&self, words: &[&str]) -> bool {
+        (1..=NGRAM.min(words.len()))
+            .rev()
+            .any(|n| self.lookup(&words[..n].join(" ")).is_some())
     }
 
     /// A label closing a description: a last sentence of at most [`INVENTED_WORDS`] words.
@@ -1515,7 +1585,9 @@ impl<'a> Parser<'a> {
                 if negated(&before, before.len()) {
                     continue;
                 }
-                if let Some(r) = self.cue_phrase(&text[m.end()..], *id == "main") {
+                if let Some(r) =
+                    self.cue_phrase(&text[m.end()..], *id == "main", TIGHT_CUES.contains(id))
+                {
                     return one(r);
                 }
             }
@@ -1628,6 +1700,7 @@ fn is_fence(line: &str) -> bool {
 /// The value after a key's colon: a bracketed list, a quoted string, or the text to the end of
 /// the line or object.
 fn value_after(s: &str) -> &str {
+    step(s.len());
     let s = s.trim_start();
     let mut chars = s.chars();
     match chars.next() {
