@@ -66,36 +66,41 @@ REFUSALS: list[tuple[str, str]] = [
 
 #: Prose readings (`Parser.lead_lines`, `Parser.prose`): words that are never a label there (ASCII,
 #: compared lower-cased), the same list as `parse::STOP_WORDS`.
-STOP_WORDS = frozenset(
-    """a an the this that these those it its it's he she they them their his her him i i'm me my
-    we our you your is are was were be been being am do does did has have had will would can could
-    may might should must shall of in on at to for with from by as about into over under and or but
-    not no nor so if than then there here what which who whom whose when where why how also very
-    just only some any all each both either neither sure yes okay ok certainly absolutely hello hi
-    hey well alright hmm note unfortunately however overall based thank thanks hope helps luck
-    regards cheers please sorry apologies apology regrettably sadly alas oops dear great emotion emotions label labels expression expressions explanation reason
-    reasoning confidence description image images picture photo person people face id number rank
-    answer result results prediction category sentiment mood feeling feelings score difficult hard
-    unclear unknown ambiguous uncertain impossible challenging subjective clear evident visible
-    apparent obvious likely possibly probably perhaps maybe man woman child boy girl look looks
-    appear appears seem seems show shows display displays see seen after before because since while
-    due during though although yet like around behind near toward towards upon within without
-    between through""".split()
+
+
+def _wordset(words: str) -> frozenset[str]:
+    """The words of `words`, each also spelled with a curly apostrophe."""
+    return frozenset(w2 for w in words.split() for w2 in (w, w.replace("'", "’")))
+
+
+STOP_WORDS = _wordset(
+    """a an the this that these those it its it's he she they them their his her him i i'm me my we
+    our you your is are was were be been being am do does did has have had will would can could
+    may might should must shall of in on at to for with from by as about into over under and or
+    but not no nor so if than then there here what which who whom whose when where why how also
+    very just only some any all each both either neither sure yes okay ok certainly absolutely
+    hello hi hey well alright hmm note unfortunately however overall based thank thanks hope helps
+    luck regards cheers please sorry apologies apology regrettably sadly alas oops dear great
+    emotion emotions label labels expression expressions explanation reason reasoning confidence
+    description image images picture photo person people face id number rank answer result results
+    prediction category sentiment mood feeling feelings score difficult hard unclear unknown
+    ambiguous uncertain impossible challenging subjective clear evident visible apparent obvious
+    likely possibly probably perhaps maybe man woman child boy girl look looks appear appears seem
+    seems show shows display displays see seen after before because since while due during though
+    although yet like around behind near toward towards upon within without between through"""
 )
-STOP_WORDS = STOP_WORDS | {w.replace("'", "’") for w in STOP_WORDS}
 #: Words dropped before an invented label in a prose phrase ("a sense of calm" -> "calm").
-FILLER_WORDS = frozenset(
+FILLER_WORDS = _wordset(
     """a an the very quite rather somewhat slightly mildly mostly likely possibly probably perhaps
     of that one mix sense feeling feelings look expression state kind sort bit little hint some
     strong clear general overall mild slight predominantly primarily mainly generally to be being
-    in""".split()
+    in"""
 )
 #: A label right after one of these words (within three words) is not named but denied.
-NEGATIONS = frozenset(
+NEGATIONS = _wordset(
     """not no nor never without neither than isn't aren't doesn't don't didn't isnt arent doesnt
-    dont lacks lack lacking absence instead barely hardly""".split()
+    dont lacks lack lacking absence instead barely hardly"""
 )
-NEGATIONS = NEGATIONS | {w.replace("'", "’") for w in NEGATIONS}
 #: Prefixes of a line that name what follows ("Answer: joy").
 KEY_PREFIXES = frozenset(
     {
@@ -457,7 +462,7 @@ def _invented_from(words: list[str]) -> str | None:
         if _alow(w) in STOP_WORDS or len(taken) == INVENTED_WORDS:
             break
         taken.append(w)
-    if not taken or len(taken) < len(words[k:]) and len(taken) == INVENTED_WORDS:
+    if not taken or (len(taken) < len(words[k:]) and len(taken) == INVENTED_WORDS):
         return None
     label = " ".join(taken)
     return label if _label_like(label) else None
