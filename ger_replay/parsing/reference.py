@@ -546,7 +546,7 @@ class Parser:
                     break
                 continue
             r, prose = self.ranking_prose(line)
-            if k == 0 and (prose or _has_prose(_lead_rest(line))):
+            if k == 0 and (prose or (". " in line and _has_prose(_lead_rest(line)))):
                 # A label then its explanation (`Image 1: Happy. The person smiles ...`).
                 lead = self.lead(line, True)
                 if lead is not None:
@@ -811,6 +811,8 @@ class Parser:
             items = reading(text)
             if len(items) == n_items and n_items > 0:
                 return self._finish(items, "ok")
+            if len(items) > n_items:
+                return self._finish(items, "count_mismatch")
             if len(items) > len(loose):
                 loose = items
         if best or loose:

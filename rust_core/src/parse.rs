@@ -7,16 +7,25 @@
 //! - **named items**: item names with a number (`Image 1`, `image-1`, `video1`, `Image-text pair
 //!   1`, `the second image`), each followed by its ranking (a list, a comma list, a quoted string,
 //!   or a vertical list on the next lines);
-//! - **bare lists**: bracketed lists or list-like lines holding candidate labels, in order.
+//! - **bare lists**: bracketed lists or list-like lines holding candidate labels, in order;
+//! - **loose**: a label opening each line (`joy, The person ...`, `1. Happy - smiling`, the first
+//!   candidate cell of a table row), then one label read from prose (cues such as "the primary
+//!   emotion ... appears to be X (or Y)", a short last sentence closing a description, the
+//!   candidates named in a text about emotions), see [`Parser::lead_lines`] and
+//!   [`Parser::prose`].
 //!
 //! Readings are tried in this order: the first that finds exactly `n_items` items wins; one that
 //! finds more ends the search (a count mismatch); otherwise the reading with the most items is
 //! kept (a count mismatch). The bare lists are read only when records and named items found
-//! nothing.
+//! nothing, the loose readings only when those found fewer than `n_items`. Where prose names
+//! more than one label, they are kept in the order named (the first is the prediction) and the
+//! item is flagged `hedged`. An answer with no items and no refusal wording is `NoLabel` when
+//! it is prose (a description, a request for more context), `Unparseable` otherwise.
 //! Items are keyed by the number in their name when every item has one (ordered by it, the first
 //! of duplicates kept), otherwise kept in order of appearance. An answer with no items is
-//! `Refused` when it holds a refusal wording (see [`REFUSALS`]), `Unparseable` otherwise; a
-//! refusal wording never overrides items that are present.
+//! `Refused` when it holds a refusal wording (see [`REFUSALS`]); a refusal wording never
+//! overrides items that are present, and an answer that declines to identify the person and
+//! then names an emotion is read after the refusal's clause.
 //!
 //! The pure-Python reference parser (`ger_replay/parsing/reference.py`) implements the same
 //! rules; the two are checked against each other.
@@ -684,7 +693,7 @@ fn phrase(rest: &str) -> &str {
         }
         if c == ',' {
             let after: String = rest[k + 1..].trim_start().chars().take(3).collect();
-            if after.to_ascii_lowercase() != "or " {
+            if !after.eq_ignore_ascii_case("or ") {
                 return &rest[..k];
             }
         }
@@ -1254,7 +1263,7 @@ impl<'a> Parser<'a> {
                 continue;
             }
             let (mut r, prose) = self.ranking_prose(line);
-            if k == 0 && (prose || has_prose(lead_rest(line))) {
+            if k == 0 && (prose || (line.contains(". ") && has_prose(lead_rest(line)))) {
                 // A label then its explanation (`Image 1: Happy. The person smiles ...`).
                 if let Some(lead) = self.lead(line, true) {
                     r = lead;
@@ -1609,7 +1618,7 @@ impl<'a> Parser<'a> {
     fn parse(&self, text: &str, n_items: usize) -> Codes {
         // Three tiers: the structured readings; the bare ones, tried only when the structured
         // ones found nothing; the loose ones (lead labels, prose), which win only with exactly
-        // `n_items` items or when nothing else was found.
+        // `n_items` items, with too many (a count mismatch), or when nothing else was found.
         let mut best: Option<Vec<Item>> = None;
         for tier in [[0, 1], [2, 3]] {
             best = None;
@@ -1646,6 +1655,9 @@ impl<'a> Parser<'a> {
             };
             if items.len() == n_items && n_items > 0 {
                 return self.finish(items, Status::Ok);
+            }
+            if items.len() > n_items {
+                return self.finish(items, Status::CountMismatch);
             }
             if items.len() > loose.as_ref().map_or(0, Vec::len) {
                 loose = Some(items);

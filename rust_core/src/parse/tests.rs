@@ -325,7 +325,10 @@ fn name_numbers_from_digits_or_ordinals() {
     assert_eq!(name_number("image 1234567890123"), Some(123_456_789));
 }
 
-fn one(text: &str, labels: &LabelSpace) -> (Status, Vec<Vec<String>>, Vec<Vec<String>>, Vec<bool>) {
+/// (status, rankings, invented, hedged) of a one-item answer.
+type One = (Status, Vec<Vec<String>>, Vec<Vec<String>>, Vec<bool>);
+
+fn one(text: &str, labels: &LabelSpace) -> One {
     let p = parse_answer(text, 1, labels);
     (p.status, p.rankings, p.invented, p.hedged)
 }
