@@ -11,8 +11,8 @@
 //! - **loose**: a label opening each line (`joy, The person ...`, `1. Happy - smiling`, the first
 //!   candidate cell of a table row), then one label read from prose (cues such as "the primary
 //!   emotion ... appears to be X (or Y)", a short last sentence closing a description, the
-//!   candidates named in a text about emotions), see [`Parser::lead_lines`] and
-//!   [`Parser::prose`].
+//!   candidates named in a text about emotions), see `Parser::lead_lines` and
+//!   `Parser::prose`.
 //!
 //! Readings are tried in this order: the first that finds exactly `n_items` items wins; one that
 //! finds more ends the search (a count mismatch); otherwise the reading with the most items is
@@ -104,7 +104,7 @@ pub struct Codes {
     pub invented: Vec<(u32, String)>,
     /// The id of the refusal wording that matched (only when no item was found).
     pub refusal: Option<&'static str>,
-    /// Per item, whether the answer named more than one label in prose (see [`Parser::prose`]).
+    /// Per item, whether the answer named more than one label in prose (see `Parser::prose`).
     pub hedged: Vec<bool>,
 }
 
@@ -205,7 +205,7 @@ pub const REFUSALS: &[(&str, &str)] = &[
     ("zh", r"抱歉|对不起|无法(?:帮助|提供|识别|处理|完成|分析)"),
 ];
 
-/// Prose readings ([`Parser::lead_lines`], [`Parser::prose`]): words that are never a label
+/// Prose readings (`Parser::lead_lines`, `Parser::prose`): words that are never a label
 /// there (ASCII, compared in any case).
 const STOP_WORDS: &[&str] = &[
     "a",
