@@ -36,8 +36,8 @@ def one_input(data: bytes) -> None:
     labels = LABEL_SETS[(head // 64) % len(LABEL_SETS)]
     got = parse_response(text, n, labels, [("joyful", "happy")])
     want = ref.parse_answer(text, n, labels, [("joyful", "happy")], default=DEFAULT)
-    a = (got.status, got.rankings, got.invented, got.refusal)
-    b = (want.status, want.rankings, want.invented, want.refusal)
+    a = (got.status, got.rankings, got.invented, got.refusal, got.hedged)
+    b = (want.status, want.rankings, want.invented, want.refusal, want.hedged)
     if a != b:
         raise AssertionError(f"parsers disagree on {text!r}: rust {a} reference {b}")
 
