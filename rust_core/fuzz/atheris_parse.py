@@ -10,11 +10,14 @@ as a crash file."""
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import atheris
 
+# The reference parser lives with the tests (tests/oracle).
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tests"))
 with atheris.instrument_imports():
-    from ger_replay.parsing import reference as ref
+    from oracle import reference as ref
 
 from ger_replay import parse_response
 from ger_replay.protocol.labels import default_synonyms

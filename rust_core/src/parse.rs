@@ -27,7 +27,7 @@
 //! overrides items that are present, and an answer that declines to identify the person and
 //! then names an emotion is read after the refusal's clause.
 //!
-//! The pure-Python reference parser (`ger_replay/parsing/reference.py`) implements the same
+//! The pure-Python reference parser (`tests/oracle/reference.py`) implements the same
 //! rules; the two are checked against each other.
 
 use std::cell::RefCell;

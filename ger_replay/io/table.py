@@ -7,18 +7,17 @@ from typing import Any
 
 import polars as pl
 
-#: Status of one sample in one run.
-OK = "ok"
-REFUSED = "refused"
-COUNT_MISMATCH = "count_mismatch"
-UNPARSEABLE = "unparseable"
-UNANSWERED = "unanswered"
-#: Answered, but no label in the ranking is one of the dataset's candidates.
-NO_CANDIDATE = "no_candidate"
-#: Answered in prose naming no label (a description, a request for more context): like a
-#: refusal, no prediction under every rule set.
-NO_LABEL = "no_label"
-STATUSES = (OK, REFUSED, COUNT_MISMATCH, UNPARSEABLE, UNANSWERED, NO_CANDIDATE, NO_LABEL)
+from ger_replay.protocol.status import SAMPLE_STATUSES, Status
+
+#: Status of one sample in one run, as the plain strings the table stores (`Status` values).
+OK = Status.OK.value
+REFUSED = Status.REFUSED.value
+COUNT_MISMATCH = Status.COUNT_MISMATCH.value
+UNPARSEABLE = Status.UNPARSEABLE.value
+UNANSWERED = Status.UNANSWERED.value
+NO_CANDIDATE = Status.NO_CANDIDATE.value
+NO_LABEL = Status.NO_LABEL.value
+STATUSES: tuple[str, ...] = tuple(s.value for s in SAMPLE_STATUSES)
 
 #: Run metadata carried on every row (constant within a run).
 RUN_COLUMNS: dict[str, pl.DataType] = {

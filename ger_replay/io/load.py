@@ -1,45 +1,57 @@
-"""Turning paths into the predictions table.
+"""Turning paths into the predictions table: the one place that decides how a path is read.
 
-A path is handed to the first source that recognises it. Sources: a predictions file (Parquet or
-CSV, as `import` and `export` write), a folder of released predictions, and further kinds
-(cassette runs, bundles) that register themselves with `register`. A folder that no source
-claims is searched one level down, so `score cassettes/` finds every run inside.
+The readers are tried in the order of `READERS`, and the first that recognises a path reads it:
+a bundle, a run folder, a predictions file (Parquet, CSV or JSONL, as `import` and `export`
+write), a folder of released predictions. A folder that no reader claims is searched one level
+down, so `score cassettes/` finds every run inside. What was read comes back as one
+`LoadResult`: the rows, the errors of whatever could not be read, each run's provenance and,
+for recorded run folders, their calls.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
-from contextvars import ContextVar
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
 from ger_replay.errors import GerReplayError, InputError
-from ger_replay.score import table
+from ger_replay.io import bundle, provenance, released, runs, table, verify
+from ger_replay.io.runs import RecordedCalls
 
-#: A loader returns the rows it could read and the errors of what it could not.
-Loaded = tuple[pl.DataFrame, list[GerReplayError]]
+
+@dataclass
+class LoadResult:
+    """What a load read: the predictions table, the errors of what it could not read, the
+    provenance of each run read from a run folder or a bundle (run -> provenance columns), and
+    the recorded calls of each run folder."""
+
+    table: pl.DataFrame
+    errors: list[GerReplayError] = field(default_factory=list)
+    provenance: dict[str, dict[str, Any]] = field(default_factory=dict)
+    calls: list[RecordedCalls] = field(default_factory=list)
+
+    def extend(self, other: LoadResult) -> None:
+        """Adds another result's errors, provenance and calls (not its rows)."""
+        self.errors.extend(other.errors)
+        self.provenance.update(other.provenance)
+        self.calls.extend(other.calls)
 
 
 @dataclass(frozen=True)
-class Source:
+class LoadOptions:
+    #: sample_id -> gt for runs shared without labels.csv (`pack --no-labels`)
+    labels: Mapping[str, str] | None = None
+
+
+@dataclass(frozen=True)
+class Reader:
     name: str
     detect: Callable[[Path], bool]
-    load: Callable[[Path], Loaded]
-
-
-_SOURCES: list[Source] = []
-
-
-def register(source: Source, first: bool = False) -> None:
-    if any(s.name == source.name for s in _SOURCES):
-        return
-    if first:
-        _SOURCES.insert(0, source)
-    else:
-        _SOURCES.append(source)
+    read: Callable[[Path, LoadOptions], LoadResult]
 
 
 PREDICTION_SUFFIXES = (".parquet", ".csv", ".jsonl")
@@ -106,77 +118,98 @@ def _decode_list(cell: str | None) -> list[str] | None:
     return [str(x) for x in v]
 
 
-def _load_predictions_file(path: Path) -> Loaded:
-    return read_predictions_file(path), []
+def _read_run(path: Path, opts: LoadOptions) -> LoadResult:
+    got = runs.read_run(path, opts.labels)
+    run = str(got.meta.get("name") or path.name)
+    return LoadResult(
+        got.table,
+        got.errors,
+        {run: provenance.of_run(got.meta)},
+        [got.calls] if got.calls is not None else [],
+    )
+
+
+def _read_predictions_file(path: Path, opts: LoadOptions) -> LoadResult:
+    return LoadResult(read_predictions_file(path))
 
 
 def _is_predictions_file(path: Path) -> bool:
     return path.is_file() and path.suffix.lower() in PREDICTION_SUFFIXES
 
 
-def _load_released(path: Path) -> Loaded:
-    from ger_replay.share.released import import_results
-
-    df, errors = import_results(path)
-    return df, list(errors)
+def _read_released(path: Path, opts: LoadOptions) -> LoadResult:
+    df, errors = released.import_results(path)
+    return LoadResult(df, list(errors))
 
 
-def _is_released(path: Path) -> bool:
-    from ger_replay.share.released import is_released_layout
+def _read_bundle(path: Path, opts: LoadOptions) -> LoadResult:
+    """The predictions table of every run in a bundle, each row carrying its provenance. A
+    bundle that fails verification gives its problems and no rows."""
+    with bundle.open_bundle(path) as b:
+        problems = verify.check_open(b)
+        if problems:
+            return LoadResult(table.empty(), list(problems))
+        manifest = bundle.read_manifest(b)
+        frames: list[pl.DataFrame] = []
+        out = LoadResult(table.empty())
+        for run_dir in b.run_dirs():
+            got = _load([run_dir], opts)
+            out.errors.extend(bundle.renamed(e, b) for e in got.errors)
+            if got.table.height == 0:
+                continue
+            meta = bundle.run_meta(b, run_dir)
+            prov = provenance.of_run(meta, bundle=path.name, bundle_sha256=b.sha256)
+            prov["bundle_tool_version"] = manifest.get("tool_version")
+            frames.append(provenance.with_provenance(got.table, prov))
+            out.provenance.update(dict.fromkeys(table.runs(got.table), prov))
+    if frames:
+        out.table = pl.concat(frames, how="diagonal_relaxed")
+    return out
 
-    return is_released_layout(path)
 
-
-register(Source("predictions-file", _is_predictions_file, _load_predictions_file))
-register(Source("released-predictions", _is_released, _load_released))
+#: The readers, in the order they are tried.
+READERS: tuple[Reader, ...] = (
+    Reader("bundle", bundle.is_bundle, _read_bundle),
+    Reader("run-folder", runs.is_run, _read_run),
+    Reader("predictions-file", _is_predictions_file, _read_predictions_file),
+    Reader("released-predictions", released.is_released_layout, _read_released),
+)
 
 
 def claims(path: Path) -> bool:
-    """Whether some source reads this path as it is."""
-    _ensure_plugins()
-    return any(s.detect(path) for s in _SOURCES)
+    """Whether some reader reads this path as it is."""
+    return any(r.detect(path) for r in READERS)
 
 
-@dataclass
-class LoadResult:
-    table: pl.DataFrame
-    errors: list[GerReplayError] = field(default_factory=list)
-
-
-def _load_one(path: Path) -> Loaded:
-    for s in _SOURCES:
-        if s.detect(path):
-            return s.load(path)
+def _load_one(path: Path, opts: LoadOptions) -> LoadResult:
+    for r in READERS:
+        if r.detect(path):
+            return r.read(path, opts)
     if path.is_dir():
-        frames, errors = [], []
+        frames: list[pl.DataFrame] = []
+        out = LoadResult(table.empty())
         children = sorted(p for p in path.iterdir() if not p.name.startswith("."))
         claimed = False
         for child in children:
-            if any(s.detect(child) for s in _SOURCES):
+            if claims(child):
                 claimed = True
                 try:
-                    df, errs = _load_one(child)
+                    got = _load_one(child, opts)
                 except GerReplayError as e:
-                    errors.append(e)
+                    out.errors.append(e)
                     continue
-                frames.append(df)
-                errors.extend(errs)
+                frames.append(got.table)
+                out.extend(got)
         if not claimed:
             raise InputError(
                 "holds no runs (no predictions file, run folder or released predictions)", path
             )
-        return (pl.concat(frames, how="diagonal_relaxed") if frames else table.empty()), errors
+        if frames:
+            out.table = pl.concat(frames, how="diagonal_relaxed")
+        return out
     raise InputError(
         "not a predictions file, run folder, bundle or released-predictions folder", path
     )
-
-
-_GIVEN_LABELS: ContextVar[dict[str, str] | None] = ContextVar("given_labels", default=None)
-
-
-def given_labels() -> dict[str, str] | None:
-    """Ground truth given with `load(..., labels=...)`, for runs shared without labels.csv."""
-    return _GIVEN_LABELS.get()
 
 
 def read_ground_truth(paths: Sequence[str | Path]) -> dict[str, str]:
@@ -202,41 +235,35 @@ def read_ground_truth(paths: Sequence[str | Path]) -> dict[str, str]:
     return out
 
 
-def load(paths: Sequence[str | Path], labels: dict[str, str] | None = None) -> LoadResult:
+def load(paths: Sequence[str | Path], labels: Mapping[str, str] | None = None) -> LoadResult:
     """Every run under the given paths, with the errors of whatever could not be read.
-    `labels` (sample_id -> gt) supplies the ground truth of runs shared without labels.csv;
-    nested loads (the runs inside a bundle) keep the ground truth of the outer one."""
-    if labels is None:
-        return _load(paths)
-    token = _GIVEN_LABELS.set(labels)
-    try:
-        return _load(paths)
-    finally:
-        _GIVEN_LABELS.reset(token)
+    `labels` (sample_id -> gt) supplies the ground truth of runs shared without labels.csv,
+    also for the runs inside a bundle."""
+    return _load(paths, LoadOptions(labels))
 
 
-def _load(paths: Sequence[str | Path]) -> LoadResult:
-    _ensure_plugins()
+def _load(paths: Sequence[str | Path], opts: LoadOptions) -> LoadResult:
     frames: list[pl.DataFrame] = []
-    errors: list[GerReplayError] = []
+    out = LoadResult(table.empty())
     for p in map(Path, paths):
         if not p.exists():
-            errors.append(InputError("no such file or folder", p))
+            out.errors.append(InputError("no such file or folder", p))
             continue
         try:
-            df, errs = _load_one(p)
+            got = _load_one(p, opts)
         except GerReplayError as e:
-            errors.append(e)
+            out.errors.append(e)
             continue
-        frames.append(df)
-        errors.extend(errs)
+        frames.append(got.table)
+        out.extend(got)
     if not frames:
-        return LoadResult(table.empty(), errors)
+        return out
     df = table.conform(pl.concat([table.conform(f) for f in frames], how="diagonal_relaxed"))
     df, clash = drop_repeated_runs(df)
     if clash is not None:
-        errors.append(clash)
-    return LoadResult(df, errors)
+        out.errors.append(clash)
+    out.table = df
+    return out
 
 
 def drop_repeated_runs(df: pl.DataFrame) -> tuple[pl.DataFrame, InputError | None]:
@@ -249,15 +276,3 @@ def drop_repeated_runs(df: pl.DataFrame) -> tuple[pl.DataFrame, InputError | Non
     return df.filter(~pl.col("run").is_in(clash)), InputError(
         f"run(s) given more than once, or with duplicate samples: {', '.join(clash)}"
     )
-
-
-def _ensure_plugins() -> None:
-    """Imports the modules that register further sources (cassette runs, bundles)."""
-    import importlib
-
-    for mod in ("ger_replay.record.runs", "ger_replay.share.bundle"):
-        try:
-            importlib.import_module(mod)
-        except ModuleNotFoundError as e:
-            if e.name != mod:
-                raise
