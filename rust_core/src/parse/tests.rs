@@ -546,6 +546,12 @@ fn work_is_linear_in_the_text_on_pathological_inputs() {
         );
     }
     println!("most steps a byte: {:.1} ({:?})", worst.0, worst.1);
+    // 100 KB of one character.
+    for c in ["a", " ", "{", "[", "(", ",", "\n", ".", ":", "|", "é"] {
+        let text = c.repeat(100_000 / c.len());
+        let b = steps(&text, &labels);
+        assert!(b <= 400 * text.len() as u64, "{c:?}: {b} steps for 100 KB");
+    }
     // Deeply nested brackets around labels.
     for (open, close) in [("[", "]"), ("{", "}"), ("(", ")")] {
         let nest = |d: usize| format!("{}Fear, happy{}", open.repeat(d), close.repeat(d));
