@@ -26,7 +26,7 @@ from ger_replay.score import scoring, stream
 from ger_replay.stats.bootstrap import add_count_intervals, add_intervals
 
 INVENTED = ("Pain", "Concentration", "Confusion", "Boredom")
-FAILED = (table.REFUSED, table.UNPARSEABLE, table.UNANSWERED, table.COUNT_MISMATCH)
+FAILED = (table.REFUSED, table.UNPARSEABLE, table.UNANSWERED, table.COUNT_MISMATCH, table.NO_LABEL)
 
 
 def _variants(label: str) -> list[str]:
