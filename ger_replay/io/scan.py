@@ -31,6 +31,8 @@ class Lazy:
     frame: pl.LazyFrame
     path: Path | None
     columns: frozenset[str]
+    #: the parts of a folder of Parquet files, each also read alone (`frame` is all of them)
+    parts: tuple[pl.LazyFrame, ...] = ()
 
 
 @dataclass
@@ -146,7 +148,8 @@ def scan(paths: Sequence[str | Path], labels: dict[str, str] | None = None) -> S
         elif parts:
             # A folder of Parquet parts is one table: a run may be split over its parts.
             frame = pl.concat([x.frame for x in parts], how="diagonal_relaxed")
-            out.sources.append(Lazy(frame, p, frozenset().union(*(x.columns for x in parts))))
+            names = frozenset().union(*(x.columns for x in parts))
+            out.sources.append(Lazy(frame, p, names, tuple(x.frame for x in parts)))
     if eager:
         got = sources.load(eager, labels=labels)
         out.errors.extend(got.errors)
@@ -179,7 +182,7 @@ def duplicated_runs(srcs: Sequence[Lazy], runs_of: Sequence[Sequence[str]] = ())
                 found.add(r)
     key = pl.struct("run", "sample_id").hash(seed=_DUP_SEED).alias("h")
     for src in srcs:
-        h = src.frame.select(key).collect(engine="streaming").to_series().to_numpy().copy()
+        h = _hashes(src.frame, key)
         h.sort()
         same = h[1:][h[1:] == h[:-1]]  # sorted: its distinct values without another sort
         del h
@@ -201,3 +204,17 @@ def duplicated_runs(srcs: Sequence[Lazy], runs_of: Sequence[Sequence[str]] = ())
             )
         found.update(dup.get_column("run").to_list())
     return sorted(found)
+
+
+def _hashes(lf: pl.LazyFrame, key: pl.Expr) -> np.ndarray:
+    """The hash column as one writable array, filled batch by batch: 8 bytes a row, no copy."""
+    n = int(lf.select(pl.len()).collect(engine="streaming").item())
+    out = np.empty(n, dtype=np.uint64)
+    at = 0
+    for batch in lf.select(key).collect_batches(engine="streaming"):
+        part = batch.to_series().to_numpy()
+        if at + len(part) > n:
+            raise InputError("the table changed while it was read")
+        out[at : at + len(part)] = part
+        at += len(part)
+    return out[:at]

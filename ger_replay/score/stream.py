@@ -54,7 +54,17 @@ def _read_error(src: Lazy, e: Exception) -> InputError:
 
 
 def tally(src: Lazy, need_first: bool) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(runs, counts) of one source: each run's first row, and the grouped counts."""
+    """(runs, counts) of one source: each run's first row, and the grouped counts. The parts of
+    a folder are grouped one at a time (the state of a group-by grows with its keys), then
+    merged."""
+    if src.parts:
+        got = [tally(Lazy(p, src.path, src.columns), need_first) for p in src.parts]
+        runs = pl.concat([r for r, _ in got]).unique(
+            subset="run", keep="first", maintain_order=True
+        )
+        counts = pl.concat([c for _, c in got])
+        del got
+        return runs, counts.group_by(*KEYS, "first").agg(pl.col("n").sum())
     lf = src.frame
     runs = (
         lf.select("run", *META)
