@@ -352,3 +352,19 @@ def test_report_over_many_runs_draws_the_extremes_not_every_run(tmp_path: Path) 
     assert any("confusion: figures of the best and worst run" in n for n in res.notes)
     conf = pl.read_csv(next((tmp_path / "r").rglob("confusion.csv")))
     assert conf.get_column("run").n_unique() == 30  # every run stays in the data
+
+
+def test_import_then_streamed_export_to_every_format_scores_the_same(tmp_path: Path) -> None:
+    df = generated(seed=12, n=40, runs_per=1)
+    write_table(df, tmp_path / "p.parquet")
+    want = stream.score_frame(df, "paper").rows
+    for suffix in (".parquet", ".csv", ".jsonl"):
+        out = tmp_path / f"e{suffix}"
+        res = CliRunner().invoke(main, ["export", str(tmp_path / "p.parquet"), "-o", str(out)])
+        assert res.exit_code == 0, res.output
+        assert f"exported {df.height} rows" in res.stderr
+        got = scan.scan([out])
+        rows = stream.score_sources(got.sources, "paper").rows
+        assert len(rows) == len(want) and all(same(a, b) for a, b in zip(rows, want, strict=True))
+    back = pl.read_parquet(tmp_path / "e.parquet")
+    assert back.get_column("exported_with").drop_nulls().len() == df.height

@@ -97,8 +97,10 @@ def export_lazy(paths: Sequence[Path], out: Path) -> Exported:
         )
         lf = lf.filter(~pl.col("run").is_in(clash))
     lf = lf.with_columns(
-        *[pl.col(c).cast(t) for c, t in PROVENANCE.items()],
-        pl.lit(f"ger-replay {__version__}").alias("exported_with"),
+        *[pl.col(c).cast(t) for c, t in PROVENANCE.items() if c != "exported_with"],
+        pl.lit(f"ger-replay {__version__}", dtype=PROVENANCE["exported_with"]).alias(
+            "exported_with"
+        ),
     )
     names = lf.collect_schema().names()
     rest = [c for c in names if c not in table.SCHEMA and c not in PROVENANCE]
