@@ -12,22 +12,36 @@ import click
 from ger_replay import __version__
 from ger_replay.errors import GerReplayError
 
-#: Exit codes: 0 fine, 1 a check failed (scores moved, bundle altered), 2 bad input.
+#: Exit codes: 0 fine, 1 a check failed (scores moved, bundle altered), 2 bad input,
+#: 130 stopped by Ctrl-C (or SIGTERM).
 EXIT_CHECK = 1
 EXIT_INPUT = 2
+EXIT_INTERRUPTED = 130
+
+
+def shown(text: object) -> str:
+    """Text fit for the terminal: no secret, no control sequence from a stranger's name."""
+    from ger_replay.io.neutral import terminal
+    from ger_replay.io.scrub import scrub_text
+
+    return terminal(scrub_text(str(text)))
+
+
+def echo(text: object = "", err: bool = False) -> None:
+    click.echo(shown(text), err=err)
 
 
 def report_errors(errors: Sequence[BaseException]) -> None:
     """Lists every failure at the end, one per line, on stderr."""
     if not errors:
         return
-    click.echo(f"\n{len(errors)} problem(s):", err=True)
+    echo(f"\n{len(errors)} problem(s):", err=True)
     for e in errors:
-        click.echo(f"  error: {e}", err=True)
+        echo(f"  error: {e}", err=True)
 
 
 def fail(e: BaseException, code: int = EXIT_INPUT) -> None:
-    click.echo(f"error: {e}", err=True)
+    echo(f"error: {e}", err=True)
     sys.exit(code)
 
 
@@ -142,9 +156,14 @@ def score_cmd(
         )
     text = tables.render(result.rows, fmt)
     if output:
-        output.write_text(text + "\n", encoding="utf-8")
+        from ger_replay.io.atomic import atomic_write_text, write_error
+
+        try:
+            atomic_write_text(output, text + "\n")
+        except OSError as e:
+            fail(write_error(e, output))
     else:
-        click.echo(text)
+        echo(text)
     errors: list[GerReplayError] = [*loaded.errors, *result.errors]
     report_errors(errors)
     if expect is not None:
@@ -153,9 +172,9 @@ def score_cmd(
         except GerReplayError as e:
             fail(e)
         if changes:
-            click.echo(f"\n{len(changes)} run(s) moved against {expect}:", err=True)
+            echo(f"\n{len(changes)} run(s) moved against {expect}:", err=True)
             for line in changes:
-                click.echo(f"  {line}", err=True)
+                echo(f"  {line}", err=True)
             sys.exit(EXIT_CHECK)
     if errors:
         sys.exit(EXIT_INPUT)
@@ -194,7 +213,7 @@ def import_cmd(kind: str, results_dir: Path, output: Path) -> None:
     except GerReplayError as e:
         fail(e)
     n_runs = df.get_column("run").n_unique() if df.height else 0
-    click.echo(f"imported {n_runs} run(s), {df.height} rows -> {output}", err=True)
+    echo(f"imported {n_runs} run(s), {df.height} rows -> {output}", err=True)
     report_errors(errors)
     if errors:
         sys.exit(EXIT_INPUT)
@@ -215,7 +234,7 @@ def pack_cmd(runs: tuple[Path, ...], output: Path, no_labels: bool) -> None:
         fail(e)
     except GerReplayError as e:
         fail(e)
-    click.echo(f"packed {len(result.runs)} run(s), {result.files} files -> {output}", err=True)
+    echo(f"packed {len(result.runs)} run(s), {result.files} files -> {output}", err=True)
     click.echo(f"sha256 {result.sha256}")
 
 
@@ -229,7 +248,7 @@ def verify_cmd(bundle: Path) -> None:
     if problems:
         report_errors(problems)
         sys.exit(EXIT_CHECK)
-    click.echo(f"ok: {bundle}")
+    echo(f"ok: {bundle}")
 
 
 @main.command("export")
@@ -243,7 +262,7 @@ def export_cmd(paths: tuple[Path, ...], output: Path) -> None:
         got = export(paths, output)
     except GerReplayError as e:
         fail(e)
-    click.echo(f"exported {got.table.height} rows -> {output}", err=True)
+    echo(f"exported {got.table.height} rows -> {output}", err=True)
     report_errors(got.errors)
     if got.errors:
         sys.exit(EXIT_INPUT)
@@ -285,8 +304,10 @@ def record_cmd(dry_run: bool, **kw: object) -> None:
         summary = recorder.record(opts)
     except GerReplayError as e:
         fail(e)
-    click.echo("\n".join(recorder.summary_lines(summary)), err=True)
+    echo("\n".join(recorder.summary_lines(summary)), err=True)
     report_errors(summary.errors)
+    if summary.interrupted is not None:
+        sys.exit(EXIT_INTERRUPTED)
     if not summary.complete:
         sys.exit(EXIT_CHECK)
 
@@ -360,7 +381,7 @@ def parse_cmd(
         result = parse_file(file, n_items, labels, dataset, synonyms)
     except GerReplayError as e:
         fail(e)
-    click.echo(render(result, fmt))
+    echo(render(result, fmt))
 
 
 # --- analyses and reports: the work is in ger_replay.report.commands ---------------------------
@@ -492,7 +513,7 @@ def compare_cmd(
         )
     except GerReplayError as e:
         fail(e)
-    click.echo(paired.render(result, fmt))
+    echo(paired.render(result, fmt))
     report_errors(errors)
     if errors:
         sys.exit(EXIT_INPUT)

@@ -13,15 +13,18 @@ from pathlib import Path
 from typing import Any
 
 from ger_replay.errors import InputError
+from ger_replay.io import safe_read
 
 
 def read_raw(path: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The fast reader for scoring: (call metadata, response dicts) straight from the JSON."""
+    data = safe_read.load_json_file(path)
     try:
-        data = json.loads(path.read_bytes())
         inter = data["interactions"]
+        if not isinstance(inter, list):
+            raise TypeError("interactions is not a list")
         responses = [i["response"] for i in inter]
-    except (OSError, ValueError, KeyError, TypeError) as e:
+    except (ValueError, KeyError, TypeError) as e:
         raise InputError(f"not a readable cassette: {e}", path) from None
     for j, r in enumerate(responses):
         _check_response(r, j, path)
@@ -55,8 +58,12 @@ def calls_of(metadata: Any, n: int, path: Path) -> list[dict[str, Any]]:
             path,
         )
     for j, c in enumerate(calls):
-        if not isinstance(c, dict) or not isinstance(c.get("samples"), list):
-            raise InputError(f"call {j}: metadata without a samples list", path)
+        if (
+            not isinstance(c, dict)
+            or not isinstance(c.get("samples"), list)
+            or not all(isinstance(x, str) for x in c["samples"])
+        ):
+            raise InputError(f"call {j}: metadata without a list of sample ids", path)
     return calls
 
 

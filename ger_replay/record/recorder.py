@@ -12,6 +12,8 @@ from __future__ import annotations
 import contextlib
 import os
 import random
+import signal
+import sys
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -22,10 +24,12 @@ from pathlib import Path
 from typing import Any
 
 from ger_replay.errors import InputError
+from ger_replay.io import scrub
 from ger_replay.protocol import datasets
 from ger_replay.protocol.datasets import Dataset, Task
 from ger_replay.record import cassettes, journal, rundir, strategy
 from ger_replay.record.client import (
+    CallStopped,
     Client,
     RawCall,
     Transient,
@@ -123,6 +127,8 @@ class RecordSummary:
     skipped: int
     stats: Stats
     errors: list[str] = field(default_factory=list)
+    #: the signal that stopped the run (SIGINT, SIGTERM), if one did
+    interrupted: int | None = None
 
     @property
     def complete(self) -> bool:
@@ -387,10 +393,13 @@ class BatchRunner:
         log: journal.Journal,
         stats: Stats,
         stop: threading.Event,
+        paid: Mapping[str, Mapping[tuple[Any, ...], Any]] | None = None,
     ) -> None:
         self.run_dir, self.ds, self.settings = run_dir, ds, settings
         self.max_tries, self.by_id = max_tries, by_id
         self.client, self.log, self.stats, self.stop = client, log, stats, stop
+        #: responses the journal kept (batch -> call key -> record), served before paying again
+        self.paid = paid or {}
 
     def __call__(self, batch: str, ids: list[str]) -> strategy.BatchResult:
         from ger_replay.record.messages import build_messages
@@ -402,6 +411,10 @@ class BatchRunner:
             for it in cassettes.read(path):
                 m = it.meta
                 old[(tuple(m["samples"]), str(m.get("split", "")), int(m.get("attempt", 1)))] = it
+        for key, rec in self.paid.get(batch, {}).items():
+            got = cassettes.from_record(rec)
+            if got is not None and isinstance(key[2], int):
+                old.setdefault((key[0], key[1], key[2]), got)
         recorded: list[cassettes.Interaction] = []
         labels = list(self.ds.labels)
 
@@ -435,8 +448,15 @@ class BatchRunner:
                         }
                     )
 
-                raw = self.client.chat(body, estimate_tokens(messages), transient)
+                try:
+                    raw = self.client.chat(body, estimate_tokens(messages), transient)
+                except CallStopped:
+                    raise _Stopped() from None
                 it = _interaction(raw, meta)
+                # paid for: journaled (fsynced) before anything else can fail
+                self.log.write(
+                    {"event": "response", "batch": batch, **meta, "record": cassettes.to_record(it)}
+                )
                 event["seconds"] = round(raw.seconds, 3)
                 self.stats.add(calls=1)
             recorded.append(it)
@@ -491,45 +511,104 @@ def record(opts: RecordOptions, client: Client | None = None) -> RecordSummary:
     for the next resume and reported in the summary."""
     ds, settings, size = resolve(opts)
     samples = load_samples(opts, ds, settings.modality)
-    with rundir.locked(opts.out):
-        meta = open_run(opts, ds, settings, size, samples)
-        by_id = {s.sample_id: s for s in samples}
-        all_batches = rundir.batches(meta["sample_order"], meta["batch_size"])
-        log_path = opts.out / rundir.JOURNAL
-        done = journal.finished_batches(journal.read(log_path))
-        todo = [(b, ids) for b, ids in all_batches if b not in done]
-        own_client = client is None
-        if client is None:
-            client = Client(
-                opts.base_url,
-                rpm=opts.rpm,
-                tpm=opts.tpm,
-                timeout=opts.timeout,
-                max_transient=opts.max_transient,
-                backoff=opts.backoff,
-            )
-        stats = Stats()
-        errors: list[str] = []
-        with journal.Journal(log_path) as log, _closing(client, own_client):
-            log.write({"event": "open", "pid": os.getpid(), "resume": bool(done)})
-            stop = threading.Event()
-            runner = BatchRunner(
-                opts.out, ds, settings, meta["max_tries"], by_id, client, log, stats, stop
-            )
-            bar = _Progress(len(all_batches), len(done), stats, opts.progress)
-            try:
-                _run_all(runner, todo, max(1, opts.concurrency), stats, bar, log, stop, errors)
-            finally:
-                bar.close()
-        return RecordSummary(
-            opts.out,
-            batches=len(all_batches),
-            batches_done=stats.batches_done,
-            batches_failed=stats.batches_failed,
-            skipped=len(done),
-            stats=stats,
-            errors=errors,
+    stop = threading.Event()
+    with rundir.locked(opts.out), _stop_on_signals(stop) as caught:
+        try:
+            return _record_locked(opts, ds, settings, size, samples, client, stop, caught)
+        except OSError as e:
+            raise InputError(
+                f"cannot write to the run folder: {e.strerror or e}; the run stopped and every "
+                "answer already recorded is kept: free space (or fix the folder), then run the "
+                "same command to resume",
+                opts.out,
+            ) from None
+
+
+def _record_locked(
+    opts: RecordOptions,
+    ds: Dataset,
+    settings: RequestSettings,
+    size: int,
+    samples: list[Sample],
+    client: Client | None,
+    stop: threading.Event,
+    caught: list[int],
+) -> RecordSummary:
+    meta = open_run(opts, ds, settings, size, samples)
+    by_id = {s.sample_id: s for s in samples}
+    all_batches = rundir.batches(meta["sample_order"], meta["batch_size"])
+    log_path = opts.out / rundir.JOURNAL
+    events = journal.read(log_path)
+    done = journal.finished_batches(events)
+    paid = journal.paid_responses(events)
+    del events
+    todo = [(b, ids) for b, ids in all_batches if b not in done]
+    own_client = client is None
+    if client is None:
+        client = Client(
+            opts.base_url,
+            rpm=opts.rpm,
+            tpm=opts.tpm,
+            timeout=opts.timeout,
+            max_transient=opts.max_transient,
+            backoff=opts.backoff,
+            sleep=lambda s: stop.wait(max(s, 0.0)) and None,
         )
+    client.stop_event = stop
+    stats = Stats()
+    errors: list[str] = []
+    with journal.Journal(log_path) as log, _closing(client, own_client):
+        log.write({"event": "open", "pid": os.getpid(), "resume": bool(done)})
+        runner = BatchRunner(
+            opts.out, ds, settings, meta["max_tries"], by_id, client, log, stats, stop, paid
+        )
+        bar = _Progress(len(all_batches), len(done), stats, opts.progress)
+        try:
+            _run_all(runner, todo, max(1, opts.concurrency), stats, bar, log, stop, errors)
+        finally:
+            bar.close()
+        if caught:
+            log.write({"event": "interrupted", "signal": caught[0]})
+    return RecordSummary(
+        opts.out,
+        batches=len(all_batches),
+        batches_done=stats.batches_done,
+        batches_failed=stats.batches_failed,
+        skipped=len(done),
+        stats=stats,
+        errors=errors,
+        interrupted=caught[0] if caught else None,
+    )
+
+
+@contextlib.contextmanager
+def _stop_on_signals(stop: threading.Event) -> Iterator[list[int]]:
+    """The first SIGINT or SIGTERM sets `stop` (no new request; calls in flight finish and are
+    recorded); a second one exits at once (everything recorded is already on disk). Only the
+    main thread can install handlers; elsewhere this does nothing."""
+    caught: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield caught
+        return
+
+    def handler(signum: int, _frame: Any) -> None:
+        if caught:
+            os.write(2, b"\nstopped at once; everything recorded is kept\n")
+            os._exit(130)
+        caught.append(signum)
+        stop.set()
+        os.write(
+            2,
+            b"\nstopping: no new request; waiting for the calls in flight "
+            b"(press Ctrl-C again to quit at once)\n",
+        )
+
+    old = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield caught
+    finally:
+        for sig, h in old.items():
+            signal.signal(sig, h)
 
 
 @contextlib.contextmanager
@@ -552,6 +631,8 @@ def _run_all(
     errors: list[str],
 ) -> None:
     def one(batch: str, ids: list[str]) -> None:
+        if stop.is_set():
+            return
         try:
             res = runner(batch, ids)
         except TransientExhausted as e:
@@ -566,6 +647,8 @@ def _run_all(
 
     if workers == 1:
         for b, ids in todo:
+            if stop.is_set():
+                break
             one(b, ids)
         return
     with ThreadPoolExecutor(workers) as pool:
@@ -591,12 +674,33 @@ def summary_lines(s: RecordSummary) -> list[str]:
         f"samples answered {st.answered}, unanswered {st.unanswered}",
         f"request rate: {st.rate_per_min:.1f}/min",
     ]
+    if s.interrupted is not None:
+        lines.append(f"stopped by {signal.Signals(s.interrupted).name}: no new request was made")
     if not s.complete:
         lines.append(
             f"{s.batches - s.skipped - s.batches_done} batch(es) unfinished: run the same "
             "record command again to resume"
         )
+        lines.append(f"  {resume_command()}")
     return lines
+
+
+def resume_command(argv: Sequence[str] | None = None) -> str:
+    """The command line that resumes this run, with any URL's credentials left out."""
+    import shlex
+
+    args = list(sys.argv[1:] if argv is None else argv)
+    out = []
+    after_url = False
+    for a in args:
+        if after_url:
+            a, after_url = scrub.clean_url(a), False
+        elif a == "--base-url":
+            after_url = True
+        elif a.startswith("--base-url="):
+            a = "--base-url=" + scrub.clean_url(a.split("=", 1)[1])
+        out.append(scrub.scrub_text(a))
+    return shlex.join(["ger-replay", *out])
 
 
 __all__ = [

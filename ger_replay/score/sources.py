@@ -17,6 +17,8 @@ from pathlib import Path
 import polars as pl
 
 from ger_replay.errors import GerReplayError, InputError
+from ger_replay.io.neutral import csv_unframe
+from ger_replay.io.safe_read import check_regular
 from ger_replay.score import table
 
 #: A loader returns the rows it could read and the errors of what it could not.
@@ -49,14 +51,14 @@ def read_predictions_file(path: Path) -> pl.DataFrame:
     """A predictions table written by `import` or `export`."""
     suffix = path.suffix.lower()
     try:
-        if path.stat().st_size == 0:
+        if check_regular(path).st_size == 0:
             raise InputError("the file is empty", path)
         if suffix == ".parquet":
             df = pl.read_parquet(path)
         elif suffix == ".jsonl":
             df = pl.read_ndjson(path, infer_schema_length=None)
         elif suffix == ".csv":
-            df = pl.read_csv(path, infer_schema=False)
+            df = csv_unframe(pl.read_csv(path, infer_schema=False))
             if "ranking" in df.columns:
                 df = df.with_columns(
                     pl.col("ranking").map_elements(_decode_list, return_dtype=pl.List(pl.String))
@@ -69,7 +71,7 @@ def read_predictions_file(path: Path) -> pl.DataFrame:
             raise InputError("expected a .parquet, .csv or .jsonl predictions file", path)
     except InputError:
         raise
-    except (pl.exceptions.PolarsError, OSError, ValueError) as e:
+    except (pl.exceptions.PolarsError, OSError, ValueError, RecursionError) as e:
         raise InputError(f"cannot read the predictions table: {e}", path) from None
     required = {"run", "dataset", "sample_id", "gt", "status"}
     missing = sorted(required - set(df.columns))
@@ -178,6 +180,7 @@ def read_ground_truth(paths: Sequence[str | Path]) -> dict[str, str]:
     out: dict[str, str] = {}
     for path in map(Path, paths):
         try:
+            check_regular(path)
             df = pl.read_csv(path, infer_schema=False)
         except FileNotFoundError:
             raise InputError("no such file", path) from None
