@@ -103,6 +103,8 @@ class Hostile:
                 if mode == "retry" and first:
                     return self._error(429, "rate limited", {"retry-after": outer.retry_after})
                 text = answer_text(n)
+                if mode == "badutf8":
+                    text += "\n(note)"
                 if mode == "echo":
                     text += f"\nyour key: {key}\nyour url: {self.path}"
                 payload = json.dumps(_completion(text, body.get("model", "m")))
@@ -111,7 +113,7 @@ class Hostile:
                     payload = payload[:-1] + f', "debug": "{escaped(key)}"}}'
                 data = payload.encode()
                 if mode == "badutf8":
-                    data = data.replace(b"1. ", b"1. \xff", 1)
+                    data = data.replace(b"(note)", b"(no\xffte)", 1)
                 self._send(200, data)
 
             def _error(self, code: int, message: str, headers: dict[str, str] | None = None) -> None:
