@@ -3,12 +3,14 @@
 A path is handed to the first source that recognises it. Sources: a predictions file (Parquet or
 CSV, as `import` and `export` write), a folder of released predictions, and further kinds
 (cassette runs, bundles) that register themselves with `register`. A folder that no source
-claims is searched one level down, so `score cassettes/` finds every run inside.
+claims is searched down to `MAX_SEARCH_DEPTH` levels, so `score cassettes/` finds every run
+inside. Runs of one name from different inputs are told apart by their paths.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -138,29 +140,91 @@ class LoadResult:
     errors: list[GerReplayError] = field(default_factory=list)
 
 
-def _load_one(path: Path) -> Loaded:
+#: How deep below a given folder runs are searched for.
+MAX_SEARCH_DEPTH = 6
+#: What a hostile input may raise from deep inside a reader; each becomes that input's error.
+_READ_FAILURES = (
+    OSError,
+    ValueError,
+    TypeError,
+    KeyError,
+    IndexError,
+    AttributeError,
+    RecursionError,
+    MemoryError,
+    UnicodeError,
+    pl.exceptions.PolarsError,
+)
+
+
+def _claimed_by(path: Path) -> Source | None:
     for s in _SOURCES:
-        if s.detect(path):
-            return s.load(path)
-    if path.is_dir():
-        frames, errors = [], []
-        children = sorted(p for p in path.iterdir() if not p.name.startswith("."))
-        claimed = False
-        for child in children:
-            if any(s.detect(child) for s in _SOURCES):
-                claimed = True
-                try:
-                    df, errs = _load_one(child)
-                except GerReplayError as e:
-                    errors.append(e)
-                    continue
-                frames.append(df)
-                errors.extend(errs)
-        if not claimed:
-            raise InputError(
-                "holds no runs (no predictions file, run folder or released predictions)", path
+        try:
+            if s.detect(path):
+                return s
+        except _READ_FAILURES:
+            continue
+    return None
+
+
+def guarded(path: Path, fn: Callable[[Path], Loaded]) -> Loaded:
+    """`fn(path)`, with any failure of a hostile input an `InputError` naming the path."""
+    try:
+        return fn(path)
+    except GerReplayError:
+        raise
+    except _READ_FAILURES as e:
+        what = "nested too deeply" if isinstance(e, RecursionError) else f"{e}"[:300]
+        raise InputError(f"cannot read ({type(e).__name__}): {what}", path) from None
+
+
+def _find(path: Path, depth: int) -> list[Path]:
+    """The inputs some source claims under a folder, searched `depth` levels down (no link
+    followed), in name order."""
+    out: list[Path] = []
+    stack = [(path, 0)]
+    while stack:
+        folder, d = stack.pop()
+        try:
+            children = sorted(
+                (p for p in folder.iterdir() if not p.name.startswith(".")), reverse=True
             )
-        return (pl.concat(frames, how="diagonal_relaxed") if frames else table.empty()), errors
+        except OSError:
+            continue
+        for child in children:
+            if child.is_symlink():
+                continue
+            if _claimed_by(child) is not None:
+                out.append(child)
+            elif d + 1 < depth and child.is_dir():
+                stack.append((child, d + 1))
+    return sorted(out)
+
+
+def _load_one(path: Path) -> tuple[list[tuple[Path, pl.DataFrame]], list[GerReplayError]]:
+    src = _claimed_by(path)
+    if src is not None:
+        df, errs = guarded(path, src.load)
+        return [(path, df)], errs
+    if path.is_dir():
+        frames: list[tuple[Path, pl.DataFrame]] = []
+        errors: list[GerReplayError] = []
+        found = _find(path, MAX_SEARCH_DEPTH)
+        if not found:
+            raise InputError(
+                "holds no runs (no predictions file, run folder or released predictions "
+                f"within {MAX_SEARCH_DEPTH} folder levels)",
+                path,
+            )
+        for child in found:
+            try:
+                df, errs = guarded(child, _claimed_by(child).load)  # type: ignore[union-attr]
+            except GerReplayError as e:
+                errors.append(e)
+                continue
+            frames.append((child, df))
+            errors.extend(errs)
+        return frames, errors
     raise InputError(
         "not a predictions file, run folder, bundle or released-predictions folder", path
     )
@@ -213,19 +277,21 @@ def load(paths: Sequence[str | Path], labels: dict[str, str] | None = None) -> L
 
 def _load(paths: Sequence[str | Path]) -> LoadResult:
     _ensure_plugins()
-    frames: list[pl.DataFrame] = []
+    found: list[tuple[Path, pl.DataFrame]] = []
     errors: list[GerReplayError] = []
     for p in map(Path, paths):
-        if not p.exists():
+        if not os.path.lexists(p):
             errors.append(InputError("no such file or folder", p))
             continue
         try:
-            df, errs = _load_one(p)
+            got = _load_one(p)
         except GerReplayError as e:
             errors.append(e)
             continue
-        frames.append(df)
-        errors.extend(errs)
+        found.extend(got[0])
+        errors.extend(got[1])
+    frames, notes = told_apart(found)
+    errors.extend(notes)
     if not frames:
         return LoadResult(table.empty(), errors)
     df = table.conform(pl.concat([table.conform(f) for f in frames], how="diagonal_relaxed"))
@@ -233,6 +299,65 @@ def _load(paths: Sequence[str | Path]) -> LoadResult:
     if clash is not None:
         errors.append(clash)
     return LoadResult(df, errors)
+
+
+def told_apart(
+    found: Sequence[tuple[Path, pl.DataFrame]],
+) -> tuple[list[pl.DataFrame], list[GerReplayError]]:
+    """The tables of each input, with runs of one name from different inputs told apart by the
+    shortest part of their paths that differs (`a/sfew2/x`, `b/sfew2/x`); an input given twice
+    is kept once, with a message. Nothing is dropped silently."""
+    owners: dict[str, list[int]] = {}
+    for i, (_p, df) in enumerate(found):
+        if df.height and "run" in df.columns:
+            for r in df.get_column("run").unique().to_list():
+                owners.setdefault(str(r), []).append(i)
+    notes: list[GerReplayError] = []
+    keep = [True] * len(found)
+    rename: dict[int, dict[str, str]] = {}
+    for run, idx in owners.items():
+        if len(idx) < 2:
+            continue
+        real: dict[Path, int] = {}
+        for i in idx:
+            key = found[i][0].resolve()
+            if key in real:
+                keep[i] = False
+                notes.append(
+                    InputError(f"given more than once: run {run!r} counted once", found[i][0])
+                )
+            else:
+                real[key] = i
+        if len(real) < 2:
+            continue
+        prefixes = _distinct_prefixes([found[i][0] for i in real.values()])
+        for i, prefix in zip(real.values(), prefixes, strict=True):
+            rename.setdefault(i, {})[run] = f"{prefix}/{run}"
+        notes.append(
+            InputError(
+                f"{len(real)} inputs hold a run named {run!r} (one run given more than once, "
+                "or two runs of one name): told apart as "
+                + ", ".join(f"{p}/{run}" for p in prefixes)
+            )
+        )
+    frames = []
+    for i, (_p, df) in enumerate(found):
+        if not keep[i]:
+            continue
+        if i in rename:
+            df = df.with_columns(pl.col("run").replace(rename[i]))
+        frames.append(df)
+    return frames, notes
+
+
+def _distinct_prefixes(paths: Sequence[Path]) -> list[str]:
+    """For each path, the shortest run of its trailing parts that no other path shares."""
+    parts = [p.resolve().parts for p in paths]
+    for n in range(1, max(len(x) for x in parts) + 1):
+        tails = ["/".join(x[-n:]) for x in parts]
+        if len(set(tails)) == len(tails):
+            return tails
+    return [str(p) for p in paths]
 
 
 def drop_repeated_runs(df: pl.DataFrame) -> tuple[pl.DataFrame, InputError | None]:

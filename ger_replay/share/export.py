@@ -84,7 +84,7 @@ def _is_run_dir(p: Path) -> bool:
     return p.is_dir() and (p / "run.json").is_file()
 
 
-def _load_path(p: Path) -> tuple[list[pl.DataFrame], list[GerReplayError]]:
+def _load_path(p: Path) -> tuple[list[tuple[Path, pl.DataFrame]], list[GerReplayError]]:
     if _is_run_dir(p):
         got = sources.load([p])
         if got.table.height == 0:
@@ -93,33 +93,37 @@ def _load_path(p: Path) -> tuple[list[pl.DataFrame], list[GerReplayError]]:
             meta = schema.load_run_json(p / "run.json")
         except InputError as e:
             return [], [*got.errors, e]
-        return [with_provenance(got.table, provenance(meta))], got.errors
-    if p.is_dir() and any(_is_run_dir(c) for c in p.iterdir()):
-        frames: list[pl.DataFrame] = []
+        return [(p, with_provenance(got.table, provenance(meta)))], got.errors
+    if p.is_dir() and not sources.claims(p):
+        frames: list[tuple[Path, pl.DataFrame]] = []
         errors: list[GerReplayError] = []
-        for child in sorted(c for c in p.iterdir() if not c.name.startswith(".")):
-            if _is_run_dir(child) or (child.is_file() and sources.claims(child)):
-                got_frames, got_errors = _load_path(child)
-                frames.extend(got_frames)
-                errors.extend(got_errors)
+        found = sources._find(p, sources.MAX_SEARCH_DEPTH)
+        if not found:
+            return [], [InputError("holds no runs", p)]
+        for child in found:
+            got_frames, got_errors = _load_path(child)
+            frames.extend(got_frames)
+            errors.extend(got_errors)
         return frames, errors
     got = sources.load([p])
-    return ([got.table] if got.table.height else []), got.errors
+    return ([(p, got.table)] if got.table.height else []), got.errors
 
 
 def collect(paths: Sequence[Path]) -> Exported:
     """Every run under `paths` with its provenance."""
     from ger_replay import __version__
 
-    frames: list[pl.DataFrame] = []
+    found: list[tuple[Path, pl.DataFrame]] = []
     errors: list[GerReplayError] = []
     for p in map(Path, paths):
         if not p.exists():
             errors.append(InputError("no such file or folder", p))
             continue
         got_frames, got_errors = _load_path(p)
-        frames.extend(got_frames)
+        found.extend(got_frames)
         errors.extend(got_errors)
+    frames, notes = sources.told_apart(found)
+    errors.extend(notes)
     if not frames:
         return Exported(_with_all_columns(table.empty()), errors)
     df = pl.concat([table.conform(f) for f in frames], how="diagonal_relaxed")
