@@ -119,7 +119,7 @@ def loads(data: bytes | str, name: str | Path, max_depth: int = MAX_DEPTH) -> An
         raise InputError(f"not UTF-8 text (byte {e.start})", name) from None
     depth = json_depth(text)
     if depth > max_depth:
-        raise InputError(f"not valid JSON: nested {depth} deep (limit {max_depth})", name)
+        raise InputError(f"not valid JSON: nested too deeply ({depth} levels, limit {max_depth})", name)
     try:
         return json.loads(text)
     except json.JSONDecodeError as e:

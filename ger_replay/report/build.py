@@ -17,6 +17,7 @@ import polars as pl
 
 from ger_replay import __version__
 from ger_replay.analysis import confusion, consistency, refusals, robustness, runsets, stability
+from ger_replay.io.atomic import atomic_write_text
 from ger_replay.errors import GerReplayError
 from ger_replay.report import figures, frames, html, paper
 from ger_replay.report.html import Block, FigureRef, Section, esc
@@ -49,8 +50,7 @@ class _Writer:
 
     def text(self, rel: Path, text: str) -> Path:
         p = self.out / rel
-        p.parent.mkdir(parents=True, exist_ok=True)
-        p.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+        atomic_write_text(p, text if text.endswith("\n") else text + "\n")
         self.files.append(p)
         return p
 

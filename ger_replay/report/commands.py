@@ -19,6 +19,14 @@ FORMATS = ("table", "markdown", "csv", "json")
 EXIT_OK, EXIT_CHECK, EXIT_INPUT = 0, 1, 2
 
 
+def _echo(text: str = "", err: bool = False) -> None:
+    """Printed text: no secret, no terminal control sequence from a stranger's names."""
+    from ger_replay.io.neutral import terminal
+    from ger_replay.io.scrub import scrub_text
+
+    click.echo(terminal(scrub_text(text)), err=err)
+
+
 def render(df: pl.DataFrame, fmt: str) -> str:
     if fmt == "markdown":
         return frames.to_markdown(df).rstrip("\n")
@@ -41,23 +49,23 @@ def render(df: pl.DataFrame, fmt: str) -> str:
 
 def _show(parts: Sequence[tuple[str, pl.DataFrame]], fmt: str) -> None:
     if fmt == "json":
-        click.echo(json.dumps({k: v.to_dicts() for k, v in parts}, indent=2, default=str))
+        _echo(json.dumps({k: v.to_dicts() for k, v in parts}, indent=2, default=str))
         return
     for i, (title, df) in enumerate(parts):
         if i:
-            click.echo("")
+            _echo("")
         if fmt != "csv":
-            click.echo(f"## {title}" if fmt == "markdown" else f"{title}:")
+            _echo(f"## {title}" if fmt == "markdown" else f"{title}:")
         else:
-            click.echo(f"# {title}")
-        click.echo(render(df, fmt))
+            _echo(f"# {title}")
+        _echo(render(df, fmt))
 
 
 def _errors(errors: Sequence[BaseException]) -> None:
     if errors:
-        click.echo(f"\n{len(errors)} problem(s):", err=True)
+        _echo(f"\n{len(errors)} problem(s):", err=True)
         for e in errors:
-            click.echo(f"  error: {e}", err=True)
+            _echo(f"  error: {e}", err=True)
 
 
 def _load(paths: Sequence[Path]) -> tuple[pl.DataFrame, list[GerReplayError]]:
@@ -72,7 +80,7 @@ def guarded(fn: Callable[[], int]) -> int:
     try:
         return fn()
     except GerReplayError as e:
-        click.echo(f"error: {e}", err=True)
+        _echo(f"error: {e}", err=True)
         return EXIT_INPUT
 
 
@@ -110,7 +118,7 @@ def stability_cmd(
         )
         if majority_out is not None:
             write_table(s.majority, majority_out)
-            click.echo(f"majority-vote run written to {majority_out}", err=True)
+            _echo(f"majority-vote run written to {majority_out}", err=True)
         return EXIT_OK
 
     return guarded(go)
@@ -154,7 +162,7 @@ def refusals_cmd(paths: Sequence[Path], fmt: str) -> int:
         if r.calls.height:
             parts += [("calls and tokens", r.calls), ("refusal wordings", r.wordings)]
         else:
-            click.echo("(no recorded run folder among the inputs: no calls or tokens)", err=True)
+            _echo("(no recorded run folder among the inputs: no calls or tokens)", err=True)
         _show(parts, fmt)
         return EXIT_INPUT if errors else EXIT_OK
 
@@ -184,7 +192,7 @@ def diff_cmd(a: Path, b: Path, fmt: str, tolerance: float, limit: int) -> int:
         parts = [("metric moves", moved if fmt != "json" else d.metrics)]
         parts.append((f"samples changed ({d.samples.height})", d.samples.head(limit)))
         _show(parts, fmt)
-        click.echo(
+        _echo(
             f"{moved.height} run(s) moved, {d.samples.height} sample(s) changed "
             f"between {a} and {b}",
             err=True,
@@ -203,9 +211,9 @@ def report_cmd(paths: Sequence[Path], out: Path, missing: str, ci: bool, seed: i
         if df.height == 0:
             return EXIT_INPUT
         res = build_report(df, out, paths, missing=missing, ci=ci, seed=seed)  # type: ignore[arg-type]
-        click.echo(f"report: {len(res.files)} file(s) in {out}; open {res.index}", err=True)
+        _echo(f"report: {len(res.files)} file(s) in {out}; open {res.index}", err=True)
         for n in res.notes:
-            click.echo(f"  not shown: {n}", err=True)
+            _echo(f"  not shown: {n}", err=True)
         return EXIT_INPUT if errors else EXIT_OK
 
     return guarded(go)

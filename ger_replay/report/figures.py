@@ -84,9 +84,12 @@ def save(
     paths, the PNG first."""
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = [out_dir / f"{stem}.{ext}" for ext in formats]
+    from ger_replay.io.atomic import atomic_path
+
     with matplotlib.rc_context(STYLE):
         for p in paths:
-            fig.savefig(p, metadata=_metadata(p.suffix))
+            with atomic_path(p) as tmp:
+                fig.savefig(tmp, format=p.suffix[1:], metadata=_metadata(p.suffix))
     return paths
 
 

@@ -16,6 +16,7 @@ from ger_replay.analysis.runsets import SETTING_COLUMNS
 from ger_replay.analysis.stability import MAJORITY_SOURCE
 from ger_replay.protocol import datasets
 from ger_replay.protocol.datasets import TASK_TITLES, Task
+from ger_replay.io.neutral import csv_cell, markdown_cell
 from ger_replay.report.tables import _latex_escape
 
 BASELINES = ("Random", "Majority")
@@ -133,13 +134,13 @@ def to_markdown(t: PaperTable) -> str:
         f"**{t.title}.** Metric in percent; 95% interval in brackets where computed; "
         "(scored/total) where answers are missing.",
         "",
-        "| " + " | ".join(heads) + " |",
+        "| " + " | ".join(map(markdown_cell, heads)) + " |",
         "| --- | " + " | ".join("---:" for _ in t.columns) + " |",
     ]
     for name, cells in t.rows.items():
         vals = [_fmt(cells.get(c), True) for c, _ in t.columns]
         label = f"*{name}*" if name in BASELINES else name
-        out.append("| " + " | ".join([label.replace("|", "\\|"), *vals]) + " |")
+        out.append("| " + " | ".join([markdown_cell(label), *vals]) + " |")
     return "\n".join(out)
 
 
@@ -221,5 +222,5 @@ def to_csv(t: PaperTable) -> str:
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(frame.columns)
     for r in frame.iter_rows():
-        w.writerow(["" if v is None else v for v in r])
+        w.writerow(["" if v is None else csv_cell(v) for v in r])
     return buf.getvalue()
