@@ -44,7 +44,7 @@ def test_one_bad_run_never_stops_the_others(good: Path, tmp_path: Path, kind: st
     code, out = _cli("score", good, bad, "--format", "csv")
     assert code == 2 and named in out
     rows = list(csv.reader(io.StringIO(out.split("\n\n")[0])))
-    assert len(rows) == 2 and rows[1][0] == "run"  # the good run is scored
+    assert "run" in [r[0] for r in rows[1:]]  # the good run is scored
     code, out = _cli("export", good, bad, "-o", tmp_path / "x.csv")
     assert code == 2 and named in out
     assert pl.read_csv(tmp_path / "x.csv").height >= 12
