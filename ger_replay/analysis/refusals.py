@@ -18,7 +18,7 @@ from typing import Any
 
 import polars as pl
 
-from ger_replay.errors import GerReplayError, InputError
+from ger_replay.errors import GerReplayError
 from ger_replay.score import table
 
 #: Journal outcomes of a call that reached an answer, and of a transient failure.
@@ -152,12 +152,6 @@ def run_calls(run_dir: Path) -> RunCalls:
     return RunCalls(row, wordings)
 
 
-def sources_failures() -> tuple[type[BaseException], ...]:
-    from ger_replay.score.sources import _READ_FAILURES
-
-    return _READ_FAILURES
-
-
 def _add_usage(tokens: dict[str, int], response: dict[str, Any]) -> None:
     if int(response["status"]["code"]) != 200:
         return
@@ -174,7 +168,6 @@ def _add_usage(tokens: dict[str, int], response: dict[str, Any]) -> None:
 def run_dirs(paths: Sequence[str | Path]) -> list[Path]:
     """Recorded run folders among the paths and one level below them."""
     from ger_replay.record import rundir
-
     from ger_replay.score import sources
 
     out: list[Path] = []
@@ -182,7 +175,9 @@ def run_dirs(paths: Sequence[str | Path]) -> list[Path]:
         if rundir.is_run_dir(p):
             out.append(p)
         elif p.is_dir() and not sources.claims(p):
-            out.extend(c for c in sources._find(p, sources.MAX_SEARCH_DEPTH) if rundir.is_run_dir(c))
+            out.extend(
+                c for c in sources._find(p, sources.MAX_SEARCH_DEPTH) if rundir.is_run_dir(c)
+            )
     return out
 
 
@@ -196,17 +191,33 @@ class Refusals:
     wordings: pl.DataFrame
 
 
+#: What reading a hostile run folder may raise (as `score.sources` guards against).
+READ_FAILURES: tuple[type[Exception], ...] = (
+    OSError,
+    ValueError,
+    TypeError,
+    KeyError,
+    IndexError,
+    AttributeError,
+    RecursionError,
+    MemoryError,
+)
+
+
 def refusals(df: pl.DataFrame, paths: Sequence[str | Path] = ()) -> Refusals:
     """Refusals and cost of every run: statuses from the table, calls and tokens from the
     recorded run folders found under `paths`."""
     dirs = run_dirs(paths)
     loaded = df.get_column("run").unique().to_list() if df.height else []
-    rows, words = [], []
+    rows: list[dict[str, Any]] = []
+    words: list[dict[str, Any]] = []
     for d in dirs:
         try:
             rc = run_calls(d)
-        except (GerReplayError, *sources_failures()):
+        except GerReplayError:
             continue  # loading the run reported its error already; its calls are not counted
+        except READ_FAILURES:
+            continue
         name = str(rc.row["run"])
         if not any(r == name or str(r).endswith("/" + name) for r in loaded):
             continue  # a run whose predictions could not be read

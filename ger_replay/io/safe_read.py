@@ -101,12 +101,7 @@ def json_depth(data: bytes | str) -> int:
 
     bare = _STRING.sub(b"", raw)
     a = np.frombuffer(bare, dtype=np.uint8)
-    step = (
-        (a == ord("[")).astype(np.int32)
-        + (a == ord("{"))
-        - (a == ord("]"))
-        - (a == ord("}"))
-    )
+    step = (a == ord("[")).astype(np.int32) + (a == ord("{")) - (a == ord("]")) - (a == ord("}"))
     return int(step.cumsum().max()) if step.size else 0
 
 
@@ -119,7 +114,9 @@ def loads(data: bytes | str, name: str | Path, max_depth: int = MAX_DEPTH) -> An
         raise InputError(f"not UTF-8 text (byte {e.start})", name) from None
     depth = json_depth(text)
     if depth > max_depth:
-        raise InputError(f"not valid JSON: nested too deeply ({depth} levels, limit {max_depth})", name)
+        raise InputError(
+            f"not valid JSON: nested too deeply ({depth} levels, limit {max_depth})", name
+        )
     try:
         return json.loads(text)
     except json.JSONDecodeError as e:
@@ -128,8 +125,6 @@ def loads(data: bytes | str, name: str | Path, max_depth: int = MAX_DEPTH) -> An
         raise InputError(f"not valid JSON: {e}", name) from None
 
 
-def load_json_file(
-    path: Path, max_size: int = MAX_JSON, name: str | Path | None = None
-) -> Any:
+def load_json_file(path: Path, max_size: int = MAX_JSON, name: str | Path | None = None) -> Any:
     """A regular JSON file, bounded in size and depth."""
     return loads(read_bytes(path, max_size, name), name if name is not None else path)

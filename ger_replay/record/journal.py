@@ -43,7 +43,9 @@ class Journal:
 
     def write(self, event: dict[str, Any]) -> None:
         event.setdefault("time", round(time.time(), 3))
-        text = json.dumps(_finite(event), ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+        text = json.dumps(
+            _finite(event), ensure_ascii=False, separators=(",", ":"), allow_nan=False
+        )
         line = (scrub.scrub_text(text) + "\n").encode()
         with self._lock:
             view = memoryview(line)

@@ -16,7 +16,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -562,7 +562,7 @@ def _record_locked(
             timeout=opts.timeout,
             max_transient=opts.max_transient,
             backoff=opts.backoff,
-            sleep=lambda s: stop.wait(max(s, 0.0)) and None,
+            sleep=_sleeper(stop),
         )
     client.stop_event = stop
     stats = Stats()
@@ -589,6 +589,15 @@ def _record_locked(
         errors=errors,
         interrupted=caught[0] if caught else None,
     )
+
+
+def _sleeper(stop: threading.Event) -> Callable[[float], None]:
+    """A sleep that a stop (Ctrl-C) cuts short."""
+
+    def sleep(seconds: float) -> None:
+        stop.wait(max(seconds, 0.0))
+
+    return sleep
 
 
 @contextlib.contextmanager

@@ -17,8 +17,8 @@ import polars as pl
 
 from ger_replay import __version__
 from ger_replay.analysis import confusion, consistency, refusals, robustness, runsets, stability
-from ger_replay.io.atomic import atomic_write_text
 from ger_replay.errors import GerReplayError
+from ger_replay.io.atomic import atomic_write_text
 from ger_replay.report import figures, frames, html, paper
 from ger_replay.report.html import Block, FigureRef, Section, esc
 from ger_replay.score.scoring import Missing

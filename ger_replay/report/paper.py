@@ -14,9 +14,9 @@ import polars as pl
 
 from ger_replay.analysis.runsets import SETTING_COLUMNS
 from ger_replay.analysis.stability import MAJORITY_SOURCE
+from ger_replay.io.neutral import csv_cell, markdown_cell
 from ger_replay.protocol import datasets
 from ger_replay.protocol.datasets import TASK_TITLES, Task
-from ger_replay.io.neutral import csv_cell, markdown_cell
 from ger_replay.report.tables import _latex_escape
 
 BASELINES = ("Random", "Majority")

@@ -9,7 +9,6 @@ from typing import Any
 from ger_replay.errors import InputError
 from ger_replay.io import safe_read
 
-
 #: The largest scoring file read (bytes).
 MAX_SIZE = 64 << 20
 

@@ -8,7 +8,6 @@ run commands) is refused before any parser sees it. `check_manifest` validates a
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Mapping
 from pathlib import Path

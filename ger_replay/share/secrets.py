@@ -132,6 +132,7 @@ def unescape_json(data: bytes) -> bytes:
     out = _JSON_ESCAPE.sub(lambda m: bytes([int(m.group(1), 16)]), data)
     return out.replace(b"\\/", b"/")
 
+
 _RAW_IMAGES: list[tuple[str, re.Pattern[bytes]]] = [
     ("JPEG", re.compile(rb"\xff\xd8\xff")),
     ("PNG", re.compile(rb"\x89PNG\r\n\x1a\n")),

@@ -79,7 +79,7 @@ class Hostile:
             def log_message(self, *args: Any) -> None:
                 pass
 
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 raw = self.rfile.read(int(self.headers.get("content-length", 0)))
                 with outer.lock:
                     outer.requests += 1
@@ -116,7 +116,9 @@ class Hostile:
                     data = data.replace(b"(note)", b"(no\xffte)", 1)
                 self._send(200, data)
 
-            def _error(self, code: int, message: str, headers: dict[str, str] | None = None) -> None:
+            def _error(
+                self, code: int, message: str, headers: dict[str, str] | None = None
+            ) -> None:
                 err = {"error": {"message": message, "type": "error", "code": code}}
                 self._send(code, json.dumps(err).encode(), headers)
 

@@ -144,7 +144,9 @@ def _tar(members: list[tuple[tarfile.TarInfo, bytes]], fmt: int = tarfile.PAX_FO
     return buf.getvalue()
 
 
-def _file(name: str, data: bytes, pax: dict[str, str] | None = None) -> tuple[tarfile.TarInfo, bytes]:
+def _file(
+    name: str, data: bytes, pax: dict[str, str] | None = None
+) -> tuple[tarfile.TarInfo, bytes]:
     info = tarfile.TarInfo(name)
     info.size = len(data)
     if pax:
@@ -189,7 +191,7 @@ def _rewrite(good_bundle: Path, path: Path, pax: dict[str, str]) -> Path:
 
 
 #: Strings a spreadsheet would run as formulas, and one that is just a negative number.
-FORMULAS = ["=HYPERLINK(\"http://x\",\"y\")", "+1+cmd|' /C calc'!A0", "-2+3", "@SUM(A1)", "\tx"]
+FORMULAS = ['=HYPERLINK("http://x","y")', "+1+cmd|' /C calc'!A0", "-2+3", "@SUM(A1)", "\tx"]
 ANSI = "\x1b[31mred\x1b[0m\x1b]8;;http://x\x07link\x1b]8;;\x07\x9b2J"
 
 
@@ -203,7 +205,7 @@ def hostile_names(path: Path) -> Path:
                 {
                     "run": run,
                     "dataset": "sfew2",
-                    "sample_id": f"{sid}{'' if i < 5 else ''}",
+                    "sample_id": sid,
                     "gt": "Happy",
                     "pred": "Happy" if (i + r) % 2 else "Sad",
                     "status": "ok",

@@ -31,8 +31,9 @@ def test_a_non_utf8_answer_is_kept_losslessly_scored_and_never_paid_twice(tmp_pa
         # a resume finds every batch done and pays nothing
         record(tmp_path, h.url, n=6, batch_size=3)
         assert h.requests == paid
-    its = [it for f in sorted((tmp_path / "run/cassettes").glob("*.json"))
-           for it in cassettes.read(f)]
+    its = [
+        it for f in sorted((tmp_path / "run/cassettes").glob("*.json")) for it in cassettes.read(f)
+    ]
     assert len(its) == paid == 2
     for it in its:
         raw = base64.b64decode(it.response["body"][cassettes.RAW_BODY])
@@ -111,8 +112,11 @@ def test_nonsense_retry_after_backs_off_and_keeps_the_journal_json(
     lines = (tmp_path / "run/journal.jsonl").read_text().splitlines()
     for line in lines:
         json.loads(line, parse_constant=lambda c: pytest.fail(f"not JSON: {c}"))
-    limited = [e for e in journal.read(tmp_path / "run/journal.jsonl")
-               if e.get("outcome") == "rate_limited"]
+    limited = [
+        e
+        for e in journal.read(tmp_path / "run/journal.jsonl")
+        if e.get("outcome") == "rate_limited"
+    ]
     assert limited and all(e["retry_after"] is None and e["wait"] < 1 for e in limited)
 
 

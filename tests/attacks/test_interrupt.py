@@ -29,9 +29,24 @@ def _start(tmp: Path, url: str) -> subprocess.Popen[bytes]:
         image_manifest(tmp, 40)
     env = {**os.environ, "OPENAI_API_KEY": KEY}
     cmd = [
-        sys.executable, "-m", "ger_replay.cli", "record", "--dataset", "sfew2",
-        "--manifest", str(manifest), "--out", str(tmp / "run"), "--base-url", url,
-        "--batch-size", "2", "--concurrency", str(CONCURRENCY), "--model", "hostile",
+        sys.executable,
+        "-m",
+        "ger_replay.cli",
+        "record",
+        "--dataset",
+        "sfew2",
+        "--manifest",
+        str(manifest),
+        "--out",
+        str(tmp / "run"),
+        "--base-url",
+        url,
+        "--batch-size",
+        "2",
+        "--concurrency",
+        str(CONCURRENCY),
+        "--model",
+        "hostile",
     ]
     return subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
@@ -39,7 +54,7 @@ def _start(tmp: Path, url: str) -> subprocess.Popen[bytes]:
 def _responses(run: Path) -> int:
     try:
         return sum(e["event"] == "response" for e in journal.read(run / rundir.JOURNAL))
-    except Exception:  # noqa: BLE001 - polled while written
+    except Exception:
         return 0
 
 
@@ -68,9 +83,7 @@ def interrupt(tmp: Path, signals: int = 1, sig: int = signal.SIGINT) -> dict[str
         p2 = _start(tmp, h.url)
         p2.communicate(timeout=HANG_GUARD)
         total = h.requests
-    recorded = sum(
-        len(cassettes.read(f)) for f in (tmp / "run" / rundir.CASSETTES).glob("b*.json")
-    )
+    recorded = sum(len(cassettes.read(f)) for f in (tmp / "run" / rundir.CASSETTES).glob("b*.json"))
     return {
         "rc": p.returncode,
         "rc_resume": p2.returncode,
@@ -123,14 +136,17 @@ def test_deleting_the_lock_file_does_not_let_a_second_recorder_in(tmp_path: Path
         pass
 
 
-if __name__ == "__main__":  # the figures of the closing note: python tests/attacks/test_interrupt.py
+if (
+    __name__ == "__main__"
+):  # the figures of the closing note: python tests/attacks/test_interrupt.py
     import tempfile
 
     for sig, n in ((signal.SIGINT, 1), (signal.SIGINT, 2), (signal.SIGTERM, 1)):
         with tempfile.TemporaryDirectory() as d:
             g = interrupt(Path(d), n, sig)
             print(
-                f"{signal.Signals(sig).name} x{n}: exit {g['rc']}, stopped in {g['latency']:.2f} s, "
+                f"{signal.Signals(sig).name} x{n}: exit {g['rc']}, "
+                f"stopped in {g['latency']:.2f} s, "
                 f"{g['after_signal']} call(s) after the signal, {g['first_requests']} made before "
                 f"exit; resume: {g['total']} paid in all, {g['recorded']} recorded"
             )

@@ -29,8 +29,11 @@ def test_echoed_key_and_url_credentials_never_reach_the_disk(tmp_path: Path, mod
     assert leaks(tmp_path / "run") == []
     meta = rundir.read_meta(tmp_path / "run")
     assert meta["endpoint"].startswith("http://127.0.0.1:") and "?" not in meta["endpoint"]
-    uris = {it.request.uri for f in (tmp_path / "run/cassettes").glob("*.json")
-            for it in cassettes.read(f)}
+    uris = {
+        it.request.uri
+        for f in (tmp_path / "run/cassettes").glob("*.json")
+        for it in cassettes.read(f)
+    }
     assert uris and all("?" not in u and "@" not in u for u in uris)
     # exports and reports of the run hold nothing either
     out = tmp_path / "out"
@@ -43,7 +46,9 @@ def test_echoed_key_is_scrubbed_in_the_answer_text(tmp_path: Path) -> None:
     with Hostile("echo") as h:
         record(tmp_path, h.url)
     texts = [
-        it.body_text for f in (tmp_path / "run/cassettes").glob("*.json") for it in cassettes.read(f)
+        it.body_text
+        for f in (tmp_path / "run/cassettes").glob("*.json")
+        for it in cassettes.read(f)
     ]
     assert texts and all(scrub.REDACTED in t for t in texts)
     assert all(KEY not in t for t in texts)
@@ -56,8 +61,17 @@ def test_a_401_prints_neither_the_key_nor_the_password(tmp_path: Path) -> None:
     with Hostile("echo401") as h:
         r = CliRunner().invoke(
             main,
-            ["record", "--dataset", "sfew2", "--manifest", str(manifest),
-             "--out", str(tmp_path / "run"), "--base-url", url_with_credentials(h.url)],
+            [
+                "record",
+                "--dataset",
+                "sfew2",
+                "--manifest",
+                str(manifest),
+                "--out",
+                str(tmp_path / "run"),
+                "--base-url",
+                url_with_credentials(h.url),
+            ],
         )
     assert r.exit_code == 2
     assert "401" in r.output
@@ -68,7 +82,7 @@ def test_a_401_prints_neither_the_key_nor_the_password(tmp_path: Path) -> None:
 
 def test_scrub_finds_every_spelling() -> None:
     dashed = KEY.replace("-", "\\u002d")
-    every = "".join("\\u%04x" % ord(c) for c in KEY)
+    every = "".join(f"\\u{ord(c):04x}" for c in KEY)
     text = f"{KEY} {dashed} {every}"
     out = scrub.scrub_json_text(f'{{"a": "{text}"}}', [KEY])
     assert KEY not in out and "\\u" not in out
