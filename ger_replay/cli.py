@@ -304,13 +304,6 @@ def record_cmd(dry_run: bool, **kw: object) -> None:
         summary = recorder.record(opts)
     except GerReplayError as e:
         fail(e)
-    if summary.interrupted is not None:
-        import os
-        import signal
-
-        # stopping already: one more Ctrl-C while the summary prints exits at once
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(sig, lambda *_: os._exit(EXIT_INTERRUPTED))
     echo("\n".join(recorder.summary_lines(summary)), err=True)
     report_errors(summary.errors)
     if summary.interrupted is not None:

@@ -626,8 +626,11 @@ def _stop_on_signals(stop: threading.Event) -> Iterator[list[int]]:
     try:
         yield caught
     finally:
-        for sig, h in old.items():
-            signal.signal(sig, h)
+        # once stopping, the handler stays: a second signal while the summary prints (or
+        # while the caller winds up) still exits at once, never with a traceback
+        if not caught:
+            for sig, h in old.items():
+                signal.signal(sig, h)
 
 
 @contextlib.contextmanager
