@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import stat
 from pathlib import Path
 from typing import Any
@@ -88,41 +87,43 @@ def read_text(path: Path, max_size: int = MAX_JSON, name: str | Path | None = No
         raise InputError(f"not UTF-8 text (byte {e.start})", name or path) from None
 
 
-_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
-
-
-def json_depth(data: bytes | str) -> int:
-    """The deepest nesting of brackets in a JSON text (brackets inside strings not counted)."""
-    raw = data.encode() if isinstance(data, str) else data
-    opens = raw.count(b"[") + raw.count(b"{")
-    if opens <= MAX_DEPTH:
-        return opens  # cannot be deeper than its number of opening brackets
-    import numpy as np
-
-    bare = _STRING.sub(b"", raw)
-    a = np.frombuffer(bare, dtype=np.uint8)
-    step = (a == ord("[")).astype(np.int32) + (a == ord("{")) - (a == ord("]")) - (a == ord("}"))
-    return int(step.cumsum().max()) if step.size else 0
+def deeper_than(obj: Any, limit: int) -> int | None:
+    """The nesting depth of a parsed JSON value when it exceeds `limit`, else None. Iterative,
+    and stops at the first container past the limit."""
+    stack: list[tuple[Any, int]] = [(obj, 1)]
+    while stack:
+        v, d = stack.pop()
+        if isinstance(v, dict):
+            v = v.values()
+        elif not isinstance(v, list):
+            continue
+        if d > limit:
+            return d
+        stack.extend((x, d + 1) for x in v if isinstance(x, dict | list))
+    return None
 
 
 def loads(data: bytes | str, name: str | Path, max_depth: int = MAX_DEPTH) -> Any:
-    """JSON from bytes or text, refusing absurd nesting before the parser recurses; every
-    failure (bad UTF-8, syntax, depth) an `InputError` naming the file."""
+    """JSON from bytes or text; every failure (bad UTF-8, syntax, nesting deeper than
+    `max_depth`, which the C parser turns into RecursionError long before the stack is at risk)
+    an `InputError` naming the file. Nothing deeper than `max_depth` ever reaches a caller, so
+    no recursive code downstream can overflow."""
     try:
         text = data.decode("utf-8-sig") if isinstance(data, bytes) else data
     except UnicodeDecodeError as e:
         raise InputError(f"not UTF-8 text (byte {e.start})", name) from None
-    depth = json_depth(text)
-    if depth > max_depth:
-        raise InputError(
-            f"not valid JSON: nested too deeply ({depth} levels, limit {max_depth})", name
-        )
     try:
-        return json.loads(text)
+        obj = json.loads(text)
     except json.JSONDecodeError as e:
         raise InputError(f"not valid JSON: {e.msg} (column {e.colno})", name, e.lineno) from None
-    except (RecursionError, ValueError) as e:
+    except RecursionError:
+        raise InputError(f"not valid JSON: nested too deeply (limit {max_depth})", name) from None
+    except ValueError as e:
         raise InputError(f"not valid JSON: {e}", name) from None
+    depth = deeper_than(obj, max_depth)
+    if depth is not None:
+        raise InputError(f"not valid JSON: nested too deeply (more than {max_depth} levels)", name)
+    return obj
 
 
 def load_json_file(path: Path, max_size: int = MAX_JSON, name: str | Path | None = None) -> Any:

@@ -128,13 +128,12 @@ def scrub_json_text(text: str, secrets: Iterable[str] | None = None) -> str:
     text = scrub_text(text, vals)
     if "\\" not in text:
         return text
-    try:
-        from ger_replay.io.safe_read import MAX_DEPTH, json_depth
+    from ger_replay.errors import InputError
+    from ger_replay.io.safe_read import loads
 
-        if json_depth(text) > MAX_DEPTH:
-            return text
-        obj = json.loads(text)
-    except (ValueError, RecursionError):
+    try:
+        obj = loads(text, "response")
+    except InputError:
         return text
     if not _holds(obj, vals):
         return text
