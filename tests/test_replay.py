@@ -22,7 +22,7 @@ from ger_replay.score import sources
 def run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     folder = tmp_path_factory.mktemp("replay")
     run_dir, manifest, _ = record_run(
-        folder, n=30, batch_size=6, refuse_rate=0.25, drop_rate=0.2, invent_rate=0.2
+        folder, n=30, batch_size=6, refuse_rate=0.4, drop_rate=0.3, invent_rate=0.2
     )
     return run_dir, manifest
 

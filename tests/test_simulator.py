@@ -258,3 +258,38 @@ def test_cli_simulate(image_manifest: Path) -> None:
         capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert bad.returncode == 2 and "unknown dataset" in bad.stderr
+
+
+def _faults_seen(url: str, bodies: list[bytes]) -> list[int]:
+    statuses = []
+    for raw in bodies:
+        req = urllib.request.Request(
+            url + "/chat/completions", data=raw, headers={"Content-Type": "application/json"}
+        )
+        try:
+            with urllib.request.urlopen(req, timeout=10) as r:
+                statuses.append(r.status)
+        except urllib.error.HTTPError as e:
+            statuses.append(e.code)
+    return statuses
+
+
+def test_faults_follow_what_is_asked_not_how_a_client_spells_it(image_manifest: Path) -> None:
+    """Two clients that serialise one request differently (key order, spacing, extra default
+    fields) meet the same faults in the same order, and the faults do fire."""
+    samples = load_manifest(image_manifest, SFEW)
+    batches = [samples[i : i + 2] for i in range(0, 8, 2)]
+    plain, other = [], []
+    for batch in batches:
+        body = {"model": "m", "messages": build_messages(SFEW, batch, RequestSettings())}
+        for _ in range(3):  # the same request asked again: a retry may succeed
+            plain.append(json.dumps(body).encode())
+            spelled = {"temperature": 0, "n": 1, **dict(reversed(list(body.items())))}
+            other.append(json.dumps(spelled, indent=2, sort_keys=True).encode())
+    seen = []
+    for bodies in (plain, other):
+        with serve(image_manifest, SFEW, error_rate=0.5, seed=11) as s:
+            seen.append(_faults_seen(s.url, bodies))
+            assert s.stats["error"] == seen[-1].count(500)
+    assert seen[0] == seen[1]
+    assert 500 in seen[0] and 200 in seen[0]

@@ -5,9 +5,13 @@ from its parts: labelled images (`image-{i}`, `video{i}_image{j}`) group by thei
 image's digest names its sample; a request with no image is one item per text part. An item's
 ranking depends on the seed, the sample, the prompt and the item's images only, so a sample gets
 the same answer in any batch. Faults (refusals, dropped items, 500s, slow answers, cut
-connections) are drawn from the seed, the request body and how many times that same body was
-seen before: a run is reproducible, and a retried request can succeed. Above `rpm_limit` the
-server answers 429 with Retry-After (a token bucket refilled at rpm_limit / 60 per second).
+connections) are drawn from the seed, the request's key and how many times that same key was
+seen before: a run is reproducible, and a retried request can succeed. The key is what the request
+asks, not how a client spells it: the model, the prompt and each item's sample id (or its image
+digests and texts when the sample is unknown), in order. Two client versions that serialise the
+same request differently (field order, whitespace, extra default fields) meet the same faults.
+Above `rpm_limit` the server answers 429 with Retry-After (a token bucket refilled at
+rpm_limit / 60 per second).
 """
 
 from __future__ import annotations
@@ -179,7 +183,7 @@ class Engine:
             return prompt, kind, out
         return prompt, "text", [(self.index.sample_of_text(t), [t]) for t in texts]
 
-    def answer(self, body: dict[str, Any], body_key: str) -> tuple[str, dict[str, Any]]:
+    def answer(self, body: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         """("cut" | "error" | "ok", payload); "ok" may have slept first."""
         messages = body.get("messages")
         if not isinstance(messages, list) or not messages:
@@ -191,6 +195,8 @@ class Engine:
                 content.extend(c)
             elif isinstance(c, str):
                 content.append({"type": "text", "text": c})
+        prompt, kind, items = self.items(content)
+        body_key = request_key(str(body.get("model", "")), prompt, items)
         n_seen = self.occurrence(body_key)
         rng = self.rng("request", body_key, n_seen)
         f = self.faults
@@ -203,7 +209,6 @@ class Engine:
         if rng.random() < f.slow_rate:
             self.count("slow")
             time.sleep(f.slow_seconds)
-        prompt, kind, items = self.items(content)
         if rng.random() < f.refuse_rate:
             self.count("refused")
             text = REFUSAL
@@ -253,6 +258,13 @@ class Engine:
                 "total_tokens": prompt_tokens + completion_tokens,
             },
         }
+
+
+def request_key(model: str, prompt: str, items: list[tuple[str | None, list[str]]]) -> str:
+    """What a request asks, independent of its bytes: model, prompt and items in order."""
+    parts = [sid if sid is not None else digests for sid, digests in items]
+    canonical = json.dumps([model, prompt, parts], separators=(",", ":"), ensure_ascii=True)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
 def image_tokens(image: Any) -> int:
@@ -329,8 +341,7 @@ def make_handler(engine: Engine, bucket: TokenBucket | None) -> type[BaseHTTPReq
                     raise ValueError("the body must be a JSON object")
                 if body.get("stream"):
                     raise ValueError("the simulator does not stream; send stream=false")
-                key = hashlib.sha256(raw).hexdigest()
-                outcome, payload = engine.answer(body, key)
+                outcome, payload = engine.answer(body)
             except (ValueError, json.JSONDecodeError) as e:
                 self._error(400, str(e))
                 return
