@@ -157,9 +157,10 @@ def score_cmd(
     text = tables.render(result.rows, fmt)
     if output:
         from ger_replay.io.atomic import atomic_write_text, write_error
+        from ger_replay.io.scrub import scrub_text
 
         try:
-            atomic_write_text(output, text + "\n")
+            atomic_write_text(output, scrub_text(text + "\n"))
         except OSError as e:
             fail(write_error(e, output))
     else:

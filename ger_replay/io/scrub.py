@@ -167,3 +167,23 @@ def clean_url(url: str) -> str:
         host = f"[{host}]"
     netloc = host + (f":{port}" if port is not None else "")
     return scrub_text(urlunsplit((parts.scheme, netloc, parts.path, "", "")))
+
+
+def scrub_frame(df: Any) -> Any:
+    """A polars DataFrame with every secret's forms replaced in its string columns."""
+    vals = secret_values()
+    if not vals:
+        return df
+    import polars as pl
+
+    cols = [c for c, t in df.schema.items() if t == pl.String]
+    if not cols:
+        return df
+    exprs = []
+    for c in cols:
+        e = pl.col(c)
+        for secret in vals:
+            for f in _forms(secret):
+                e = e.str.replace_all(f, REDACTED, literal=True)
+        exprs.append(e.alias(c))
+    return df.with_columns(exprs)

@@ -19,6 +19,7 @@ from ger_replay import __version__
 from ger_replay.analysis import confusion, consistency, refusals, robustness, runsets, stability
 from ger_replay.errors import GerReplayError
 from ger_replay.io.atomic import atomic_write_text
+from ger_replay.io.scrub import scrub_text
 from ger_replay.report import figures, frames, html, paper
 from ger_replay.report.html import Block, FigureRef, Section, esc
 from ger_replay.score.scoring import Missing
@@ -50,7 +51,7 @@ class _Writer:
 
     def text(self, rel: Path, text: str) -> Path:
         p = self.out / rel
-        atomic_write_text(p, text if text.endswith("\n") else text + "\n")
+        atomic_write_text(p, scrub_text(text if text.endswith("\n") else text + "\n"))
         self.files.append(p)
         return p
 

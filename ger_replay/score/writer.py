@@ -9,6 +9,7 @@ import polars as pl
 from ger_replay.errors import InputError
 from ger_replay.io.atomic import atomic_path, write_error
 from ger_replay.io.neutral import csv_frame
+from ger_replay.io.scrub import scrub_frame
 
 WRITABLE = (".parquet", ".csv", ".jsonl")
 
@@ -37,6 +38,7 @@ def write_table(df: pl.DataFrame, path: Path) -> None:
         raise InputError(
             f"cannot write {suffix or 'a file without extension'}: use {', '.join(WRITABLE)}", path
         )
+    df = scrub_frame(df)
     try:
         with atomic_path(path) as tmp:
             if suffix == ".parquet":

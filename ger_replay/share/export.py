@@ -15,6 +15,7 @@ from typing import Any
 import polars as pl
 
 from ger_replay.errors import GerReplayError, InputError
+from ger_replay.io.scrub import clean_url
 from ger_replay.score import sources, table
 from ger_replay.score.writer import write_table
 from ger_replay.share import schema
@@ -62,6 +63,8 @@ def provenance(
 ) -> dict[str, Any]:
     """The provenance of one run, from its (checked) run.json metadata."""
     out: dict[str, Any] = {col: meta.get(key) for col, key in _FROM_RUN.items()}
+    if isinstance(out["endpoint"], str):  # a run recorded elsewhere may keep credentials in it
+        out["endpoint"] = clean_url(out["endpoint"])
     out["bundle"] = bundle
     out["bundle_sha256"] = bundle_sha256
     return out

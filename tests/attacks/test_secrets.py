@@ -89,3 +89,29 @@ def test_scrub_finds_every_spelling() -> None:
     assert scrub.clean_url(f"https://u:{PASSWORD}@h.example:8443/v1?sig=x#f") == (
         "https://h.example:8443/v1"
     )
+
+
+def test_a_key_left_in_an_older_run_never_reaches_exports_reports_or_bundles(
+    tmp_path: Path,
+) -> None:
+    """A run recorded before scrubbing (the key inside an answer and its endpoint URL): every
+    output scrubs it by value, and `pack` refuses the run."""
+    import json
+
+    from recordkit import record_run
+
+    run, _, _ = record_run(tmp_path / "old", n=6, batch_size=3)
+    meta = json.loads((run / "run.json").read_text())
+    meta["endpoint"] = url_with_credentials("http://127.0.0.1:9/v1")
+    meta["model"] = f"model-{KEY}"
+    (run / "run.json").write_text(json.dumps(meta))
+    out = tmp_path / "out"
+    for fmt in ("csv", "jsonl", "parquet"):
+        r = CliRunner().invoke(main, ["export", str(run), "-o", str(out / f"x.{fmt}")])
+        assert r.exit_code == 0, r.output
+    r = CliRunner().invoke(main, ["report", str(run), "-o", str(out / "report"), "--no-ci"])
+    assert r.exit_code == 0, r.output
+    r = CliRunner().invoke(main, ["score", str(run), "--format", "json", "-o", str(out / "s")])
+    assert leaks(out) == [] and KEY not in r.output
+    r = CliRunner().invoke(main, ["pack", str(run), "-o", str(tmp_path / "b.tar.gz")])
+    assert r.exit_code == 2 and "credential" in r.output and KEY not in r.output
