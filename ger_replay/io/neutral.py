@@ -60,12 +60,13 @@ def csv_unframe(df: pl.DataFrame) -> pl.DataFrame:
 
 # ESC-introduced sequences (CSI, OSC, DCS/SOS/PM/APC strings, two-byte escapes), their 8-bit C1
 # forms, then any remaining C0/C1 control but newline and tab.
-_SEQ = re.compile(
+CONTROL_PATTERN = (
     r"(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]?"
     r"|(?:\x1b[\]PX^_]|[\x9d\x90\x98\x9e\x9f])[^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)?"
     r"|\x1b[ -/]*[0-~]?"
     r"|[\x00-\x08\x0b-\x1f\x7f-\x9f]"
 )
+_SEQ = re.compile(CONTROL_PATTERN)
 
 
 def terminal(text: str) -> str:

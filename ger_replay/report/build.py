@@ -19,6 +19,7 @@ from ger_replay import __version__
 from ger_replay.analysis import confusion, consistency, refusals, robustness, runsets, stability
 from ger_replay.errors import GerReplayError
 from ger_replay.io.atomic import atomic_write_text
+from ger_replay.io.neutral import CONTROL_PATTERN
 from ger_replay.io.scrub import scrub_text
 from ger_replay.report import figures, frames, html, paper
 from ger_replay.report.html import Block, FigureRef, Section, esc
@@ -81,6 +82,12 @@ def build_report(
     came from (recorded run folders among them add calls and tokens). Figures are written in
     `figure_formats`; PNG is always among them (the page embeds it)."""
     out_dir = Path(out_dir)
+    # names from strangers: no control sequence reaches a figure, a page or a table
+    df = df.with_columns(
+        pl.col(c).str.replace_all(CONTROL_PATTERN, "")
+        for c in ("run", "model")
+        if c in df.columns and df.schema[c] == pl.String
+    )
     formats = ["png", *(f for f in figure_formats if f != "png")]
     w = _Writer(out_dir, formats)
     notes: list[str] = []

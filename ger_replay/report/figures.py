@@ -39,6 +39,8 @@ STATUS_NAMES = {
 }
 
 STYLE = {
+    # names come from strangers' runs: "$...$" is text, never TeX for the math parser
+    "text.parse_math": False,
     "font.size": 10,
     "axes.titlesize": 11,
     "axes.labelsize": 10,
@@ -86,6 +88,15 @@ def save(
     paths = [out_dir / f"{stem}.{ext}" for ext in formats]
     from ger_replay.io.atomic import atomic_path
 
+    from matplotlib.text import Text
+
+    from ger_replay.io.neutral import terminal
+
+    for t in fig.findobj(Text):
+        text = t.get_text()
+        clean = terminal(text)
+        if clean != text:  # control characters in a name: no glyph to draw them with
+            t.set_text(clean)
     with matplotlib.rc_context(STYLE):
         for p in paths:
             with atomic_path(p) as tmp:
