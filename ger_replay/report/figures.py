@@ -86,10 +86,9 @@ def save(
     paths, the PNG first."""
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = [out_dir / f"{stem}.{ext}" for ext in formats]
-    from ger_replay.io.atomic import atomic_path
-
     from matplotlib.text import Text
 
+    from ger_replay.io.atomic import atomic_path
     from ger_replay.io.neutral import terminal
 
     for t in fig.findobj(Text):
