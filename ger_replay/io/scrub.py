@@ -23,6 +23,9 @@ CREDENTIAL_VARS = (
     "AZURE_OPENAI_AD_TOKEN",
 )
 REDACTED = "[REDACTED]"
+#: Query parameters known to hold no secret (an Azure API version): their values are not
+#: scrubbed from everything else (they still never appear in a stored URL).
+PUBLIC_QUERY = frozenset({"api-version", "api_version"})
 #: Values shorter than this are not scrubbed (they would match ordinary words).
 MIN_LEN = 6
 
@@ -48,8 +51,9 @@ def register_url(url: str) -> None:
     for v in (parts.username, parts.password):
         if v:
             register(unquote(v))
-    for _k, v in parse_qsl(parts.query, keep_blank_values=True):
-        register(v)
+    for k, v in parse_qsl(parts.query, keep_blank_values=True):
+        if k.lower() not in PUBLIC_QUERY:
+            register(v)
     register(parts.fragment)
 
 

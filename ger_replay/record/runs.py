@@ -39,6 +39,8 @@ class _Call:
 
 def _read_calls(run_dir: Path, labels: Sequence[str]) -> tuple[list[_Call], list[Any]]:
     folder = run_dir / rundir.CASSETTES
+    if folder.is_symlink():
+        raise InputError("a symbolic link: refused (only regular folders are read)", folder)
     files = sorted(folder.glob("b*.json")) if folder.is_dir() else []
     calls: list[_Call] = []
     texts: list[str] = []
