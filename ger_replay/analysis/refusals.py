@@ -157,7 +157,7 @@ def _add_usage(tokens: dict[str, int], response: dict[str, Any]) -> None:
         return
     try:
         usage = json.loads(response["body"]["string"]).get("usage") or {}
-    except (ValueError, AttributeError, TypeError):
+    except (ValueError, AttributeError, TypeError, RecursionError):
         return
     for k in TOKEN_FIELDS:
         v = usage.get(k)

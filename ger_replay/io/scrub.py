@@ -6,6 +6,7 @@ query or fragment.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import threading
@@ -71,6 +72,9 @@ def _forms(secret: str) -> list[str]:
     out.add(json.dumps(secret)[1:-1].replace("/", "\\/"))
     out.add("".join(f"\\u{ord(c):04x}" for c in secret))
     out.add("".join(f"\\u{ord(c):04X}" for c in secret))
+    raw = secret.encode()
+    out.add(base64.b64encode(raw).decode().rstrip("="))
+    out.add(base64.urlsafe_b64encode(raw).decode().rstrip("="))
     return sorted((f for f in out if f), key=len, reverse=True)
 
 

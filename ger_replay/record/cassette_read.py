@@ -75,6 +75,6 @@ def answer_text(response: Mapping[str, Any]) -> str | None:
     try:
         data = json.loads(s)
         content = data["choices"][0]["message"]["content"]
-    except (ValueError, KeyError, IndexError, TypeError):
-        return None
+    except (ValueError, KeyError, IndexError, TypeError, RecursionError):
+        return None  # a hostile answer (absurdly nested, say) is an unparseable one
     return content if isinstance(content, str) else None

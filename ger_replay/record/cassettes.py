@@ -259,7 +259,8 @@ def capture(
     headers: dict[str, list[str]] = {}
     for k, v in response_headers:
         if k.lower() != "content-encoding":
-            headers.setdefault(k, []).append(v)
+            headers.setdefault(k, []).append(scrub.scrub_text(v))
+    reason = scrub.scrub_text(reason)
     resp = _FILTER_RESPONSE(
         {
             "status": {"code": status, "message": reason},

@@ -10,6 +10,7 @@ Each mode misbehaves in one way a real endpoint (or a proxy in front of it) coul
 - `badutf8`: answers 200 with one byte that is not UTF-8 inside the answer.
 - `retry`: the first try of each request is a 429 with `Retry-After: <retry_after>`.
 - `slow`: every answer takes `slow` seconds.
+- `deep`: answers 200 with JSON nested 100,000 levels deep.
 
 The server counts requests and keeps the time each one arrived.
 """
@@ -92,6 +93,9 @@ class Hostile:
                 mode = outer.mode
                 if mode == "slow":
                     time.sleep(outer.slow)
+                if mode == "deep":  # an answer nested far deeper than any parser recurses
+                    deep = '{"x": ' + "[" * 100_000 + "]" * 100_000 + "}"
+                    return self._send(200, deep.encode())
                 if mode == "echo401":
                     return self._error(401, f"Incorrect API key provided: {key}")
                 if mode == "echo400":
@@ -114,6 +118,9 @@ class Hostile:
                 data = payload.encode()
                 if mode == "badutf8":
                     data = data.replace(b"(note)", b"(no\xffte)", 1)
+                if mode == "echo":  # in the reason phrase and the content type too
+                    ctype = f"application/json; charset=utf-8; token={key}"
+                    return self._send(200, data, reason=f"OK {key}", ctype=ctype)
                 self._send(200, data)
 
             def _error(
@@ -122,9 +129,16 @@ class Hostile:
                 err = {"error": {"message": message, "type": "error", "code": code}}
                 self._send(code, json.dumps(err).encode(), headers)
 
-            def _send(self, code: int, data: bytes, headers: dict[str, str] | None = None) -> None:
-                self.send_response(code)
-                self.send_header("content-type", "application/json")
+            def _send(
+                self,
+                code: int,
+                data: bytes,
+                headers: dict[str, str] | None = None,
+                reason: str | None = None,
+                ctype: str = "application/json",
+            ) -> None:
+                self.send_response(code, reason)
+                self.send_header("content-type", ctype)
                 self.send_header("content-length", str(len(data)))
                 for k, v in (headers or {}).items():
                     self.send_header(k, v)

@@ -135,3 +135,14 @@ def test_a_large_retry_after_is_capped_with_a_note() -> None:
     wait, note = c._wait(600.0, 0)
     assert wait == MAX_WAIT and "capped" in note
     c.close()
+
+
+def test_an_absurdly_nested_answer_is_recorded_as_unparseable_not_a_crash(tmp_path: Path) -> None:
+    with Hostile("deep") as h:
+        s = record(tmp_path, h.url, n=3, batch_size=3, max_tries=1)
+        assert s.complete  # type: ignore[attr-defined]
+        paid = h.requests
+        record(tmp_path, h.url, n=3, batch_size=3, max_tries=1)
+        assert h.requests == paid
+    got = sources.load([tmp_path / "run"])
+    assert got.errors == [] and set(got.table.get_column("status")) == {"unparseable"}
