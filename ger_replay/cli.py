@@ -308,7 +308,12 @@ def record_cmd(dry_run: bool, **kw: object) -> None:
     echo("\n".join(recorder.summary_lines(summary)), err=True)
     report_errors(summary.errors)
     if summary.interrupted is not None:
-        sys.exit(EXIT_INTERRUPTED)
+        import os
+
+        # calls abandoned in flight must not hold the exit: everything recorded is on disk
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(EXIT_INTERRUPTED)
     if not summary.complete:
         sys.exit(EXIT_CHECK)
 

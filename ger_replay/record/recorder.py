@@ -55,6 +55,8 @@ RESUME_KEYS = (
     "max_tokens",
 )
 REJECTED = "rejected"
+#: After a stop (Ctrl-C), how long calls in flight may take to finish and be recorded.
+STOP_GRACE = 5.0
 
 
 def default_batch_size(ds: Dataset, modality: str) -> int:
@@ -104,6 +106,8 @@ class Stats:
     rate_limited: int = 0
     answered: int = 0
     unanswered: int = 0
+    #: calls in flight abandoned after a stop's grace period (not recorded)
+    abandoned: int = 0
     started: float = field(default_factory=time.monotonic)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -618,8 +622,8 @@ def _stop_on_signals(stop: threading.Event) -> Iterator[list[int]]:
         stop.set()
         os.write(
             2,
-            b"\nstopping: no new request; waiting for the calls in flight "
-            b"(press Ctrl-C again to quit at once)\n",
+            f"\nstopping: no new request; waiting up to {STOP_GRACE:.0f} s for the calls in "
+            "flight (press Ctrl-C again to quit at once)\n".encode(),
         )
 
     old = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
@@ -667,21 +671,38 @@ def _run_all(
         stats.add(batches_done=1, answered=res.answered, unanswered=len(res.unanswered))
         bar.update()
 
-    if workers == 1:
-        for b, ids in todo:
+    # Even one worker runs off the main thread, so that a stop never waits on a slow answer for
+    # longer than STOP_GRACE: calls still in flight then are abandoned (not recorded; a resume
+    # asks them again).
+    pool = ThreadPoolExecutor(workers)
+    futures = [pool.submit(one, b, ids) for b, ids in todo]
+    stopped_at: float | None = None
+    abandon = False
+    try:
+        while True:
+            finished, pending = wait(futures, timeout=0.1, return_when=FIRST_EXCEPTION)
+            for f in finished:
+                if f.cancelled():
+                    continue
+                exc = f.exception()
+                if exc is not None:
+                    stop.set()
+                    for g in futures:
+                        g.cancel()
+                    raise exc
+            if not pending:
+                return
             if stop.is_set():
-                break
-            one(b, ids)
-        return
-    with ThreadPoolExecutor(workers) as pool:
-        futures = [pool.submit(one, b, ids) for b, ids in todo]
-        finished, _ = wait(futures, return_when=FIRST_EXCEPTION)
-        for f in finished:
-            if f.exception() is not None:
-                stop.set()
-                for g in futures:
-                    g.cancel()
-                raise f.exception()  # type: ignore[misc]
+                if stopped_at is None:
+                    stopped_at = time.monotonic()
+                    for g in pending:
+                        g.cancel()
+                elif time.monotonic() - stopped_at > STOP_GRACE:
+                    abandon = True
+                    stats.add(abandoned=sum(1 for g in pending if g.running()))
+                    return
+    finally:
+        pool.shutdown(wait=not abandon, cancel_futures=True)
 
 
 def summary_lines(s: RecordSummary) -> list[str]:
@@ -698,6 +719,11 @@ def summary_lines(s: RecordSummary) -> list[str]:
     ]
     if s.interrupted is not None:
         lines.append(f"stopped by {signal.Signals(s.interrupted).name}: no new request was made")
+        if st.abandoned:
+            lines.append(
+                f"{st.abandoned} call(s) still in flight after {STOP_GRACE:.0f} s were abandoned "
+                "(not recorded: the resume asks them again)"
+            )
     if not s.complete:
         lines.append(
             f"{s.batches - s.skipped - s.batches_done} batch(es) unfinished: run the same "

@@ -65,11 +65,20 @@ def _wait_responses(run: Path, n: int) -> None:
         time.sleep(0.05)
 
 
-def interrupt(tmp: Path, signals: int = 1, sig: int = signal.SIGINT) -> dict[str, float]:
-    """Records against slow answers, signals once (or twice), and measures."""
+def interrupt(
+    tmp: Path, signals: int = 1, sig: int = signal.SIGINT, slow: float = 1.0
+) -> dict[str, float]:
+    """Records against slow answers, signals once (or twice), and measures; the resume runs
+    against quick answers."""
     with Hostile("slow", slow=1.0) as h:
         p = _start(tmp, h.url)
         _wait_responses(tmp / "run", CONCURRENCY)
+        h.slow = slow
+        if slow > 1.0:  # let every worker be inside a slow call
+            n_set = h.requests
+            end = time.monotonic() + HANG_GUARD
+            while h.requests < n_set + CONCURRENCY and time.monotonic() < end:
+                time.sleep(0.05)
         at_signal = h.requests
         t0 = time.monotonic()
         for _ in range(signals):
@@ -80,6 +89,7 @@ def interrupt(tmp: Path, signals: int = 1, sig: int = signal.SIGINT) -> dict[str
         after = sum(1 for a in h.arrivals if a > t0)
         first_requests = h.requests
         # the resume finishes the run; nothing the journal holds is paid again
+        h.slow = 0.05
         p2 = _start(tmp, h.url)
         p2.communicate(timeout=HANG_GUARD)
         total = h.requests
@@ -123,6 +133,16 @@ def test_second_ctrl_c_exits_at_once_and_loses_nothing_recorded(tmp_path: Path) 
     assert got["total"] - got["recorded"] <= CONCURRENCY
 
 
+def test_calls_slower_than_the_grace_are_abandoned_and_asked_again(tmp_path: Path) -> None:
+    from ger_replay.record.recorder import STOP_GRACE
+
+    got = interrupt(tmp_path, slow=STOP_GRACE * 12)
+    assert got["rc"] == 130 and "abandoned" in str(got["stderr"]), got["stderr"]
+    assert got["after_signal"] <= CONCURRENCY
+    # the abandoned calls were paid but not recorded: asked again, at most one per worker
+    assert got["rc_resume"] == 0 and got["total"] - got["recorded"] <= CONCURRENCY
+
+
 def test_deleting_the_lock_file_does_not_let_a_second_recorder_in(tmp_path: Path) -> None:
     run = tmp_path / "run"
     with rundir.locked(run):
@@ -141,11 +161,16 @@ if (
 ):  # the figures of the closing note: python tests/attacks/test_interrupt.py
     import tempfile
 
-    for sig, n in ((signal.SIGINT, 1), (signal.SIGINT, 2), (signal.SIGTERM, 1)):
+    for sig, n, slow in (
+        (signal.SIGINT, 1, 1.0),
+        (signal.SIGINT, 2, 1.0),
+        (signal.SIGTERM, 1, 1.0),
+        (signal.SIGINT, 1, 60.0),
+    ):
         with tempfile.TemporaryDirectory() as d:
-            g = interrupt(Path(d), n, sig)
+            g = interrupt(Path(d), n, sig, slow)
             print(
-                f"{signal.Signals(sig).name} x{n}: exit {g['rc']}, "
+                f"{signal.Signals(sig).name} x{n}, answers taking {slow:.0f} s: exit {g['rc']}, "
                 f"stopped in {g['latency']:.2f} s, "
                 f"{g['after_signal']} call(s) after the signal, {g['first_requests']} made before "
                 f"exit; resume: {g['total']} paid in all, {g['recorded']} recorded"
