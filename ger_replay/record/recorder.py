@@ -668,6 +668,9 @@ def _run_all(
             return
         except _Stopped:
             return
+        except BaseException:
+            stop.set()  # a full disk, a refusing endpoint: no worker starts another call
+            raise
         stats.add(batches_done=1, answered=res.answered, unanswered=len(res.unanswered))
         bar.update()
 
