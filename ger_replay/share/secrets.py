@@ -77,7 +77,7 @@ _SECRET_PATTERNS: list[tuple[str, tuple[bytes, ...], bool, re.Pattern[bytes]]] =
         False,
         re.compile(
             rb"(?i)[?&](api[-_]?key|access[-_]?token|token|sig|code|password|secret"
-            rb"|subscription[-_]key|client[-_]secret)=[^&\s\"'#]{4,}"
+            rb"|subscription[-_]key|client[-_]secret)=(?!\[REDACTED\])[^&\s\"'#]{4,}"
         ),
     ),
     ("a Groq key", (b"gsk_",), False, re.compile(rb"gsk_[A-Za-z0-9]{20,}")),
@@ -116,7 +116,7 @@ _SECRET_PATTERNS: list[tuple[str, tuple[bytes, ...], bool, re.Pattern[bytes]]] =
         "a user and password in a URL",
         (b"://",),
         False,
-        re.compile(rb"://[^/\s:@\"']+:[^/\s@\"']{3,}@"),
+        re.compile(rb"://[^/\s:@\"']+:(?!\[REDACTED\])[^/\s@\"']{3,}@"),
     ),
 ]
 

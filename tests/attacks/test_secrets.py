@@ -115,3 +115,14 @@ def test_a_key_left_in_an_older_run_never_reaches_exports_reports_or_bundles(
     assert leaks(out) == [] and KEY not in r.output
     r = CliRunner().invoke(main, ["pack", str(run), "-o", str(tmp_path / "b.tar.gz")])
     assert r.exit_code == 2 and "credential" in r.output and KEY not in r.output
+
+
+def test_a_run_recorded_against_an_echoing_endpoint_verifies_clean(tmp_path: Path) -> None:
+    """What scrubbing leaves (`sig=[REDACTED]`) is no finding; the run packs and verifies."""
+    with Hostile("echo") as h:
+        record(tmp_path, url_with_credentials(h.url))
+    r = CliRunner().invoke(main, ["verify", str(tmp_path / "run")])
+    assert r.exit_code == 0, r.output
+    r = CliRunner().invoke(main, ["pack", str(tmp_path / "run"), "-o", str(tmp_path / "b.tgz")])
+    assert r.exit_code == 0, r.output
+    assert leaks(tmp_path / "run") == []
