@@ -20,17 +20,18 @@ from typing import Any
 import pytest
 from recordkit import FAKE_KEY, image_manifest
 
+from ger_replay.io import journal, rundir
+from ger_replay.io import load as sources
 from ger_replay.protocol import datasets
-from ger_replay.record import cassettes, journal, rundir
+from ger_replay.record import cassettes
 from ger_replay.record.simulator import serve
-from ger_replay.score import sources
 
 KILLS = 20
 
 
 def zygote(conn: Any, kwargs: dict[str, Any]) -> None:
+    from ger_replay.protocol.settings import RequestSettings
     from ger_replay.record import manifest, messages, recorder  # noqa: F401  (preload)
-    from ger_replay.record.settings import RequestSettings
 
     opts = recorder.RecordOptions(settings=RequestSettings(model="simulated-model"), **kwargs)
     while conn.recv() == "go":
@@ -134,7 +135,9 @@ def test_killed_twenty_times_and_resumed(tmp_path: Path, monkeypatch: pytest.Mon
     assert loaded.errors == []
     df = loaded.table
     assert df.height == len(labels) == 90
-    assert set(df["status"]) <= {"ok", "no_candidate", "refused", "count_mismatch", "unparseable"}
+    assert set(df["status"]) <= {
+        *("ok", "no_candidate", "refused", "count_mismatch", "unparseable", "no_label")
+    }
     assert df.filter(df["status"] != "ok")["reason"].null_count() == 0
     # resumed calls were served from the cut batches' cassettes, not paid again
     assert any(e.get("replayed") for e in events if e["event"] == "call") or kills == 0

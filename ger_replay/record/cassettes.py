@@ -26,11 +26,12 @@ from vcr.serialize import serialize
 from vcr.serializers import jsonserializer
 
 from ger_replay.errors import InputError
-from ger_replay.io import safe_read, scrub
-from ger_replay.record.cassette_read import answer_text as answer_text
-from ger_replay.record.cassette_read import calls_of
-from ger_replay.record.cassette_read import read_raw as read_raw
-from ger_replay.record.rundir import atomic_write_text
+from ger_replay.io import cassettes as stored
+from ger_replay.io import scrub
+from ger_replay.io.cassettes import answer_text as answer_text
+from ger_replay.io.cassettes import calls_of
+from ger_replay.io.cassettes import read_raw as read_raw
+from ger_replay.io.rundir import atomic_write_text
 
 #: The only headers kept on requests and responses: nothing else can carry a secret.
 KEEP_HEADERS = frozenset({"content-type"})
@@ -181,9 +182,7 @@ class RunPersister:
         responses: list[dict[str, Any]] = []
         for f in files:
             try:
-                text = safe_read.read_text(f)
-                safe_read.loads(text, f)  # bounded depth before vcrpy parses it
-                got = deserialize(text, serializer)
+                got = deserialize(stored.read_text(f), serializer)
             except (ValueError, KeyError, TypeError, AttributeError) as e:
                 raise InputError(f"not a readable cassette: {e}", f) from None
             requests.extend(got[0])
@@ -315,8 +314,7 @@ def read(path: Path) -> list[Interaction]:
     """A cassette written by `write`, with each interaction's call metadata."""
     from vcr.serialize import deserialize
 
-    text = safe_read.read_text(path)
-    safe_read.loads(text, path)  # bounded depth before vcrpy parses it
+    text = stored.read_text(path)  # bounded: a link, size or depth is an InputError
     try:
         got = deserialize(text, jsonserializer)
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:

@@ -17,9 +17,10 @@ import openai
 from vcr.errors import CannotOverwriteExistingCassetteException
 
 from ger_replay.errors import GerReplayError, InputError
+from ger_replay.io import journal, rundir
 from ger_replay.protocol import datasets
-from ger_replay.record import cassettes, journal, rundir, strategy
-from ger_replay.record.recorder import answer_status, request_body, settings_from_meta
+from ger_replay.record import cassettes, strategy
+from ger_replay.record.setup import answer_status, request_body, settings_from_meta
 
 
 class ReplayMismatch(GerReplayError):
@@ -134,23 +135,33 @@ def replay(run_dir: Path, manifest: Path, base_url: str | None = None) -> Replay
                 return answer_status(http.status_code, text, len(ss), labels)
 
             res = strategy.run_batch(ids, int(meta["max_tries"]), call)
-            rec = [
-                (list(i.meta["samples"]), str(i.meta.get("split", "")), int(i.meta["attempt"]))
-                for i in expected[batch]
-            ]
-            if made != rec:
-                raise ReplayMismatch(
-                    f"batch {batch}: the strategy made {len(made)} call(s), the cassette holds "
-                    f"{len(rec)}; the calls differ from call {_first_diff(made, rec)} "
-                    "(the parser now judges an answer differently than when it was recorded)",
-                    rundir.cassette_path(run_dir, batch),
-                )
+            _same_calls(run_dir, batch, made, expected[batch])
             out.batches += 1
             out.calls += len(made)
             out.answered += res.answered
             out.unanswered += len(res.unanswered)
     client.close()
     return out
+
+
+def _same_calls(
+    run_dir: Path,
+    batch: str,
+    made: list[tuple[list[str], str, int]],
+    expected: list[cassettes.Interaction],
+) -> None:
+    """The calls the strategy made are the recorded ones, or a `ReplayMismatch`."""
+    rec = [
+        (list(i.meta["samples"]), str(i.meta.get("split", "")), int(i.meta["attempt"]))
+        for i in expected
+    ]
+    if made != rec:
+        raise ReplayMismatch(
+            f"batch {batch}: the strategy made {len(made)} call(s), the cassette holds "
+            f"{len(rec)}; the calls differ from call {_first_diff(made, rec)} "
+            "(the parser now judges an answer differently than when it was recorded)",
+            rundir.cassette_path(run_dir, batch),
+        )
 
 
 def _first_diff(a: list[Any], b: list[Any]) -> int:

@@ -22,7 +22,8 @@ from ger_replay.protocol import datasets
 from ger_replay.protocol.datasets import Dataset
 from ger_replay.record.sim.answers import REFUSAL, SHAPES, Oracle
 from ger_replay.record.sim.index import MediaIndex, build_index
-from ger_replay.record.sim.server import Engine, Faults, SimulatorServer, check_loopback
+from ger_replay.record.sim.limits import Faults, check_loopback
+from ger_replay.record.sim.server import Engine, SimulatorServer
 
 __all__ = [
     "REFUSAL",

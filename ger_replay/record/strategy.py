@@ -6,9 +6,9 @@ unanswered, with the status of its last answer as the reason.
 
 `call(samples, split, attempt)` makes one request and returns the answer's status: "ok" when it
 qualifies (passes the safety check and holds one result per sample), else the reason it does
-not ("refused", "count_mismatch", "unparseable", "rejected"). Transient failures (rate limits,
-server errors) are the caller's business: `call` either returns a status or raises, and a raise
-abandons the batch (a later resume asks it again).
+not ("refused", "count_mismatch", "unparseable", "no_label", "rejected"). Transient failures
+(rate limits, server errors) are the caller's business: `call` either returns a status or
+raises, and a raise abandons the batch (a later resume asks it again).
 """
 
 from __future__ import annotations
@@ -16,7 +16,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-OK = "ok"
+from ger_replay.protocol.status import Status
+
+OK = Status.OK.value
 
 #: call(samples, split path, attempt at that node) -> status
 Call = Callable[[tuple[str, ...], str, int], str]

@@ -20,18 +20,31 @@ COLUMNS: list[tuple[str, str]] = [
     ("metric", "metric"),
     ("value", "value"),
     ("95% CI", "ci"),
+    ("paper", "paper"),
+    ("delta", "delta"),
     ("scored", "n_scored"),
     ("total", "n_total"),
     ("majority", "majority"),
+    ("paper majority", "paper_majority"),
     ("random", "random"),
+    ("paper random", "paper_random"),
 ]
+
+
+def rules_line(rows: Sequence[dict[str, Any]]) -> str | None:
+    """The line naming the rule set(s) that made the rows, for under a text table."""
+    from ger_replay.protocol.rulesets import describe
+
+    names = list(dict.fromkeys(str(r["rules"]) for r in rows if r.get("rules")))
+    return "; ".join(describe(n) for n in names) if names else None
 
 
 def _num(v: Any) -> str:
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return "-"
     if isinstance(v, float):
-        return f"{v:.2f}"
+        s = f"{v:.2f}"
+        return "0.00" if s == "-0.00" else s
     return str(v)
 
 
@@ -82,6 +95,9 @@ def to_table(rows: Sequence[dict[str, Any]]) -> str:
 
     out = [line(heads), "  ".join("-" * w for w in widths)]
     out += [line(b) for b in body]
+    foot = rules_line(rows)
+    if foot:
+        out += ["", foot]
     return "\n".join(out)
 
 
@@ -90,6 +106,9 @@ def to_markdown(rows: Sequence[dict[str, Any]]) -> str:
     align = ["---" if i < 3 else "---:" for i in range(len(heads))]
     out = ["| " + " | ".join(map(markdown_cell, heads)) + " |", "| " + " | ".join(align) + " |"]
     out += ["| " + " | ".join(markdown_cell(c) for c in b) + " |" for b in body]
+    foot = rules_line(rows)
+    if foot:
+        out += ["", foot]
     return "\n".join(out)
 
 
@@ -120,6 +139,9 @@ def to_latex(rows: Sequence[dict[str, Any]]) -> str:
     ]
     out += [" & ".join(_latex_escape(c) for c in b) + " \\\\" for b in body]
     out += ["\\bottomrule", "\\end{tabular}"]
+    foot = rules_line(rows)
+    if foot:
+        out.append(f"% {foot}")
     return "\n".join(out)
 
 
@@ -137,11 +159,15 @@ def to_csv(rows: Sequence[dict[str, Any]]) -> str:
         "coverage",
         "majority",
         "random",
+        "paper",
+        "delta",
+        "paper_majority",
+        "paper_random",
         "acc",
         "uar",
         "waf",
         "macro_f1",
-        "missing",
+        "rules",
     ]
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
@@ -165,7 +191,8 @@ def to_json(rows: Sequence[dict[str, Any]]) -> str:
     return json.dumps([_json_clean(r) for r in rows], indent=2)
 
 
-def render(rows: Sequence[dict[str, Any]], fmt: str) -> str:
+def render_scores(rows: Sequence[dict[str, Any]], fmt: str) -> str:
+    """Score rows as an aligned table, Markdown, CSV, JSON or LaTeX."""
     return {
         "table": to_table,
         "markdown": to_markdown,

@@ -49,8 +49,8 @@ def record(
     concurrency: int = 1,
     **kw: object,
 ) -> object:
+    from ger_replay.protocol.settings import RequestSettings
     from ger_replay.record import recorder
-    from ger_replay.record.settings import RequestSettings
 
     manifest = folder / "manifest.csv"
     if not manifest.exists():

@@ -14,8 +14,9 @@ from attackkit import KEY, record
 from hostile import Hostile
 
 from ger_replay.errors import GerReplayError
-from ger_replay.record import cassettes, journal
-from ger_replay.score import sources
+from ger_replay.io import journal
+from ger_replay.io import load as sources
+from ger_replay.record import cassettes
 
 
 @pytest.fixture(autouse=True)

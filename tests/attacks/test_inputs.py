@@ -18,8 +18,8 @@ from click.testing import CliRunner
 from recordkit import record_run
 
 from ger_replay.cli import main
+from ger_replay.io import bundle, verify
 from ger_replay.io.neutral import FORMULA_START
-from ger_replay.share import bundle, verify
 
 
 @pytest.fixture(scope="module")
@@ -151,7 +151,7 @@ def test_csv_cells_never_start_a_formula(tmp_path: Path) -> None:
         assert all(_safe(c) for c in _cells(f.read_text())), f
     # read back, the names are the original ones
     back = pl.read_csv(tmp_path / "e.csv")
-    from ger_replay.score import sources
+    from ger_replay.io import load as sources
 
     again = sources.read_predictions_file(tmp_path / "e.csv")
     assert set(again.get_column("sample_id")) == set(mk.FORMULAS) | {"-3", "plain"}

@@ -17,7 +17,8 @@ from attackkit import KEY
 from hostile import Hostile
 from recordkit import image_manifest
 
-from ger_replay.record import cassettes, journal, rundir
+from ger_replay.io import journal, rundir
+from ger_replay.record import cassettes
 
 CONCURRENCY = 4
 HANG_GUARD = 120  # seconds: only a hang fails here, never slowness

@@ -12,8 +12,8 @@ from click.testing import CliRunner
 from hostile import Hostile
 
 from ger_replay.cli import main
-from ger_replay.io import scrub
-from ger_replay.record import cassettes, rundir
+from ger_replay.io import rundir, scrub
+from ger_replay.record import cassettes
 
 
 @pytest.fixture(autouse=True)

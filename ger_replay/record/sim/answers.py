@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ger_replay.protocol.datasets import Dataset
-from ger_replay.score.rules import Rules, UnknownLabel
+from ger_replay.protocol.rules import Rules, UnknownLabel
 
 REFUSAL = "I'm sorry, I can't help with that."
 PREAMBLES: tuple[str, ...] = (
@@ -90,7 +90,9 @@ def _py_dict(item: Item) -> str:
     return "{'name': %r, 'result': %r}" % (item.name, list(item.ranking))  # noqa: UP031
 
 
-def render(items: Sequence[Item], shape: str, rng: random.Random, kind: str = "image") -> str:
+def compose_answer(
+    items: Sequence[Item], shape: str, rng: random.Random, kind: str = "image"
+) -> str:
     """The answer text of items in one shape (`kind`: image, video or text)."""
     pre = rng.choice(PREAMBLES)
     if shape == "numbered_one_line":

@@ -19,7 +19,6 @@ from __future__ import annotations
 import base64
 import contextlib
 import hashlib
-import ipaddress
 import json
 import math
 import random
@@ -36,6 +35,7 @@ import cv2
 import numpy as np
 
 from ger_replay.protocol.datasets import Dataset
+from ger_replay.protocol.status import Status
 from ger_replay.record.messages import digest_of_url
 from ger_replay.record.sim.answers import (
     INVENTED,
@@ -43,74 +43,14 @@ from ger_replay.record.sim.answers import (
     SHAPES,
     Item,
     Oracle,
+    compose_answer,
     item_name,
-    render,
 )
 from ger_replay.record.sim.index import MediaIndex
+from ger_replay.record.sim.limits import Faults, TokenBucket, check_loopback
 
 _LABEL = re.compile(r"^\s*(?:image-(\d+)|video(\d+)_image(\d+))\s*$")
 CREATED = 1_700_000_000
-
-
-def check_loopback(host: str) -> None:
-    """Raises ValueError unless every address `host` resolves to is a loopback address."""
-    try:
-        infos = socket.getaddrinfo(host, None)
-    except socket.gaierror as e:
-        raise ValueError(f"cannot resolve {host!r}: {e}") from None
-    for info in infos:
-        addr = ipaddress.ip_address(str(info[4][0]).split("%")[0])
-        if not addr.is_loopback:
-            raise ValueError(
-                f"the simulator binds loopback addresses only; {host!r} resolves to {addr}"
-            )
-
-
-@dataclass
-class Faults:
-    """Probabilities of each fault per request, and the request rate limit."""
-
-    refuse_rate: float = 0.0
-    drop_rate: float = 0.0
-    error_rate: float = 0.0
-    slow_rate: float = 0.0
-    cut_rate: float = 0.0
-    invent_rate: float = 0.0
-    slow_seconds: float = 2.0
-    rpm_limit: float | None = None
-    rpm_burst: int | None = None
-
-    def __post_init__(self) -> None:
-        for name in ("refuse_rate", "drop_rate", "error_rate", "slow_rate", "cut_rate"):
-            v = getattr(self, name)
-            if not 0.0 <= v <= 1.0:
-                raise ValueError(f"{name} must be within [0, 1], got {v}")
-        if not 0.0 <= self.invent_rate <= 1.0:
-            raise ValueError(f"invent_rate must be within [0, 1], got {self.invent_rate}")
-        if self.rpm_limit is not None and self.rpm_limit <= 0:
-            raise ValueError(f"rpm_limit must be positive, got {self.rpm_limit}")
-
-
-class TokenBucket:
-    """Requests per minute as a bucket of `burst` tokens refilled at rpm / 60 per second."""
-
-    def __init__(self, rpm: float, burst: int | None = None):
-        self.rate = rpm / 60.0
-        self.capacity = float(burst if burst is not None else max(1, math.ceil(self.rate)))
-        self.tokens = self.capacity
-        self.stamp = time.monotonic()
-        self.lock = threading.Lock()
-
-    def take(self) -> float:
-        """0.0 if a request may pass now, else the seconds until it may."""
-        with self.lock:
-            now = time.monotonic()
-            self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
-            self.stamp = now
-            if self.tokens >= 1.0:
-                self.tokens -= 1.0
-                return 0.0
-            return (1.0 - self.tokens) / self.rate
 
 
 @dataclass
@@ -210,7 +150,7 @@ class Engine:
             self.count("slow")
             time.sleep(f.slow_seconds)
         if rng.random() < f.refuse_rate:
-            self.count("refused")
+            self.count(Status.REFUSED.value)
             text = REFUSAL
         else:
             answered: list[Item] = []
@@ -224,7 +164,7 @@ class Engine:
             if answered and rng.random() < f.drop_rate:
                 del answered[rng.randrange(len(answered))]
                 self.count("dropped")
-            text = render(answered, rng.choice(SHAPES), rng, kind)
+            text = compose_answer(answered, rng.choice(SHAPES), rng, kind)
         self.count("answered")
         return "ok", self.completion(body, body_key, n_seen, text, content)
 

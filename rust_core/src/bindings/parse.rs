@@ -1,7 +1,9 @@
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 
-use pyo3::exceptions::{PyRuntimeError, PyValueError};
+use pyo3::exceptions::PyRuntimeError;
+
+use super::errors::core_error;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString};
 
@@ -18,7 +20,7 @@ pub struct ParseResult {
 
 #[pymethods]
 impl ParseResult {
-    /// "ok", "refused", "count_mismatch" or "unparseable".
+    /// "ok", "refused", "count_mismatch", "unparseable" or "no_label".
     #[getter]
     fn status(&self) -> &'static str {
         self.codes.status.as_str()
@@ -55,6 +57,13 @@ impl ParseResult {
         self.codes.refusal
     }
 
+    /// Per item, whether the answer named more than one label in prose ("sadness or
+    /// distress"); the ranking keeps them in the order named, the first is the prediction.
+    #[getter]
+    fn hedged(&self) -> Vec<bool> {
+        self.codes.hedged.clone()
+    }
+
     /// The result as a plain dict.
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let d = PyDict::new(py);
@@ -63,6 +72,7 @@ impl ParseResult {
         d.set_item("top1", self.top1())?;
         d.set_item("invented", self.invented())?;
         d.set_item("refusal", self.refusal())?;
+        d.set_item("hedged", self.hedged())?;
         Ok(d)
     }
 
@@ -74,6 +84,7 @@ impl ParseResult {
                     && o.rankings() == self.rankings()
                     && o.codes.invented == self.codes.invented
                     && o.codes.refusal == self.codes.refusal
+                    && o.codes.hedged == self.codes.hedged
             }
             Err(_) => false,
         }
@@ -85,13 +96,26 @@ impl ParseResult {
 
     fn __repr__(&self) -> String {
         format!(
-            "ParseResult(status={:?}, rankings={:?}, invented={:?}, refusal={})",
+            "ParseResult(status={:?}, rankings={:?}, invented={:?}, refusal={}, hedged={})",
             self.status(),
             self.rankings(),
             self.invented(),
             match &self.codes.refusal {
                 Some(r) => format!("{r:?}"),
                 None => "None".to_string(),
+            },
+            if self.codes.hedged.is_empty() {
+                "[]".to_string()
+            } else {
+                format!(
+                    "[{}]",
+                    self.codes
+                        .hedged
+                        .iter()
+                        .map(|&h| if h { "True" } else { "False" })
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
             }
         )
     }
@@ -100,7 +124,7 @@ impl ParseResult {
 fn label_space(labels: &[String], synonyms: Option<Vec<(String, String)>>) -> PyResult<LabelSpace> {
     let extra = synonyms.unwrap_or_default();
     let syn = Synonyms::with_extra(extra.iter().map(|(a, b)| (a.as_str(), b.as_str())));
-    LabelSpace::new(labels, syn).map_err(|e| PyValueError::new_err(e.to_string()))
+    LabelSpace::new(labels, syn).map_err(|e| core_error(e.to_string()))
 }
 
 fn panic_error(what: &str) -> PyErr {
@@ -154,7 +178,7 @@ fn parse_responses(
         Counts::One(n) => vec![n; texts.len()],
         Counts::Each(v) => {
             if v.len() != texts.len() {
-                return Err(PyValueError::new_err(format!(
+                return Err(core_error(format!(
                     "n_items has {} counts for {} answers",
                     v.len(),
                     texts.len()
