@@ -19,6 +19,8 @@ import polars as pl
 from ger_replay.errors import GerReplayError, InputError
 from ger_replay.io import load as sources
 from ger_replay.io import table
+from ger_replay.io.neutral import csv_unframe
+from ger_replay.io.safe_read import check_regular
 
 REQUIRED = ("run", "dataset", "sample_id", "gt", "status", "pred")
 
@@ -71,7 +73,7 @@ def scan_file(path: Path) -> Lazy:
     file for an empty file, an unknown format or missing columns."""
     suffix = path.suffix.lower()
     try:
-        if path.stat().st_size == 0:
+        if check_regular(path).st_size == 0:
             raise InputError("the file is empty", path)
         if suffix == ".parquet":
             lf = pl.scan_parquet(path)
@@ -84,7 +86,7 @@ def scan_file(path: Path) -> Lazy:
         names = lf.collect_schema().names()
     except InputError:
         raise
-    except (pl.exceptions.PolarsError, OSError, ValueError) as e:
+    except (pl.exceptions.PolarsError, OSError, ValueError, RecursionError) as e:
         raise InputError(f"cannot read the predictions table: {e}", path) from None
     missing = sorted(set(REQUIRED) - set(names))
     if missing:
@@ -94,13 +96,21 @@ def scan_file(path: Path) -> Lazy:
             path,
         )
     if suffix == ".csv":
-        lf = lf.with_columns(
+        # As `load.read_predictions_file`: protected cells back, lists and flags decoded.
+        lf = csv_unframe(lf).with_columns(
             pl.col(c).map_batches(
                 _decode_lists, return_dtype=pl.List(pl.String), is_elementwise=True
             )
             for c in ("ranking", "invented")
             if c in names
         )
+        if "hedged" in names:
+            lf = lf.with_columns(
+                pl.col("hedged")
+                .str.to_lowercase()
+                .replace_strict({"true": True, "false": False}, default=None)
+                .cast(pl.Boolean)
+            )
     return Lazy(conform(lf, names), path, frozenset(names))
 
 

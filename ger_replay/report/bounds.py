@@ -33,6 +33,17 @@ def values(scores: pl.DataFrame) -> dict[str, float | None]:
     return dict(zip(scores.get_column("run"), scores.get_column("value"), strict=True))
 
 
+def shown(rows: pl.DataFrame, scores: pl.DataFrame) -> tuple[pl.DataFrame, str]:
+    """The rows (of a score or recall table) of the runs a figure shows, and a caption's words
+    for them: every run, or the highest and lowest."""
+    runs = rows.get_column("run").unique(maintain_order=True).to_list()
+    keep = extremes(runs, values(scores))
+    if len(keep) == len(runs):
+        return rows, "every run"
+    which = f"the {len(keep)} highest and lowest of {len(runs)} runs (all in the tables)"
+    return rows.filter(pl.col("run").is_in(keep)), which
+
+
 def confusion_runs(runs: Sequence[str], scores: pl.DataFrame) -> tuple[list[str], str | None]:
     """The runs that get a confusion figure, and the note saying what was left out (None where
     every run has one): where there are many, the best and the worst run of each dataset."""

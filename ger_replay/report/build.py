@@ -18,7 +18,10 @@ import polars as pl
 from ger_replay._version import __version__
 from ger_replay.analysis import confusion, consistency, refusals, robustness, runsets, stability
 from ger_replay.errors import GerReplayError
+from ger_replay.io.atomic import atomic_write_text
+from ger_replay.io.neutral import CONTROL_PATTERN
 from ger_replay.io.runs import RecordedCalls
+from ger_replay.io.scrub import scrub_text
 from ger_replay.io.writer import write_table
 from ger_replay.protocol.rulesets import RuleSet, describe
 from ger_replay.protocol.status import SAMPLE_STATUSES, Status
@@ -51,8 +54,7 @@ class _Writer:
 
     def text(self, rel: Path, text: str) -> Path:
         p = self.out / rel
-        p.parent.mkdir(parents=True, exist_ok=True)
-        p.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+        atomic_write_text(p, scrub_text(text if text.endswith("\n") else text + "\n"))
         self.files.append(p)
         return p
 
@@ -82,6 +84,12 @@ def build_report(
     load read with the runs (`load(paths).calls`): recorded run folders add calls and tokens.
     Figures are written in `figure_formats`; PNG is always among them (the page embeds it)."""
     out_dir = Path(out_dir)
+    # names from strangers: no control sequence reaches a figure, a page or a table
+    df = df.with_columns(
+        pl.col(c).str.replace_all(CONTROL_PATTERN, "")
+        for c in ("run", "model")
+        if c in df.columns and df.schema[c] == pl.String
+    )
     formats = ["png", *(f for f in figure_formats if f != "png")]
     w = _Writer(out_dir, formats)
     notes: list[str] = []
@@ -135,13 +143,8 @@ def _scores_section(w: _Writer, scores: pl.DataFrame, rules: RuleSet | str) -> S
             Block(f"<h3>{esc(t.title)}</h3>" + html.paper_table_html(t, files, out_dir))
         )
         sub = scores.filter(pl.col("task") == t.task)
-        shown = bounds.extremes(sub.get_column("run").to_list(), bounds.values(scores))
-        fig = figures.scores_figure(sub.filter(pl.col("run").is_in(shown)), labels, t.title)
-        which = (
-            "every run"
-            if len(shown) == sub.height
-            else f"the {len(shown)} highest and lowest of {sub.height} runs (all in the tables)"
-        )
+        sub, which = bounds.shown(sub, scores)
+        fig = figures.scores_figure(sub, labels, t.title)
         ref = w.figure(
             fig,
             f"scores_{t.task}",
@@ -328,7 +331,6 @@ def _consistency_section(
 def _confusion_section(
     w: _Writer, df: pl.DataFrame, rules: RuleSet | str, scores: pl.DataFrame, notes: list[str]
 ) -> Section:
-    value_of = bounds.values(scores)
     long = confusion.confusion(df, rules)
     w.frame("confusion", long)
     rec = confusion.class_recall(df, rules)
@@ -339,10 +341,7 @@ def _confusion_section(
         "kind (right of the orange line). Cells: percent of the row (count).",
     )
     for ds_key in rec.get_column("dataset").unique(maintain_order=True).to_list():
-        sub = rec.filter(pl.col("dataset") == ds_key)
-        runs = sub.get_column("run").unique(maintain_order=True).to_list()
-        shown = bounds.extremes(runs, value_of)
-        sub = sub.filter(pl.col("run").is_in(shown))
+        sub, _ = bounds.shown(rec.filter(pl.col("dataset") == ds_key), scores)
         sec.blocks.append(
             Block(
                 figure=w.figure(
