@@ -71,12 +71,9 @@ def tally(src: Lazy, need_first: bool) -> tuple[pl.DataFrame, pl.DataFrame]:
         .unique(subset="run", keep="first", maintain_order=True)
         .collect(engine=STREAMING)
     )
-    if not need_first:
-        first: pl.Expr = pl.lit(None, pl.String)
-    elif "ranking" in src.columns:
-        first = pl.coalesce(pl.col("ranking").list.first(), pl.col("pred"))
-    else:
-        first = pl.col("pred")
+    # `first`: the ranking's first label, read from the file's own `first` column where it has
+    # one (`scan.conform`), else decoded from `ranking`.
+    first = pl.coalesce("first", "pred") if need_first else pl.lit(None, pl.String)
     return runs, count_keys(lf, first.alias("first"))
 
 
