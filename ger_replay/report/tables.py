@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import math
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -177,18 +178,16 @@ def to_csv(rows: Sequence[dict[str, Any]]) -> str:
     return buf.getvalue().rstrip("\n")
 
 
-def _json_clean(v: Any) -> Any:
-    if isinstance(v, float) and math.isnan(v):
-        return None
-    if isinstance(v, dict):
-        return {k: _json_clean(x) for k, x in v.items()}
-    if isinstance(v, list | tuple):
-        return [_json_clean(x) for x in v]
-    return v
+#: A line of indented JSON whose value is a bare NaN (strings never hold a raw newline, so a
+#: NaN inside a key or string value cannot end a line this way).
+_NAN_LINE = re.compile(r'(?m)^( *(?:"(?:[^"\\]|\\.)*": )?)NaN(,?)$')
 
 
 def to_json(rows: Sequence[dict[str, Any]]) -> str:
-    return json.dumps([_json_clean(r) for r in rows], indent=2)
+    """Rows as indented JSON, NaN as null. Encoded as they are and the NaN lines rewritten:
+    walking thousands of rows to replace NaN first costs more than the encoding."""
+    text = json.dumps(list(rows), indent=2)
+    return _NAN_LINE.sub(r"\1null\2", text) if "NaN" in text else text
 
 
 def render_scores(rows: Sequence[dict[str, Any]], fmt: str) -> str:
