@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import math
-import re
 from collections.abc import Sequence
 from typing import Any
 
 from ger_replay.io.neutral import csv_cell, markdown_cell
+from ger_replay.report import json_text
 
 FORMATS = ("table", "markdown", "csv", "json", "latex")
 
@@ -178,16 +177,8 @@ def to_csv(rows: Sequence[dict[str, Any]]) -> str:
     return buf.getvalue().rstrip("\n")
 
 
-#: A line of indented JSON whose value is a bare NaN (strings never hold a raw newline, so a
-#: NaN inside a key or string value cannot end a line this way).
-_NAN_LINE = re.compile(r'(?m)^( *(?:"(?:[^"\\]|\\.)*": )?)NaN(,?)$')
-
-
 def to_json(rows: Sequence[dict[str, Any]]) -> str:
-    """Rows as indented JSON, NaN as null. Encoded as they are and the NaN lines rewritten:
-    walking thousands of rows to replace NaN first costs more than the encoding."""
-    text = json.dumps(list(rows), indent=2)
-    return _NAN_LINE.sub(r"\1null\2", text) if "NaN" in text else text
+    return json_text.dumps(list(rows))
 
 
 def render_scores(rows: Sequence[dict[str, Any]], fmt: str) -> str:
