@@ -253,8 +253,41 @@ def export_cmd(paths: tuple[Path, ...], output: Path) -> None:
 @click.option("--dataset", required=True, help="Dataset key (see `ger-replay datasets`).")
 @click.option("--manifest", required=True, type=click.Path(path_type=Path))
 @click.option("--out", required=True, type=click.Path(path_type=Path), help="Run folder.")
-@click.option("--model", default="gpt-4-vision-preview", show_default=True)
-@click.option("--base-url", default="https://api.openai.com/v1", show_default=True)
+@click.option("--model", default="gpt-4o", show_default=True, help="The model (or deployment).")
+@click.option(
+    "--base-url",
+    envvar="OPENAI_BASE_URL",
+    default="https://api.openai.com/v1",
+    show_default=True,
+    help="The endpoint, ending in /v1 (default: $OPENAI_BASE_URL, else OpenAI's).",
+)
+@click.option(
+    "--param",
+    "params",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="A request body field, VALUE as JSON else a string (repeatable; wins over defaults).",
+)
+@click.option(
+    "--token-field",
+    type=click.Choice(["auto", "max_tokens", "max_completion_tokens"]),
+    default="auto",
+    show_default=True,
+    help="Field of the token limit; auto: max_completion_tokens for gpt-4o and later, o-series "
+    "and gpt-5, else max_tokens.",
+)
+@click.option(
+    "--max-tokens",
+    type=int,
+    help="Token limit of an answer (default 1000; 16000 for reasoning models).",
+)
+@click.option(
+    "--response-format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="json: ask for {results: [{name, result}]} by a JSON schema.",
+)
 @click.option("--template", default="1", show_default=True, help="1, 2, 3 or a template file.")
 @click.option("--frames", type=int, default=3, show_default=True)
 @click.option(
@@ -272,13 +305,19 @@ def export_cmd(paths: tuple[Path, ...], output: Path) -> None:
 @click.option("--tpm", type=float, help="Tokens per minute, client side.")
 @click.option("--concurrency", type=int, default=1, show_default=True)
 @click.option("--repeat", type=int, default=0, show_default=True, help="Repeat index I.")
+@click.option(
+    "--no-preflight",
+    is_flag=True,
+    help="Skip the check of the endpoint (GET /models) before the first batch.",
+)
 @click.option("--dry-run", is_flag=True, help="Show the plan; make no request.")
-def record_cmd(dry_run: bool, **kw: object) -> None:
+def record_cmd(dry_run: bool, no_preflight: bool, **kw: object) -> None:
     """Record a run (or resume it) against an OpenAI-compatible endpoint; key: OPENAI_API_KEY."""
     from ger_replay.record import recorder
 
     try:
         opts = recorder.options(**kw)  # type: ignore[arg-type]
+        opts.preflight = not no_preflight
         if dry_run:
             click.echo("\n".join(recorder.plan(opts).lines()))
             return

@@ -32,6 +32,7 @@ from ger_replay.record.client import (
     TransientExhausted,
     estimate_tokens,
 )
+from ger_replay.record.endpoint import check_params, default_base_url
 from ger_replay.record.settings import RequestSettings, Sample
 
 #: Keys of run.json that must agree when a run is resumed.
@@ -49,6 +50,9 @@ RESUME_KEYS = (
     "max_tries",
     "temperature",
     "max_tokens",
+    "token_field",
+    "response_format",
+    "params",
 )
 REJECTED = "rejected"
 
@@ -69,7 +73,7 @@ class RecordOptions:
     manifest: Path
     out: Path
     settings: RequestSettings = field(default_factory=RequestSettings)
-    base_url: str = "https://api.openai.com/v1"
+    base_url: str = field(default_factory=default_base_url)
     batch_size: int | None = None
     max_tries: int = 3
     rpm: float | None = None
@@ -84,6 +88,8 @@ class RecordOptions:
     synthetic: bool = False
     note: str = ""
     progress: bool = True
+    #: check the endpoint (GET /models) before the first batch of a run with work left
+    preflight: bool = True
 
 
 @dataclass
@@ -144,12 +150,16 @@ def answer_status(raw_status: int, text: str | None, n: int, labels: Sequence[st
 
 
 def request_body(settings: RequestSettings, messages: list[dict[str, Any]]) -> dict[str, Any]:
-    return {
-        "model": settings.model,
-        "messages": messages,
-        "temperature": settings.temperature,
-        "max_tokens": settings.max_tokens,
-    }
+    from ger_replay.record.endpoint import body_fields
+
+    fields = body_fields(
+        settings.temperature,
+        settings.max_tokens,
+        settings.resolved_token_field,
+        settings.response_format,
+        settings.params,
+    )
+    return {"model": settings.model, "messages": messages, **fields}
 
 
 def sample_order(ids: Sequence[str], seed: int, repeat: int) -> list[str]:
@@ -169,8 +179,11 @@ def settings_meta(settings: RequestSettings) -> dict[str, Any]:
         "frame_plan": settings.frame_plan,
         "color": settings.color,
         "modality": settings.modality,
-        "temperature": settings.temperature,
+        "temperature": settings.params.get("temperature", settings.temperature),
         "max_tokens": settings.max_tokens,
+        "token_field": settings.resolved_token_field,
+        "response_format": settings.response_format or "text",
+        "params": dict(settings.params),
     }
 
 
@@ -186,9 +199,25 @@ def settings_from_meta(meta: Mapping[str, Any]) -> RequestSettings:
         color=meta["color"],
         modality=meta["modality"],
         frame_plan=meta.get("frame_plan", d.frame_plan),
-        temperature=float(meta.get("temperature", d.temperature)),
+        temperature=_temperature(meta, d.temperature),
         max_tokens=int(meta.get("max_tokens", d.max_tokens)),
+        # runs recorded before these fields existed sent max_tokens and free text
+        token_field=str(meta.get("token_field") or "max_tokens"),
+        response_format=meta.get("response_format") or "text",
+        params=check_params(meta.get("params") or {}, "run.json params"),
     )
+
+
+def _temperature(meta: Mapping[str, Any], default: float | None) -> float | None:
+    """run.json's temperature: absent in old runs (the default), null when none was sent; a
+    temperature given as a parameter is sent from `params`."""
+    params = meta.get("params") or {}
+    if "temperature" in params:
+        return default
+    if "temperature" not in meta:
+        return default
+    t = meta["temperature"]
+    return None if t is None else float(t)
 
 
 def resolve(opts: RecordOptions) -> tuple[Dataset, RequestSettings, int]:
@@ -253,10 +282,11 @@ def open_run(
         meta = rundir.read_meta(out)
         want = {**settings_meta(settings), "dataset": ds.key, "repeat": opts.repeat}
         want.update(batch_size=size, max_tries=opts.max_tries)
+        had = {**meta, **settings_meta(settings_from_meta(meta))}
         diff = [
-            f"{k}: recorded {meta.get(k)!r}, asked {want[k]!r}"
+            f"{k}: recorded {had.get(k)!r}, asked {want[k]!r}"
             for k in RESUME_KEYS
-            if k in want and meta.get(k) != want[k]
+            if k in want and had.get(k) != want[k]
         ]
         if diff:
             raise InputError(
@@ -491,6 +521,11 @@ def record(opts: RecordOptions, client: Client | None = None) -> RecordSummary:
     for the next resume and reported in the summary."""
     ds, settings, size = resolve(opts)
     samples = load_samples(opts, ds, settings.modality)
+    if client is None and opts.preflight and _work_left(opts.out):
+        from ger_replay.record.client import api_key_from_env
+        from ger_replay.record.preflight import check
+
+        check(opts.base_url, api_key_from_env(), settings.model)
     with rundir.locked(opts.out):
         meta = open_run(opts, ds, settings, size, samples)
         by_id = {s.sample_id: s for s in samples}
@@ -530,6 +565,15 @@ def record(opts: RecordOptions, client: Client | None = None) -> RecordSummary:
             stats=stats,
             errors=errors,
         )
+
+
+def _work_left(out: Path) -> bool:
+    """A new run, or one with unfinished batches."""
+    if not rundir.is_run_dir(out):
+        return True
+    meta = rundir.read_meta(out)
+    done = journal.finished_batches(journal.read(out / rundir.JOURNAL))
+    return any(b not in done for b, _ in rundir.batches(meta["sample_order"], meta["batch_size"]))
 
 
 @contextlib.contextmanager
@@ -629,6 +673,10 @@ def options(
     concurrency: int,
     repeat: int,
     seed: int = 0,
+    params: Sequence[str] = (),
+    token_field: str = "auto",
+    max_tokens: int | None = None,
+    response_format: str = "text",
 ) -> RecordOptions:
     """RecordOptions from the command line's values (`--template` may name a file)."""
     from ger_replay.protocol.prompts import template_from_option
@@ -637,6 +685,10 @@ def options(
         raise InputError("--frames must be at least 1")
     if concurrency < 1:
         raise InputError("--concurrency must be at least 1")
+    from ger_replay.record import endpoint
+
+    if max_tokens is not None and max_tokens < 1:
+        raise InputError("--max-tokens must be at least 1")
     settings = RequestSettings(
         model=model,
         template=template_from_option(template),
@@ -644,6 +696,11 @@ def options(
         color=color,  # type: ignore[arg-type]
         modality=modality or "image",  # type: ignore[arg-type]
         frame_plan=frame_plan,  # type: ignore[arg-type]
+        temperature=None if endpoint.is_reasoning_model(model) else 0.0,
+        max_tokens=max_tokens or endpoint.default_max_tokens(model),
+        token_field=token_field,
+        response_format=response_format,
+        params=endpoint.parse_params(params),
     )
     return RecordOptions(
         dataset=dataset,

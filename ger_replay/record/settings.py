@@ -4,9 +4,10 @@ chat request; the recorder and the simulator both read these."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 Color = Literal["rgb", "gray"]
 Modality = Literal["image", "video", "text", "multi"]
@@ -30,12 +31,27 @@ class Sample:
 class RequestSettings:
     """Everything besides the samples that decides a request's bytes."""
 
-    model: str = "gpt-4-vision-preview"
+    model: str = "gpt-4o"
     #: "1", "2", "3" (PROTOCOL.md part 6) or the text of a user's template file
     template: str = "1"
     frames: int = 3
     color: Color = "rgb"
     modality: Modality = "image"
     frame_plan: FramePlan = "public"
-    temperature: float = 0.0
+    #: None: no temperature is sent (reasoning models take only their default)
+    temperature: float | None = 0.0
     max_tokens: int = 1000
+    #: "max_tokens", "max_completion_tokens" or "auto" (by the model, see endpoint.py)
+    token_field: str = "auto"
+    #: None or "text": free text; "json": a JSON schema of one entry per sample
+    response_format: str | None = None
+    #: further body fields, as given (`--param KEY=VALUE`); they win over the fields above
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def resolved_token_field(self) -> str:
+        if self.token_field != "auto":
+            return self.token_field
+        from ger_replay.record.endpoint import token_field_for
+
+        return token_field_for(self.model)

@@ -122,6 +122,10 @@ class Engine:
     oracle: Oracle
     faults: Faults
     seed: int = 0
+    #: when set, requests without `Authorization: Bearer <api_key>` get 401
+    api_key: str | None = None
+    #: when set, the only models served (others: 404 model_not_found); None serves any name
+    models: tuple[str, ...] | None = None
     seen: Counter[str] = field(default_factory=Counter)
     stats: Counter[str] = field(default_factory=Counter)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -224,7 +228,14 @@ class Engine:
             if answered and rng.random() < f.drop_rate:
                 del answered[rng.randrange(len(answered))]
                 self.count("dropped")
-            text = render(answered, rng.choice(SHAPES), rng, kind)
+            shape = rng.choice(SHAPES)
+            if wants_json(body):
+                self.count("json")
+                text = json.dumps(
+                    {"results": [{"name": it.name, "result": list(it.ranking)} for it in answered]}
+                )
+            else:
+                text = render(answered, shape, rng, kind)
         self.count("answered")
         return "ok", self.completion(body, body_key, n_seen, text, content)
 
@@ -258,6 +269,12 @@ class Engine:
                 "total_tokens": prompt_tokens + completion_tokens,
             },
         }
+
+
+def wants_json(body: dict[str, Any]) -> bool:
+    """The request asks for JSON output (`response_format` json_schema or json_object)."""
+    rf = body.get("response_format")
+    return isinstance(rf, dict) and rf.get("type") in ("json_schema", "json_object")
 
 
 def request_key(model: str, prompt: str, items: list[tuple[str | None, list[str]]]) -> str:
@@ -310,12 +327,49 @@ def make_handler(engine: Engine, bucket: TokenBucket | None) -> type[BaseHTTPReq
         def _error(self, status: int, message: str, kind: str = "invalid_request_error") -> None:
             self._send(status, {"error": {"message": message, "type": kind}}, {})
 
+        def _authorised(self) -> bool:
+            if engine.api_key is None:
+                return True
+            if self.headers.get("Authorization", "") == f"Bearer {engine.api_key}":
+                return True
+            engine.count("unauthorised")
+            err = {
+                "message": "Incorrect API key provided (simulated)",
+                "type": "invalid_request_error",
+                "code": "invalid_api_key",
+            }
+            self._send(401, {"error": err}, {})
+            return False
+
+        def _model(self, name: str) -> dict[str, Any]:
+            return {"id": name, "object": "model", "created": CREATED, "owned_by": "ger-replay"}
+
+        def _unknown_model(self, name: str) -> None:
+            err = {
+                "message": f"The model `{name}` does not exist (simulated)",
+                "type": "invalid_request_error",
+                "code": "model_not_found",
+            }
+            self._send(404, {"error": err}, {})
+
         def do_GET(self) -> None:
-            if self.path.rstrip("/") == "/v1/models":
-                model = {"id": "simulator", "object": "model", "owned_by": "ger-replay"}
-                self._send(200, {"object": "list", "data": [model]}, {})
-            else:
+            path = self.path.split("?", 1)[0].rstrip("/")
+            if not path.startswith("/v1/models"):
                 self._error(404, f"no route {self.path}")
+                return
+            if not self._authorised():
+                return
+            engine.count("models")
+            served = engine.models if engine.models is not None else ("simulator",)
+            if path == "/v1/models":
+                data = [self._model(m) for m in served]
+                self._send(200, {"object": "list", "data": data}, {})
+                return
+            name = path[len("/v1/models/") :]
+            if path.startswith("/v1/models/") and (engine.models is None or name in served):
+                self._send(200, self._model(name), {})
+            else:
+                self._unknown_model(name)
 
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
@@ -323,6 +377,9 @@ def make_handler(engine: Engine, bucket: TokenBucket | None) -> type[BaseHTTPReq
             if self.path.rstrip("/") != "/v1/chat/completions":
                 self._error(404, f"no route {self.path}")
                 return
+            if not self._authorised():
+                return
+            engine.count("requests")
             if bucket is not None:
                 wait = bucket.take()
                 if wait > 0:
@@ -341,6 +398,10 @@ def make_handler(engine: Engine, bucket: TokenBucket | None) -> type[BaseHTTPReq
                     raise ValueError("the body must be a JSON object")
                 if body.get("stream"):
                     raise ValueError("the simulator does not stream; send stream=false")
+                model = str(body.get("model", ""))
+                if engine.models is not None and model not in engine.models:
+                    self._unknown_model(model)
+                    return
                 outcome, payload = engine.answer(body)
             except (ValueError, json.JSONDecodeError) as e:
                 self._error(400, str(e))
