@@ -310,14 +310,22 @@ def export_cmd(paths: tuple[Path, ...], output: Path) -> None:
     is_flag=True,
     help="Skip the check of the endpoint (GET /models) before the first batch.",
 )
+@click.option(
+    "--allow-endpoint-change",
+    is_flag=True,
+    help="Let a resume continue against another endpoint or model (run.json lists them all).",
+)
 @click.option("--dry-run", is_flag=True, help="Show the plan; make no request.")
-def record_cmd(dry_run: bool, no_preflight: bool, **kw: object) -> None:
+def record_cmd(
+    dry_run: bool, no_preflight: bool, allow_endpoint_change: bool, **kw: object
+) -> None:
     """Record a run (or resume it) against an OpenAI-compatible endpoint; key: OPENAI_API_KEY."""
     from ger_replay.record import recorder
 
     try:
         opts = recorder.options(**kw)  # type: ignore[arg-type]
         opts.preflight = not no_preflight
+        opts.allow_endpoint_change = allow_endpoint_change
         if dry_run:
             click.echo("\n".join(recorder.plan(opts).lines()))
             return

@@ -24,7 +24,7 @@ from typing import Any
 from ger_replay.errors import InputError
 from ger_replay.protocol import datasets
 from ger_replay.protocol.datasets import Dataset, Task
-from ger_replay.record import cassettes, journal, rundir, strategy
+from ger_replay.record import cassettes, journal, provenance, rundir, strategy
 from ger_replay.record.client import (
     Client,
     RawCall,
@@ -90,6 +90,8 @@ class RecordOptions:
     progress: bool = True
     #: check the endpoint (GET /models) before the first batch of a run with work left
     preflight: bool = True
+    #: let a resume continue against another endpoint or model (run.json lists them all)
+    allow_endpoint_change: bool = False
 
 
 @dataclass
@@ -280,6 +282,10 @@ def open_run(
     out = opts.out
     if rundir.is_run_dir(out):
         meta = rundir.read_meta(out)
+        changed = provenance.check_resume(
+            meta, opts.base_url, settings.model, opts.allow_endpoint_change, out / rundir.RUN_JSON
+        )
+        meta = changed or meta
         want = {**settings_meta(settings), "dataset": ds.key, "repeat": opts.repeat}
         want.update(batch_size=size, max_tries=opts.max_tries)
         had = {**meta, **settings_meta(settings_from_meta(meta))}
@@ -304,6 +310,8 @@ def open_run(
                 opts.manifest,
             )
         rundir.remove_temp_files(out)
+        if changed is not None:
+            rundir.write_meta(out, changed)
         return meta
     if out.exists() and any(p.name != rundir.LOCK for p in out.iterdir()):
         raise InputError("exists and is not a run folder; choose an empty or new folder", out)
@@ -444,10 +452,13 @@ class BatchRunner:
             it = old.pop(key, None)
             if it is not None:
                 event["replayed"] = True
+                event["endpoint"], event["model"] = provenance.of_interaction(it)
                 self.stats.add(replayed=1)
             else:
                 messages = build_messages(self.ds, [self.by_id[s] for s in samples], self.settings)
                 body = request_body(self.settings, messages)
+                event["endpoint"] = provenance.clean(self.client.base_url)
+                event["model"] = self.settings.model
 
                 def transient(t: Transient) -> None:
                     self.stats.add(retries=1, rate_limited=int(t.kind == "rate_limited"))
@@ -456,6 +467,8 @@ class BatchRunner:
                             "event": "call",
                             "batch": batch,
                             **meta,
+                            "endpoint": event["endpoint"],
+                            "model": event["model"],
                             "outcome": t.kind,
                             "status_code": t.status,
                             "retry_after": t.retry_after,
@@ -521,6 +534,14 @@ def record(opts: RecordOptions, client: Client | None = None) -> RecordSummary:
     for the next resume and reported in the summary."""
     ds, settings, size = resolve(opts)
     samples = load_samples(opts, ds, settings.modality)
+    if rundir.is_run_dir(opts.out):  # refused before anything else is asked
+        provenance.check_resume(
+            rundir.read_meta(opts.out),
+            opts.base_url,
+            settings.model,
+            opts.allow_endpoint_change,
+            opts.out / rundir.RUN_JSON,
+        )
     if client is None and opts.preflight and _work_left(opts.out):
         from ger_replay.record.client import api_key_from_env
         from ger_replay.record.preflight import check
@@ -546,7 +567,15 @@ def record(opts: RecordOptions, client: Client | None = None) -> RecordSummary:
         stats = Stats()
         errors: list[str] = []
         with journal.Journal(log_path) as log, _closing(client, own_client):
-            log.write({"event": "open", "pid": os.getpid(), "resume": bool(done)})
+            log.write(
+                {
+                    "event": "open",
+                    "pid": os.getpid(),
+                    "resume": bool(done),
+                    "endpoint": provenance.clean(client.base_url),
+                    "model": settings.model,
+                }
+            )
             stop = threading.Event()
             runner = BatchRunner(
                 opts.out, ds, settings, meta["max_tries"], by_id, client, log, stats, stop

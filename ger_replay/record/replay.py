@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import socket
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,7 @@ from vcr.errors import CannotOverwriteExistingCassetteException
 
 from ger_replay.errors import GerReplayError, InputError
 from ger_replay.protocol import datasets
-from ger_replay.record import cassettes, journal, rundir, strategy
+from ger_replay.record import cassettes, journal, provenance, rundir, strategy
 from ger_replay.record.recorder import answer_status, request_body, settings_from_meta
 
 
@@ -92,11 +92,26 @@ def replay(run_dir: Path, manifest: Path, base_url: str | None = None) -> Replay
     expected = {b: cassettes.read(rundir.cassette_path(run_dir, b)) for b, _ in todo}
     vcr = cassettes.make_vcr("none")
     url = base_url or meta.get("endpoint") or "https://api.openai.com/v1"
-    client = openai.OpenAI(api_key="replay-needs-no-key", base_url=url, max_retries=0)
+    clients: dict[str, openai.OpenAI] = {}
+
+    def client_for(base: str) -> openai.OpenAI:
+        if base not in clients:
+            clients[base] = openai.OpenAI(
+                api_key="replay-needs-no-key", base_url=base, max_retries=0
+            )
+        return clients[base]
+
+    client = client_for(url)
+    # a run resumed against another endpoint or model: each call is rebuilt with its own
+    mixed = provenance.mixed(meta)
     cassette_dir = str(run_dir / rundir.CASSETTES)
     with network_blocked(), vcr.use_cassette(cassette_dir, allow_playback_repeats=False):
         for batch, ids in todo:
             made: list[tuple[list[str], str, int]] = []
+            by_key = {
+                (tuple(i.meta["samples"]), str(i.meta.get("split", "")), int(i.meta["attempt"])): i
+                for i in expected[batch]
+            }
 
             def call(
                 ss: tuple[str, ...],
@@ -104,9 +119,16 @@ def replay(run_dir: Path, manifest: Path, base_url: str | None = None) -> Replay
                 attempt: int,
                 batch: str = batch,
                 made: list[tuple[list[str], str, int]] = made,
+                by_key: dict[tuple[tuple[str, ...], str, int], cassettes.Interaction] = by_key,
             ) -> str:
                 messages = build_messages(ds, [samples[s] for s in ss], settings)
-                body = request_body(settings, messages)
+                use, http_client = settings, client
+                it = by_key.get((ss, split, attempt)) if mixed else None
+                if it is not None:
+                    ep, model = provenance.of_interaction(it)
+                    use = replace(settings, model=model or settings.model)
+                    http_client = client_for(ep)
+                body = request_body(use, messages)
                 where = f"batch {batch}, split {split or '(whole)'}, attempt {attempt}"
                 missing = ReplayMismatch(
                     f"no recording for the request of {where} "
@@ -115,7 +137,7 @@ def replay(run_dir: Path, manifest: Path, base_url: str | None = None) -> Replay
                     run_dir,
                 )
                 try:
-                    resp = client.chat.completions.with_raw_response.create(**body)
+                    resp = http_client.chat.completions.with_raw_response.create(**body)
                     http = resp.http_response
                 except CannotOverwriteExistingCassetteException:
                     raise missing from None
@@ -149,7 +171,8 @@ def replay(run_dir: Path, manifest: Path, base_url: str | None = None) -> Replay
             out.calls += len(made)
             out.answered += res.answered
             out.unanswered += len(res.unanswered)
-    client.close()
+    for c in clients.values():
+        c.close()
     return out
 
 
