@@ -306,6 +306,12 @@ def export_cmd(paths: tuple[Path, ...], output: Path) -> None:
 @click.option("--concurrency", type=int, default=1, show_default=True)
 @click.option("--repeat", type=int, default=0, show_default=True, help="Repeat index I.")
 @click.option(
+    "--limit",
+    type=click.IntRange(min=1),
+    help="A smoke run: a seeded, class-stratified subset of N samples (a later run without "
+    "--limit in the same folder adds the rest).",
+)
+@click.option(
     "--no-preflight",
     is_flag=True,
     help="Skip the check of the endpoint (GET /models) before the first batch.",

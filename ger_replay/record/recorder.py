@@ -92,6 +92,8 @@ class RecordOptions:
     preflight: bool = True
     #: let a resume continue against another endpoint or model (run.json lists them all)
     allow_endpoint_change: bool = False
+    #: a seeded, class-stratified subset of this many samples (`record --limit`, subset.py)
+    limit: int | None = None
 
 
 @dataclass
@@ -131,6 +133,7 @@ class RecordSummary:
     skipped: int
     stats: Stats
     errors: list[str] = field(default_factory=list)
+    subset: dict[str, int] | None = None
 
     @property
     def complete(self) -> bool:
@@ -310,18 +313,37 @@ def open_run(
                 opts.manifest,
             )
         rundir.remove_temp_files(out)
+        order, segments, sub = _layout(opts, ds, samples, meta)
+        if order != meta["sample_order"]:  # a subset run grows: the new samples, new batches
+            meta = {**meta, "sample_order": order, "segments": segments, "subset": sub}
+            by_id = {s.sample_id: s for s in samples}
+            rundir.write_labels(out, [(i, by_id[i].gt) for i in order])
+            changed = meta
         if changed is not None:
             rundir.write_meta(out, changed)
         return meta
     if out.exists() and any(p.name != rundir.LOCK for p in out.iterdir()):
         raise InputError("exists and is not a run folder; choose an empty or new folder", out)
-    ids = [s.sample_id for s in samples]
-    meta = new_meta(opts, ds, settings, size, sample_order(ids, opts.seed, opts.repeat))
+    order, segments, sub = _layout(opts, ds, samples, None)
+    meta = new_meta(opts, ds, settings, size, order)
+    if sub is not None:
+        meta.update(subset=sub, segments=segments)
     by_id = {s.sample_id: s for s in samples}
     rundir.write_labels(out, [(i, by_id[i].gt) for i in meta["sample_order"]])
     (out / rundir.CASSETTES).mkdir(parents=True, exist_ok=True)
     rundir.write_meta(out, meta)  # last: a folder with run.json is complete
     return meta
+
+
+def _layout(
+    opts: RecordOptions, ds: Dataset, samples: list[Sample], meta: dict[str, Any] | None
+) -> tuple[list[str], list[int] | None, dict[str, int] | None]:
+    from ger_replay.record import subset
+
+    def shuffle(ids: Sequence[str]) -> list[str]:
+        return sample_order(ids, opts.seed, opts.repeat)
+
+    return subset.layout(samples, ds, opts.limit, opts.seed, shuffle, meta)
 
 
 # ----------------------------------------------------------------------------- plan
@@ -337,6 +359,7 @@ class Plan:
     prompt_tokens: int
     completion_tokens: int
     done: int = 0
+    subset: dict[str, int] | None = None
 
     def lines(self) -> list[str]:
         return [
@@ -347,7 +370,14 @@ class Plan:
             f"at most {self.max_requests}",
             f"tokens (estimate): {self.prompt_tokens:,} prompt + "
             f"{self.completion_tokens:,} completion for one request per batch",
-        ]
+        ] + (
+            [
+                f"subset:            {self.subset['n']} of {self.subset['of']} samples "
+                f"(class-stratified, seed {self.subset['seed']})"
+            ]
+            if self.subset
+            else []
+        )
 
 
 def plan(opts: RecordOptions) -> Plan:
@@ -357,30 +387,34 @@ def plan(opts: RecordOptions) -> Plan:
 
     ds, settings, size = resolve(opts)
     samples = load_samples(opts, ds, settings.modality)
-    order = sample_order([s.sample_id for s in samples], opts.seed, opts.repeat)
     done: set[str] = set()
+    meta = None
     if rundir.is_run_dir(opts.out):
         meta = rundir.read_meta(opts.out)
-        order = meta["sample_order"]
+        size = int(meta["batch_size"])
         done = journal.finished_batches(journal.read(opts.out / rundir.JOURNAL))
-    plan_batches = rundir.batches(order, size)
+    order, segments, sub = _layout(opts, ds, samples, meta)
+    plan_batches = rundir.batches(order, size, segments)
+    todo = [(b, ids) for b, ids in plan_batches if b not in done]
     by_id = {s.sample_id: s for s in samples}
-    first = [by_id[i] for i in plan_batches[0][1]]
+    first = [by_id[i] for i in (todo or plan_batches)[0][1]]
     tokens = estimate_tokens(build_messages(ds, first, settings))
     per_sample = tokens / len(first)
     lo = hi = 0
-    for _, ids in plan_batches:
+    for _, ids in todo:
         a, b = strategy.planned_calls(len(ids), opts.max_tries)
         lo, hi = lo + a, hi + b
+    left = sum(len(ids) for _, ids in todo)
     return Plan(
         samples=len(order),
         batches=len(plan_batches),
         batch_size=size,
         min_requests=lo,
         max_requests=hi,
-        prompt_tokens=round(per_sample * len(order)),
-        completion_tokens=30 * len(order),
-        done=sum(b in done for b, _ in plan_batches),
+        prompt_tokens=round(per_sample * left),
+        completion_tokens=30 * left,
+        done=len(plan_batches) - len(todo),
+        subset=sub,
     )
 
 
@@ -542,7 +576,7 @@ def record(opts: RecordOptions, client: Client | None = None) -> RecordSummary:
             opts.allow_endpoint_change,
             opts.out / rundir.RUN_JSON,
         )
-    if client is None and opts.preflight and _work_left(opts.out):
+    if client is None and opts.preflight and _work_left(opts, ds, samples):
         from ger_replay.record.client import api_key_from_env
         from ger_replay.record.preflight import check
 
@@ -550,7 +584,7 @@ def record(opts: RecordOptions, client: Client | None = None) -> RecordSummary:
     with rundir.locked(opts.out):
         meta = open_run(opts, ds, settings, size, samples)
         by_id = {s.sample_id: s for s in samples}
-        all_batches = rundir.batches(meta["sample_order"], meta["batch_size"])
+        all_batches = rundir.run_batches(meta)
         log_path = opts.out / rundir.JOURNAL
         done = journal.finished_batches(journal.read(log_path))
         todo = [(b, ids) for b, ids in all_batches if b not in done]
@@ -593,16 +627,19 @@ def record(opts: RecordOptions, client: Client | None = None) -> RecordSummary:
             skipped=len(done),
             stats=stats,
             errors=errors,
+            subset=meta.get("subset"),
         )
 
 
-def _work_left(out: Path) -> bool:
-    """A new run, or one with unfinished batches."""
-    if not rundir.is_run_dir(out):
+def _work_left(opts: RecordOptions, ds: Dataset, samples: list[Sample]) -> bool:
+    """A new run, one with unfinished batches, or a subset run this command grows."""
+    if not rundir.is_run_dir(opts.out):
         return True
-    meta = rundir.read_meta(out)
-    done = journal.finished_batches(journal.read(out / rundir.JOURNAL))
-    return any(b not in done for b, _ in rundir.batches(meta["sample_order"], meta["batch_size"]))
+    meta = rundir.read_meta(opts.out)
+    done = journal.finished_batches(journal.read(opts.out / rundir.JOURNAL))
+    order, segments, _ = _layout(opts, ds, samples, meta)
+    batches = rundir.batches(order, int(meta["batch_size"]), segments)
+    return any(b not in done for b, _ in batches)
 
 
 @contextlib.contextmanager
@@ -664,6 +701,12 @@ def summary_lines(s: RecordSummary) -> list[str]:
         f"samples answered {st.answered}, unanswered {st.unanswered}",
         f"request rate: {st.rate_per_min:.1f}/min",
     ]
+    if s.subset:
+        lines.append(
+            f"subset: {s.subset['n']} of {s.subset['of']} samples (class-stratified, seed "
+            f"{s.subset['seed']}); record again without --limit (or a larger one) into this "
+            "folder to add the rest"
+        )
     if not s.complete:
         lines.append(
             f"{s.batches - s.skipped - s.batches_done} batch(es) unfinished: run the same "
@@ -706,6 +749,7 @@ def options(
     token_field: str = "auto",
     max_tokens: int | None = None,
     response_format: str = "text",
+    limit: int | None = None,
 ) -> RecordOptions:
     """RecordOptions from the command line's values (`--template` may name a file)."""
     from ger_replay.protocol.prompts import template_from_option
@@ -744,4 +788,5 @@ def options(
         concurrency=concurrency,
         repeat=repeat,
         seed=seed,
+        limit=limit,
     )

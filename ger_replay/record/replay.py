@@ -59,7 +59,7 @@ class ReplaySummary:
 
 def _batches_to_replay(run_dir: Path, meta: dict[str, Any]) -> list[tuple[str, list[str]]]:
     """Finished batches (by the journal; without a journal, every batch with a cassette)."""
-    all_batches = rundir.batches(meta["sample_order"], int(meta["batch_size"]))
+    all_batches = rundir.run_batches(meta)
     events = journal.read(run_dir / rundir.JOURNAL)
     if events:
         done = journal.finished_batches(events)

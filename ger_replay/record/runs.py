@@ -163,9 +163,7 @@ def load_run(run_dir: Path) -> sources.Loaded:
         )
     failed = _failed_reasons(run_dir, errors)
     if failed:
-        order = meta["sample_order"]
-        size = int(meta["batch_size"])
-        for b, ids in rundir.batches(order, size):
+        for b, ids in rundir.run_batches(meta):
             if b in failed:
                 for sid in ids:
                     i = index.get(sid)

@@ -56,6 +56,7 @@ RUN_FIELDS: dict[str, tuple[tuple[type, ...], bool]] = {
     "params": ((dict,), True),
     "endpoints": ((list,), True),
     "subset": ((dict,), True),
+    "segments": ((list,), True),
     "seed": (_INT, True),
     "sample_order": ((list,), True),
     "tool_version": (_STR, True),
