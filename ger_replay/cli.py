@@ -312,6 +312,12 @@ def export_cmd(paths: tuple[Path, ...], output: Path) -> None:
     "--limit in the same folder adds the rest).",
 )
 @click.option(
+    "--price",
+    metavar="IN,OUT",
+    help="Dollars per million input and output tokens (default: the table of known models, "
+    "docs/endpoints.md).",
+)
+@click.option(
     "--no-preflight",
     is_flag=True,
     help="Skip the check of the endpoint (GET /models) before the first batch.",

@@ -24,7 +24,7 @@ from typing import Any
 from ger_replay.errors import InputError
 from ger_replay.protocol import datasets
 from ger_replay.protocol.datasets import Dataset, Task
-from ger_replay.record import cassettes, journal, provenance, rundir, strategy
+from ger_replay.record import cassettes, cost, journal, provenance, rundir, strategy
 from ger_replay.record.client import (
     Client,
     RawCall,
@@ -94,6 +94,8 @@ class RecordOptions:
     allow_endpoint_change: bool = False
     #: a seeded, class-stratified subset of this many samples (`record --limit`, subset.py)
     limit: int | None = None
+    #: dollars per million tokens (`--price`); None: run.json's, else the table's (cost.py)
+    price: cost.Price | None = None
 
 
 @dataclass
@@ -110,6 +112,8 @@ class Stats:
     rate_limited: int = 0
     answered: int = 0
     unanswered: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
     started: float = field(default_factory=time.monotonic)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -134,6 +138,7 @@ class RecordSummary:
     stats: Stats
     errors: list[str] = field(default_factory=list)
     subset: dict[str, int] | None = None
+    price: cost.Price | None = None
 
     @property
     def complete(self) -> bool:
@@ -319,6 +324,8 @@ def open_run(
             by_id = {s.sample_id: s for s in samples}
             rundir.write_labels(out, [(i, by_id[i].gt) for i in order])
             changed = meta
+        if opts.price is not None and meta.get("price") != opts.price.as_meta():
+            meta = changed = {**meta, "price": opts.price.as_meta()}
         if changed is not None:
             rundir.write_meta(out, changed)
         return meta
@@ -326,6 +333,9 @@ def open_run(
         raise InputError("exists and is not a run folder; choose an empty or new folder", out)
     order, segments, sub = _layout(opts, ds, samples, None)
     meta = new_meta(opts, ds, settings, size, order)
+    price = opts.price or cost.known(settings.model)
+    if price is not None:
+        meta["price"] = price.as_meta()
     if sub is not None:
         meta.update(subset=sub, segments=segments)
     by_id = {s.sample_id: s for s in samples}
@@ -360,6 +370,13 @@ class Plan:
     completion_tokens: int
     done: int = 0
     subset: dict[str, int] | None = None
+    price: cost.Price | None = None
+
+    @property
+    def estimate(self) -> float | None:
+        if self.price is None:
+            return None
+        return self.price.cost(self.prompt_tokens, self.completion_tokens)
 
     def lines(self) -> list[str]:
         return [
@@ -370,6 +387,12 @@ class Plan:
             f"at most {self.max_requests}",
             f"tokens (estimate): {self.prompt_tokens:,} prompt + "
             f"{self.completion_tokens:,} completion for one request per batch",
+            "cost (estimate):   "
+            + (
+                f"{cost.money(self.estimate)} at {self.price.label()}"
+                if self.price is not None and self.estimate is not None
+                else "no price known for this model: give --price IN,OUT"
+            ),
         ] + (
             [
                 f"subset:            {self.subset['n']} of {self.subset['of']} samples "
@@ -415,6 +438,7 @@ def plan(opts: RecordOptions) -> Plan:
         completion_tokens=30 * left,
         done=len(plan_batches) - len(todo),
         subset=sub,
+        price=opts.price or (cost.from_meta(meta) if meta else cost.known(settings.model)),
     )
 
 
@@ -515,7 +539,8 @@ class BatchRunner:
                 raw = self.client.chat(body, estimate_tokens(messages), transient)
                 it = _interaction(raw, meta)
                 event["seconds"] = round(raw.seconds, 3)
-                self.stats.add(calls=1)
+                used = cost.usage_of(raw.content) if raw.status == 200 else (0, 0)
+                self.stats.add(calls=1, prompt_tokens=used[0], completion_tokens=used[1])
             recorded.append(it)
             if "replayed" not in event:
                 cassettes.write(path, recorded, batch)
@@ -628,6 +653,7 @@ def record(opts: RecordOptions, client: Client | None = None) -> RecordSummary:
             stats=stats,
             errors=errors,
             subset=meta.get("subset"),
+            price=cost.from_meta(meta),
         )
 
 
@@ -701,6 +727,12 @@ def summary_lines(s: RecordSummary) -> list[str]:
         f"samples answered {st.answered}, unanswered {st.unanswered}",
         f"request rate: {st.rate_per_min:.1f}/min",
     ]
+    lines.append(
+        cost.spent_line(s.price, st.prompt_tokens, st.completion_tokens, "spent this session")
+    )
+    if s.skipped or st.replayed:
+        _, p, c = cost.run_usage(s.run_dir)
+        lines.append(cost.spent_line(s.price, p, c, "spent by the whole run"))
     if s.subset:
         lines.append(
             f"subset: {s.subset['n']} of {s.subset['of']} samples (class-stratified, seed "
@@ -750,6 +782,7 @@ def options(
     max_tokens: int | None = None,
     response_format: str = "text",
     limit: int | None = None,
+    price: str | None = None,
 ) -> RecordOptions:
     """RecordOptions from the command line's values (`--template` may name a file)."""
     from ger_replay.protocol.prompts import template_from_option
@@ -789,4 +822,5 @@ def options(
         repeat=repeat,
         seed=seed,
         limit=limit,
+        price=cost.parse_price(price) if price is not None else None,
     )

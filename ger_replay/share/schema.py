@@ -57,6 +57,7 @@ RUN_FIELDS: dict[str, tuple[tuple[type, ...], bool]] = {
     "endpoints": ((list,), True),
     "subset": ((dict,), True),
     "segments": ((list,), True),
+    "price": ((dict,), True),
     "seed": (_INT, True),
     "sample_order": ((list,), True),
     "tool_version": (_STR, True),
