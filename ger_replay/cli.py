@@ -333,9 +333,16 @@ def manifest_cmd(
 
 
 @main.command("record")
-@click.option("--dataset", required=True, help="Dataset key (see `ger-replay datasets`).")
-@click.option("--manifest", required=True, type=click.Path(path_type=Path))
-@click.option("--out", required=True, type=click.Path(path_type=Path), help="Run folder.")
+@click.option("--dataset", help="Dataset key (see `ger-replay datasets`).")
+@click.option("--manifest", type=click.Path(path_type=Path))
+@click.option("--out", type=click.Path(path_type=Path), help="Run folder.")
+@click.option(
+    "--plan",
+    "plan_file",
+    type=click.Path(path_type=Path),
+    help="A sweep (TOML): datasets x models x factors, one run folder per cell (instead of "
+    "--dataset/--manifest/--out).",
+)
 @click.option("--model", default="gpt-4o", show_default=True, help="The model (or deployment).")
 @click.option(
     "--base-url",
@@ -412,11 +419,21 @@ def manifest_cmd(
 )
 @click.option("--dry-run", is_flag=True, help="Show the plan; make no request.")
 def record_cmd(
-    dry_run: bool, no_preflight: bool, allow_endpoint_change: bool, **kw: object
+    dry_run: bool,
+    no_preflight: bool,
+    allow_endpoint_change: bool,
+    plan_file: Path | None,
+    **kw: object,
 ) -> None:
     """Record a run (or resume it) against an OpenAI-compatible endpoint; key: OPENAI_API_KEY."""
     from ger_replay.record import recorder
 
+    if plan_file is not None:
+        _record_plan(plan_file, dry_run, no_preflight, allow_endpoint_change)
+        return
+    missing = [f"--{k}" for k in ("dataset", "manifest", "out") if kw.get(k) is None]
+    if missing:
+        fail(GerReplayError(f"record needs {', '.join(missing)} (or --plan FILE)"))
     try:
         opts = recorder.options(**kw)  # type: ignore[arg-type]
         opts.preflight = not no_preflight
@@ -430,6 +447,39 @@ def record_cmd(
     click.echo("\n".join(recorder.summary_lines(summary)), err=True)
     report_errors(summary.errors)
     if not summary.complete:
+        sys.exit(EXIT_CHECK)
+
+
+def _record_plan(path: Path, dry_run: bool, no_preflight: bool, allow_change: bool) -> None:
+    """`record --plan FILE`: every cell of the sweep, then one summary."""
+    from dataclasses import replace
+
+    from ger_replay.record import sweep
+
+    try:
+        cells = sweep.cells(path)
+    except GerReplayError as e:
+        fail(e)
+    if dry_run:
+        rows = sweep.dry_run(cells)
+        click.echo("\n".join(sweep.dry_run_lines(rows)))
+        if any("error" in r for r in rows):
+            sys.exit(EXIT_INPUT)
+        return
+    cells = [
+        replace(
+            c,
+            options=replace(
+                c.options, preflight=not no_preflight, allow_endpoint_change=allow_change
+            ),
+        )
+        for c in cells
+    ]
+    outcomes = sweep.run(cells, lambda c: click.echo(f"== {c.name}", err=True))
+    click.echo("\n".join(sweep.summary_lines(outcomes)), err=True)
+    if any(o.status == "error" for o in outcomes):
+        sys.exit(EXIT_INPUT)
+    if any(o.status == "incomplete" for o in outcomes):
         sys.exit(EXIT_CHECK)
 
 

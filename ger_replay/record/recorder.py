@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ger_replay.errors import InputError
+from ger_replay.errors import GerReplayError, InputError
 from ger_replay.protocol import datasets
 from ger_replay.protocol.datasets import Dataset, Task
 from ger_replay.record import cassettes, cost, journal, provenance, rundir, strategy
@@ -96,6 +96,8 @@ class RecordOptions:
     limit: int | None = None
     #: dollars per million tokens (`--price`); None: run.json's, else the table's (cost.py)
     price: cost.Price | None = None
+    #: the environment variable holding the endpoint's key (a sweep's model may name another)
+    key_env: str = "OPENAI_API_KEY"
 
 
 @dataclass
@@ -602,10 +604,9 @@ def record(opts: RecordOptions, client: Client | None = None) -> RecordSummary:
             opts.out / rundir.RUN_JSON,
         )
     if client is None and opts.preflight and _work_left(opts, ds, samples):
-        from ger_replay.record.client import api_key_from_env
         from ger_replay.record.preflight import check
 
-        check(opts.base_url, api_key_from_env(), settings.model)
+        check(opts.base_url, _api_key(opts), settings.model)
     with rundir.locked(opts.out):
         meta = open_run(opts, ds, settings, size, samples)
         by_id = {s.sample_id: s for s in samples}
@@ -617,6 +618,7 @@ def record(opts: RecordOptions, client: Client | None = None) -> RecordSummary:
         if client is None:
             client = Client(
                 opts.base_url,
+                api_key=_api_key(opts),
                 rpm=opts.rpm,
                 tpm=opts.tpm,
                 timeout=opts.timeout,
@@ -655,6 +657,17 @@ def record(opts: RecordOptions, client: Client | None = None) -> RecordSummary:
             subset=meta.get("subset"),
             price=cost.from_meta(meta),
         )
+
+
+def _api_key(opts: RecordOptions) -> str:
+    from ger_replay.record.client import KEY_ENV, api_key_from_env
+
+    if opts.key_env == KEY_ENV:
+        return api_key_from_env()
+    key = os.environ.get(opts.key_env, "").strip()
+    if not key:
+        raise GerReplayError(f"set {opts.key_env} to the endpoint's key (named by key_env)")
+    return key
 
 
 def _work_left(opts: RecordOptions, ds: Dataset, samples: list[Sample]) -> bool:
