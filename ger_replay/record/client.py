@@ -26,6 +26,7 @@ from typing import Any
 import openai
 
 from ger_replay.errors import GerReplayError
+from ger_replay.record.endpoint import create_kwargs
 
 KEY_ENV = "OPENAI_API_KEY"
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
@@ -214,7 +215,7 @@ class Client:
             self.limiter.acquire(tokens)
             t0 = time.monotonic()
             try:
-                resp = self.openai.chat.completions.with_raw_response.create(**body)
+                resp = self.openai.chat.completions.with_raw_response.create(**create_kwargs(body))
                 self.limiter.relax()
                 return _raw(resp.http_response, time.monotonic() - t0)
             except openai.BadRequestError as e:

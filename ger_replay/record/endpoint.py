@@ -144,3 +144,11 @@ def body_fields(
         raise InputError(f"response format must be text or json, not {response_format!r}")
     out.update(params)
     return out
+
+
+def create_kwargs(body: Mapping[str, Any]) -> dict[str, Any]:
+    """The openai client's `chat.completions.create` arguments for a body: model and messages
+    as arguments, every other field through `extra_body`, so that fields the installed client
+    does not know (newer parameters, vendor fields) reach the endpoint as given."""
+    rest = {k: v for k, v in body.items() if k not in ("model", "messages")}
+    return {"model": body["model"], "messages": body["messages"], "extra_body": rest}

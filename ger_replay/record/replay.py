@@ -19,6 +19,7 @@ from vcr.errors import CannotOverwriteExistingCassetteException
 from ger_replay.errors import GerReplayError, InputError
 from ger_replay.protocol import datasets
 from ger_replay.record import cassettes, journal, provenance, rundir, strategy
+from ger_replay.record.endpoint import create_kwargs
 from ger_replay.record.recorder import answer_status, request_body, settings_from_meta
 
 
@@ -137,7 +138,9 @@ def replay(run_dir: Path, manifest: Path, base_url: str | None = None) -> Replay
                     run_dir,
                 )
                 try:
-                    resp = http_client.chat.completions.with_raw_response.create(**body)
+                    resp = http_client.chat.completions.with_raw_response.create(
+                        **create_kwargs(body)
+                    )
                     http = resp.http_response
                 except CannotOverwriteExistingCassetteException:
                     raise missing from None
