@@ -296,7 +296,7 @@ def dry_run(cell_list: Sequence[Cell]) -> list[dict[str, Any]]:
     """The plan of every cell (no request, nothing written)."""
     from ger_replay.record import recorder
 
-    rows = []
+    rows: list[dict[str, Any]] = []
     for c in cell_list:
         try:
             p = recorder.plan(c.options)
