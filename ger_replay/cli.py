@@ -520,11 +520,31 @@ def replay_cmd(run_dir: Path, manifest: Path, base_url: str | None) -> None:
 @click.option("--cut-rate", type=float, default=0.0, show_default=True)
 @click.option("--invent-rate", type=float, default=0.0, show_default=True)
 @click.option("--rpm-limit", type=float, help="Answer 429 with Retry-After above this rate.")
-def simulate_cmd(manifest: Path, dataset: str, **kw: object) -> None:
+@click.option(
+    "--serve-model",
+    "models",
+    multiple=True,
+    help="Serve only this model name (repeatable; others: 404). Default: any name.",
+)
+@click.option(
+    "--key-env",
+    help="Answer 401 unless the request carries the key held by this environment variable.",
+)
+def simulate_cmd(
+    manifest: Path, dataset: str, models: tuple[str, ...], key_env: str | None, **kw: object
+) -> None:
     """Serve a loopback OpenAI-compatible simulator answering from MANIFEST's ground truth."""
+    import os
+
     from ger_replay.record.simulator import run_forever
 
     try:
+        if key_env is not None and not os.environ.get(key_env):
+            raise GerReplayError(f"--key-env {key_env}: the variable is not set")
+        if models:
+            kw["models"] = models
+        if key_env is not None:
+            kw["api_key"] = os.environ[key_env]
         run_forever(manifest, dataset, **kw)  # type: ignore[arg-type]
     except (GerReplayError, ValueError) as e:
         fail(e)

@@ -128,3 +128,40 @@ def test_no_preflight_skips_the_check(manifest: Path, tmp_path: Path) -> None:
         code, text = _record(manifest, tmp_path / "run", sim.url, "--no-preflight")
         assert code == 0, text
         assert sim.stats.get("models", 0) == 0 and sim.stats["requests"] == 1
+
+
+def test_simulate_command_checks_keys_and_models(
+    manifest: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+    import subprocess
+    import sys
+
+    port = _dead_port()
+    env = {**os.environ, "SIM_KEY": "sim-key-123"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ger_replay.cli", "simulate", "--port", str(port),
+         "--manifest", str(manifest), "--dataset", "sfew2", "--serve-model", "gpt-4o",
+         "--key-env", "SIM_KEY"],
+        stderr=subprocess.PIPE, text=True, env=env,
+    )  # fmt: skip
+    try:
+        assert proc.stderr is not None
+        assert f"http://127.0.0.1:{port}/v1" in proc.stderr.readline()
+        url = f"http://127.0.0.1:{port}/v1"
+        code, text = _record(manifest, tmp_path / "a", url)  # the test key: refused
+        assert code == 2 and "HTTP 401" in text
+        monkeypatch.setenv("OPENAI_API_KEY", "sim-key-123")
+        code, text = _record(manifest, tmp_path / "b", url, "--model", "gpt-4o-mini")
+        assert code == 2 and "unknown model 'gpt-4o-mini'" in text and "gpt-4o" in text
+        code, text = _record(manifest, tmp_path / "c", url)  # gpt-4o, the default
+        assert code == 0, text
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    bad = subprocess.run(
+        [sys.executable, "-m", "ger_replay.cli", "simulate", "--manifest", str(manifest),
+         "--dataset", "sfew2", "--key-env", "GER_NOT_SET_ANYWHERE"],
+        capture_output=True, text=True, timeout=60, env={**os.environ},
+    )  # fmt: skip
+    assert bad.returncode == 2 and "GER_NOT_SET_ANYWHERE" in bad.stderr

@@ -133,3 +133,28 @@ def test_bad_plans_are_named(tmp_path: Path, text: str, message: str) -> None:
 def test_record_without_a_plan_needs_its_three_options(tmp_path: Path) -> None:
     res = CliRunner().invoke(main, ["record", "--dataset", "sfew2"])
     assert res.exit_code == 2 and "--manifest, --out" in res.output
+
+
+def test_factors_apply_where_they_mean_something(tmp_path: Path) -> None:
+    from ger_replay.record import sweep
+
+    plan = tmp_path / "p.toml"
+    plan.write_text(
+        'out = "o"\nlimit = 14\n'
+        '[[datasets]]\nkey = "cmumosi"\nmanifest = "mosi.csv"\n'
+        '[[datasets]]\nkey = "rafdb"\nmanifest = "raf.csv"\n'
+        '[[models]]\nmodel = "gpt-4o"\n[[models]]\nmodel = "o4-mini"\nmax_tokens = 5000\n'
+        '[factors]\nmodalities = ["video", "text", "multi"]\nframes = [2, 3]\n'
+        'colors = ["rgb", "gray"]\nrepeats = [4]\n'
+    )
+    cells = {c.name: c for c in sweep.cells(plan, progress=False)}
+    # cmumosi: 2 models x (video and multi: 2 colours x 2 frame counts; text alone: 1);
+    # rafdb: 2 models x 2 colours
+    assert len(cells) == 2 * (4 + 4 + 1) + 2 * 2
+    assert "cmumosi-gpt-4o-t1-gray-f2-video-r4" in cells
+    assert "cmumosi-gpt-4o-t1-text-r4" in cells and "cmumosi-gpt-4o-t1-rgb-f3-multi-r4" in cells
+    assert "rafdb-o4-mini-t1-gray-r4" in cells
+    o = cells["rafdb-o4-mini-t1-gray-r4"].options
+    assert o.limit == 14 and o.repeat == 4 and o.out == tmp_path / "o" / "rafdb-o4-mini-t1-gray-r4"
+    assert o.settings.temperature is None and o.settings.max_tokens == 5000
+    assert cells["rafdb-gpt-4o-t1-rgb-r4"].options.settings.temperature == 0.0

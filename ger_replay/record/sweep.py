@@ -29,8 +29,9 @@ cell, from a TOML plan.
     repeats = 3                        # or a list of repeat indices, [0, 1, 2]
 
 Factors that do not apply to a dataset (frames without video, modalities of a single-modality
-dataset, templates 2 and 3 outside facial emotion) do not multiply its cells. Cell folders are named
-`<dataset>-<model name>-t<template>-<color>[-f<frames>][-<modality>]-r<repeat>`. Every cell is a
+dataset, templates 2 and 3 outside facial emotion, colours of text alone) do not multiply its
+cells. Cell folders are named
+`<dataset>-<model name>-t<template>[-<color>][-f<frames>][-<modality>]-r<repeat>`. Every cell is a
 plain run folder: running the plan again resumes each one; a failing cell does not stop the
 others, and one summary closes the sweep.
 """
@@ -211,11 +212,14 @@ def cells(path: Path, progress: bool = True) -> list[Cell]:
         if not tmpls:
             raise _fail(path, f"templates: none of {templates} applies to {ds.key} (template 1)")
         for m in models:
-            for template, color, modality, rep in itertools.product(tmpls, colors, mods, repeats):
+            for template, modality, rep in itertools.product(tmpls, mods, repeats):
                 mod = resolve_modality(ds, modality)
                 has_video = mod in ("video", "multi") and ds.modality in ("video", "multi")
-                for fr, fp in itertools.product(
-                    frames if has_video else [3], plans if has_video else ["public"]
+                has_image = mod != "text"  # colours and frames apply to what has pictures
+                for color, fr, fp in itertools.product(
+                    colors if has_image else ["rgb"],
+                    frames if has_video else [3],
+                    plans if has_video else ["public"],
                 ):
                     model = str(m["model"])
                     settings = RequestSettings(
@@ -232,7 +236,8 @@ def cells(path: Path, progress: bool = True) -> list[Cell]:
                         params=m["params"],
                     )
                     parts = [ds.key, m["name"], f"t{template if len(template) < 4 else 'file'}"]
-                    parts.append(color)
+                    if has_image:
+                        parts.append(color)
                     if has_video:
                         parts.append(f"f{fr}" + ("" if fp == "public" else f"-{fp}"))
                     if ds.modality == "multi" and modality is not None:
@@ -258,7 +263,9 @@ def cells(path: Path, progress: bool = True) -> list[Cell]:
                         price=m["price"],
                         key_env=str(m.get("key_env") or "OPENAI_API_KEY"),
                     )
-                    factors_used = {"template": template, "color": color, "repeat": rep}
+                    factors_used = {"template": template, "repeat": rep}
+                    if has_image:
+                        factors_used["color"] = color
                     if has_video:
                         factors_used.update(frames=fr, frame_plan=fp)
                     if ds.modality == "multi":
