@@ -165,3 +165,22 @@ def test_simulate_command_checks_keys_and_models(
         capture_output=True, text=True, timeout=60, env={**os.environ},
     )  # fmt: skip
     assert bad.returncode == 2 and "GER_NOT_SET_ANYWHERE" in bad.stderr
+
+
+def test_an_endpoint_without_a_model_list_passes_with_a_note(
+    manifest: Path, tmp_path: Path
+) -> None:
+    with serve(manifest, SFEW, list_models=False) as sim:
+        code, text = _record(manifest, tmp_path / "run", sim.url, "--model", "any-model")
+        assert code == 0, text
+        assert "note: the endpoint lists no models" in " ".join(text.split())
+        assert sim.stats["requests"] == 1
+        wrong = sim.url.removesuffix("/v1") + "/api"
+        code, text = _record(manifest, tmp_path / "other", wrong)
+        assert code == 2 and "HTTP 404" in text and sim.stats["requests"] == 1
+    from ger_replay.record import journal, rundir
+
+    (opened,) = [e for e in journal.read(tmp_path / "run" / rundir.JOURNAL) if e["event"] == "open"]
+    assert (
+        opened["preflight"]["models_listed"] == 0 and "not checked" in opened["preflight"]["note"]
+    )

@@ -5,8 +5,9 @@ It fails, naming the URL without user info or query and the likely cause, when n
 (connection refused, unknown host, no answer), when the path is wrong (404/405, or an answer that
 is not an OpenAI-style model list: the base URL should be the API root, usually ending in /v1),
 when the key is refused (401/403), and when the model is unknown: neither in the list nor found
-by `GET {base_url}/models/{model}`. Endpoints without a model list (some gateways) can be recorded
-with `--no-preflight`.
+by `GET {base_url}/models/{model}`. An endpoint without a model list whose chat path exists (a
+`GET {base_url}/chat/completions` that is not 404, also free) passes with a note that the model
+was not checked; `--no-preflight` skips the check altogether.
 """
 
 from __future__ import annotations
@@ -34,6 +35,16 @@ class PreflightResult:
     url: str
     models: list[str]
     seconds: float
+    #: set when the endpoint has no model list, so the model could not be checked
+    note: str = ""
+
+    def as_event(self) -> dict[str, Any]:
+        return {
+            "url": self.url,
+            "models_listed": len(self.models),
+            "seconds": round(self.seconds, 3),
+            "note": self.note,
+        }
 
 
 def redact_url(url: str) -> str:
@@ -100,13 +111,20 @@ def check(
         max_retries=0,
         timeout=openai.Timeout(total_timeout, connect=connect_timeout),
     )
+    note = ""
     try:
         models = _list(client, url)
-        if models and model not in models:
+        if models is None:
+            models = []
+            note = (
+                f"the endpoint lists no models (GET {url}: not found; its chat path answers), "
+                "so the model was not checked"
+            )
+        elif models and model not in models:
             _find(client, url, model, models)
     finally:
         client.close()
-    return PreflightResult(url, models, time.monotonic() - t0)
+    return PreflightResult(url, models, time.monotonic() - t0, note)
 
 
 def _fail(url: str, cause: str) -> PreflightError:
@@ -140,10 +158,26 @@ def _get(client: openai.OpenAI, model: str | None, url: str) -> Any:
         raise _fail(url, f"the endpoint answered HTTP {e.status_code}: {_cause(e)}") from None
 
 
-def _list(client: openai.OpenAI, url: str) -> list[str]:
+def _chat_path_exists(client: openai.OpenAI, url: str) -> bool:
+    """Whether `{base}/chat/completions` is a route: a GET (never paid) that is not 404."""
+    try:
+        client.get("/chat/completions", cast_to=str)
+    except openai.NotFoundError:
+        return False
+    except openai.APIStatusError:
+        return True  # 405 method not allowed, 501, 400, 401...: something serves the path
+    except (openai.APITimeoutError, openai.APIConnectionError):
+        return False
+    return True
+
+
+def _list(client: openai.OpenAI, url: str) -> list[str] | None:
+    """The model ids; None when the endpoint has no model list but serves chat completions."""
     try:
         resp = _get(client, None, url)
     except openai.APIStatusError as e:
+        if _chat_path_exists(client, url):
+            return None
         raise _fail(
             url,
             f"HTTP {e.status_code}: no OpenAI-compatible API at this path; the base URL should "

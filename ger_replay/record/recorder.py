@@ -141,6 +141,7 @@ class RecordSummary:
     errors: list[str] = field(default_factory=list)
     subset: dict[str, int] | None = None
     price: cost.Price | None = None
+    notes: list[str] = field(default_factory=list)
 
     @property
     def complete(self) -> bool:
@@ -603,10 +604,11 @@ def record(opts: RecordOptions, client: Client | None = None) -> RecordSummary:
             opts.allow_endpoint_change,
             opts.out / rundir.RUN_JSON,
         )
+    checked = None
     if client is None and opts.preflight and _work_left(opts, ds, samples):
         from ger_replay.record.preflight import check
 
-        check(opts.base_url, _api_key(opts), settings.model)
+        checked = check(opts.base_url, _api_key(opts), settings.model)
     with rundir.locked(opts.out):
         meta = open_run(opts, ds, settings, size, samples)
         by_id = {s.sample_id: s for s in samples}
@@ -635,6 +637,7 @@ def record(opts: RecordOptions, client: Client | None = None) -> RecordSummary:
                     "resume": bool(done),
                     "endpoint": provenance.clean(client.base_url),
                     "model": settings.model,
+                    "preflight": checked.as_event() if checked is not None else None,
                 }
             )
             stop = threading.Event()
@@ -656,6 +659,7 @@ def record(opts: RecordOptions, client: Client | None = None) -> RecordSummary:
             errors=errors,
             subset=meta.get("subset"),
             price=cost.from_meta(meta),
+            notes=[checked.note] if checked is not None and checked.note else [],
         )
 
 
@@ -743,6 +747,7 @@ def summary_lines(s: RecordSummary) -> list[str]:
     lines.append(
         cost.spent_line(s.price, st.prompt_tokens, st.completion_tokens, "spent this session")
     )
+    lines.extend(f"note: {n}" for n in s.notes)
     if s.skipped or st.replayed:
         _, p, c = cost.run_usage(s.run_dir)
         lines.append(cost.spent_line(s.price, p, c, "spent by the whole run"))

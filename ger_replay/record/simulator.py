@@ -55,6 +55,7 @@ def serve(
     rpm_burst: int | None = None,
     api_key: str | None = None,
     models: tuple[str, ...] | None = None,
+    list_models: bool = True,
 ) -> SimulatorServer:
     """Starts a simulator in a background thread on a loopback address (port 0: any free
     port). Raises ValueError for a non-loopback host or a rate outside [0, 1], and InputError
@@ -79,6 +80,7 @@ def serve(
         seed=seed,
         api_key=api_key,
         models=tuple(models) if models is not None else None,
+        list_models=list_models,
     )
     return SimulatorServer(engine, host, port)
 

@@ -126,6 +126,8 @@ class Engine:
     api_key: str | None = None
     #: when set, the only models served (others: 404 model_not_found); None serves any name
     models: tuple[str, ...] | None = None
+    #: False: no GET /v1/models route (as some gateways and bare servers)
+    list_models: bool = True
     seen: Counter[str] = field(default_factory=Counter)
     stats: Counter[str] = field(default_factory=Counter)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -354,7 +356,10 @@ def make_handler(engine: Engine, bucket: TokenBucket | None) -> type[BaseHTTPReq
 
         def do_GET(self) -> None:
             path = self.path.split("?", 1)[0].rstrip("/")
-            if not path.startswith("/v1/models"):
+            if path == "/v1/chat/completions":
+                self._error(405, "use POST")
+                return
+            if not path.startswith("/v1/models") or not engine.list_models:
                 self._error(404, f"no route {self.path}")
                 return
             if not self._authorised():
