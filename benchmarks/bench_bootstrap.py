@@ -48,7 +48,7 @@ def synthetic_jobs(seed: int = 0) -> list[Job]:
 
 
 def released_jobs(results_dir: Path) -> list[Job]:
-    from ger_replay.score import sources
+    from ger_replay.io import load as sources
     from ger_replay.score.scoring import METRIC_KEY, code_run
 
     df = sources.load([results_dir]).table
@@ -67,10 +67,11 @@ def all_jobs() -> list[Job]:
     return jobs
 
 
-def ours(jobs: list[Job]) -> list[dict[str, Any]]:
+def ours(jobs: list[Job]) -> list[Any]:
     from ger_replay import _core
 
-    return _core.bootstrap_ci_many(jobs, n_resamples=B, method="percentile", seed=0)
+    settings = _core.BootstrapSettings(n_resamples=B, method="percentile", seed=0)
+    return _core.bootstrap_ci_many(jobs, settings)
 
 
 def _metric(t: np.ndarray, p: np.ndarray, c: int, metric: str) -> np.ndarray:
@@ -150,8 +151,7 @@ def run() -> list[Result]:
     theirs = peer(jobs)
     # the two intervals differ by Monte Carlo error only (largest gap over all runs, fractions)
     gap = max(
-        max(abs(m["low"] - lo), abs(m["high"] - hi))
-        for m, (lo, hi) in zip(mine, theirs, strict=True)
+        max(abs(m.low - lo), abs(m.high - hi)) for m, (lo, hi) in zip(mine, theirs, strict=True)
     )
     t_ours = best_time(lambda: ours(jobs), repeat=7)
     t_peer = best_time(lambda: peer(jobs), repeat=1)

@@ -37,7 +37,7 @@ def _rankings(rng: random.Random, labels: list[str]) -> list[list[str]]:
 
 
 def make_answers(n: int = N_ANSWERS) -> list[str]:
-    from ger_replay.parsing import shapes
+    from oracle import shapes
 
     rng = random.Random(SEED)
     labels = _labels()
@@ -58,7 +58,8 @@ def ours(answers: list[str]) -> list[object]:
 
 
 def peer(answers: list[str]) -> list[object]:
-    from ger_replay.parsing import reference
+    from oracle import reference
+
     from ger_replay.protocol.labels import default_synonyms
 
     return reference.parse_answers(answers, ITEMS, _labels(), default=default_synonyms())

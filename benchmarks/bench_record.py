@@ -21,8 +21,8 @@ def rate_run(limit: float = 120.0, seconds: float = RATE_SECONDS) -> Result:
     from recordkit import FAKE_KEY, image_manifest
 
     from ger_replay.protocol import datasets
+    from ger_replay.protocol.settings import RequestSettings
     from ger_replay.record import recorder
-    from ger_replay.record.settings import RequestSettings
     from ger_replay.record.simulator import serve
 
     os.environ.setdefault("OPENAI_API_KEY", FAKE_KEY)
@@ -61,9 +61,10 @@ def make_cassettes(run_dir: Path) -> None:
     """A run of 2,000 batches of 20 with one recorded answer each (generated, not recorded)."""
     import json
 
+    from ger_replay.io import rundir
     from ger_replay.protocol import datasets
-    from ger_replay.record import cassettes, recorder, rundir
-    from ger_replay.record.settings import RequestSettings
+    from ger_replay.protocol.settings import RequestSettings
+    from ger_replay.record import cassettes, recorder
 
     ds = datasets.get("sfew2")
     ids = [f"s{i:06d}" for i in range(N_CASSETTES * PER_BATCH)]
@@ -95,7 +96,7 @@ def make_cassettes(run_dir: Path) -> None:
 
 
 def score_ours(run_dir: Path) -> int:
-    from ger_replay.score import sources
+    from ger_replay.io import load as sources
 
     loaded = sources.load([run_dir])
     assert not loaded.errors, loaded.errors

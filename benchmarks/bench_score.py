@@ -8,7 +8,7 @@ from common import SHARED_DATA, Result, best_time, peak_mb
 
 
 def _ours(paths: list[Path]) -> list[dict]:
-    from ger_replay.score import sources
+    from ger_replay.io import load as sources
     from ger_replay.score.scoring import score_table
 
     return score_table(sources.load(paths).table).rows

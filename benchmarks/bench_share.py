@@ -94,7 +94,7 @@ def _setup() -> tuple[list[Path], Path]:
     runs = sorted(p for p in root.iterdir() if p.is_dir())
     bundle = _WORK / "b.tar.gz"
     if not bundle.exists():
-        from ger_replay.share.bundle import pack
+        from ger_replay.io.bundle import pack
 
         pack(runs, bundle)
     return runs, bundle
@@ -115,7 +115,7 @@ def _bomb() -> Path:
 
 
 def ours_pack(runs: list[Path]) -> None:
-    from ger_replay.share.bundle import pack
+    from ger_replay.io.bundle import pack
 
     pack(runs, _WORK / "o.tar.gz")
 
@@ -135,7 +135,7 @@ def _fresh(name: str) -> Path:
 
 def _imported(path: Path) -> Path:
     """peak_mb setup: imports happen before the measured call, so they are not charged."""
-    from ger_replay.share import safe_archive  # noqa: F401
+    from ger_replay.io import safe_archive  # noqa: F401
 
     return path
 
@@ -144,7 +144,7 @@ ours_open_setup = peer_open_setup = ours_bomb_setup = peer_bomb_setup = _importe
 
 
 def ours_open(bundle: Path) -> None:
-    from ger_replay.share import safe_archive
+    from ger_replay.io import safe_archive
 
     safe_archive.extract(bundle, _fresh("o"))
 
@@ -155,13 +155,13 @@ def peer_open(bundle: Path) -> None:
 
 
 def ours_verify(bundle: Path) -> None:
-    from ger_replay.share.verify import verify
+    from ger_replay.io.verify import verify
 
     assert verify(bundle) == []
 
 
 def ours_bomb(path: Path) -> None:
-    from ger_replay.share import safe_archive
+    from ger_replay.io import safe_archive
 
     try:
         safe_archive.extract(path, _fresh("ob"), safe_archive.Limits(max_member=1 << 40))

@@ -7,13 +7,9 @@ fast: the openai client, vcrpy or matplotlib load only when something that needs
 from __future__ import annotations
 
 from importlib import import_module
-from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
-try:
-    __version__ = version("ger-replay")
-except PackageNotFoundError:  # running from a source tree without installing
-    __version__ = "0.0.0"
+from ger_replay._version import __version__
 
 #: public name -> (module, attribute)
 _LAZY: dict[str, tuple[str, str]] = {
@@ -26,7 +22,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "bootstrap_ci": ("ger_replay.stats.bootstrap", "bootstrap_ci"),
     "bootstrap_diff": ("ger_replay.stats.bootstrap", "bootstrap_diff"),
     # loading and scoring
-    "load": ("ger_replay.score.sources", "load"),
+    "load": ("ger_replay.io.load", "load"),
     "score_table": ("ger_replay.score.scoring", "score_table"),
     # analyses (each returns polars DataFrames)
     "class_recall": ("ger_replay.analysis.confusion", "class_recall"),
@@ -44,10 +40,10 @@ _LAZY: dict[str, tuple[str, str]] = {
     "record_run": ("ger_replay.record.recorder", "record"),
     "replay_run": ("ger_replay.record.replay", "replay"),
     # sharing
-    "export": ("ger_replay.share.export", "export"),
-    "open_bundle": ("ger_replay.share.bundle", "open_bundle"),
-    "pack": ("ger_replay.share.bundle", "pack"),
-    "verify": ("ger_replay.share.verify", "verify"),
+    "export": ("ger_replay.io.export", "export"),
+    "open_bundle": ("ger_replay.io.bundle", "open_bundle"),
+    "pack": ("ger_replay.io.bundle", "pack"),
+    "verify": ("ger_replay.io.verify", "verify"),
 }
 
 __all__ = [
@@ -101,6 +97,10 @@ if TYPE_CHECKING:
     from ger_replay.analysis.refusals import refusals
     from ger_replay.analysis.robustness import robustness
     from ger_replay.analysis.stability import majority_vote, stability
+    from ger_replay.io.bundle import open_bundle, pack
+    from ger_replay.io.export import export
+    from ger_replay.io.load import load
+    from ger_replay.io.verify import verify
     from ger_replay.parsing import ParseResult, parse_response, parse_responses
     from ger_replay.record.recorder import RecordOptions
     from ger_replay.record.recorder import plan as plan_run
@@ -108,8 +108,4 @@ if TYPE_CHECKING:
     from ger_replay.record.replay import replay as replay_run
     from ger_replay.report.build import build_report
     from ger_replay.score.scoring import score_table
-    from ger_replay.score.sources import load
-    from ger_replay.share.bundle import open_bundle, pack
-    from ger_replay.share.export import export
-    from ger_replay.share.verify import verify
     from ger_replay.stats.bootstrap import DiffResult, bootstrap_ci, bootstrap_diff

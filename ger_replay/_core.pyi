@@ -1,6 +1,6 @@
 """Typed stubs of the Rust extension `ger_replay._core` (kept honest by tests/test_stubs.py)."""
 
-from typing import Any, final
+from typing import final
 
 import numpy as np
 import numpy.typing as npt
@@ -11,8 +11,8 @@ __version__: str
 
 def frame_plan(n_frames: int, k: int, method: str = "public") -> list[int]:
     """The `k` frame indices to decode from `n_frames` frames: "public" (PROTOCOL.md part 7) or
-    "centred" (the middle of each of k equal segments). ValueError on 0 frames, k = 0 or an
-    unknown method."""
+    "centred" (the middle of each of k equal segments). CoreError (a ValueError) on 0 frames,
+    k = 0 or an unknown method."""
 
 def motion_peak_plan(thumbs: npt.NDArray[np.uint8], k: int) -> list[int]:
     """The `k` frames differing most from the first, in time order, from (T, H, W) grayscale
@@ -92,39 +92,109 @@ def refusal_patterns() -> list[tuple[str, str]]:
 
 # --- bootstrap --------------------------------------------------------------------------------
 
+@final
+class BootstrapSettings:
+    """How the bootstrap runs, for every bootstrap function (frozen; checked when made: an
+    unknown method or sampler raises `ger_replay.errors.CoreError`)."""
+
+    def __new__(
+        cls,
+        n_resamples: int = 10000,
+        confidence: float = 0.95,
+        method: str = "percentile",
+        seed: int = 0,
+        sampler: str = "auto",
+        threads: int | None = None,
+    ) -> BootstrapSettings: ...
+    @property
+    def n_resamples(self) -> int: ...
+    @property
+    def confidence(self) -> float: ...
+    @property
+    def method(self) -> str:
+        """ "percentile" or "bca"."""
+    @property
+    def seed(self) -> int: ...
+    @property
+    def sampler(self) -> str:
+        """ "auto", "counts" or "index"."""
+    @property
+    def threads(self) -> int | None:
+        """Threads of the pool (None: GER_REPLAY_THREADS, else every core)."""
+    def __eq__(self, other: object, /) -> bool: ...
+    def __ne__(self, other: object, /) -> bool: ...
+
+@final
+class BootstrapInterval:
+    """A bootstrap interval of one metric (fractions; frozen)."""
+
+    @property
+    def estimate(self) -> float:
+        """The metric on the data."""
+    @property
+    def low(self) -> float: ...
+    @property
+    def high(self) -> float: ...
+    @property
+    def n_units(self) -> int:
+        """Units resampled (samples, or groups)."""
+    @property
+    def n_profiles(self) -> int:
+        """Distinct unit profiles."""
+    @property
+    def sampler(self) -> str:
+        """The resampler used: "counts" or "index"."""
+    def __eq__(self, other: object, /) -> bool: ...
+    def __ne__(self, other: object, /) -> bool: ...
+
+@final
+class BootstrapDiff:
+    """A paired comparison, metric(b) - metric(a) with its interval (fractions; frozen)."""
+
+    @property
+    def estimate_a(self) -> float: ...
+    @property
+    def estimate_b(self) -> float: ...
+    @property
+    def diff(self) -> float:
+        """b minus a."""
+    @property
+    def low(self) -> float: ...
+    @property
+    def high(self) -> float: ...
+    @property
+    def p_value(self) -> float:
+        """Two-sided bootstrap p-value of no difference."""
+    @property
+    def mcnemar_p(self) -> float | None:
+        """Exact McNemar p-value (accuracy on independent samples), else None."""
+    @property
+    def only_a(self) -> int: ...
+    @property
+    def only_b(self) -> int: ...
+    @property
+    def n_units(self) -> int: ...
+    @property
+    def n_profiles(self) -> int: ...
+    def __eq__(self, other: object, /) -> bool: ...
+    def __ne__(self, other: object, /) -> bool: ...
+
 def bootstrap_ci(
     y_true: npt.NDArray[np.int64],
     y_pred: npt.NDArray[np.int64],
     n_classes: int,
     metric: str = "acc",
-    n_resamples: int = 10000,
-    confidence: float = 0.95,
-    method: str = "percentile",
-    seed: int = 0,
     groups: npt.NDArray[np.int64] | None = None,
-    sampler: str = "auto",
-    threads: int | None = None,
-) -> dict[str, Any]:
-    """Bootstrap interval of one metric of integer codes, as fractions: estimate, low, high,
-    n_units, n_profiles, sampler ("counts" or "index"). ValueError on bad input."""
+    settings: BootstrapSettings | None = None,
+) -> BootstrapInterval:
+    """Bootstrap interval of one metric of integer codes. CoreError on bad input."""
 
 def bootstrap_ci_many(
     jobs: list[
-        tuple[
-            npt.NDArray[np.int64],
-            npt.NDArray[np.int64],
-            int,
-            str,
-            npt.NDArray[np.int64] | None,
-        ]
+        tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], int, str, npt.NDArray[np.int64] | None]
     ],
-    n_resamples: int = 10000,
-    confidence: float = 0.95,
-    method: str = "percentile",
-    seed: int = 0,
-    sampler: str = "auto",
-    threads: int | None = None,
-) -> list[dict[str, Any]]:
+    settings: BootstrapSettings | None = None,
+) -> list[BootstrapInterval]:
     """`bootstrap_ci` of each (y_true, y_pred, n_classes, metric, groups), in parallel."""
 
 def bootstrap_distribution(
@@ -132,11 +202,8 @@ def bootstrap_distribution(
     y_pred: npt.NDArray[np.int64],
     n_classes: int,
     metric: str = "acc",
-    n_resamples: int = 10000,
-    seed: int = 0,
     groups: npt.NDArray[np.int64] | None = None,
-    sampler: str = "auto",
-    threads: int | None = None,
+    settings: BootstrapSettings | None = None,
 ) -> npt.NDArray[np.float64]:
     """The metric on each resample (fractions, resample order)."""
 
@@ -146,16 +213,10 @@ def bootstrap_diff(
     pred_b: npt.NDArray[np.int64],
     n_classes: int,
     metric: str = "acc",
-    n_resamples: int = 10000,
-    confidence: float = 0.95,
-    method: str = "percentile",
-    seed: int = 0,
     groups: npt.NDArray[np.int64] | None = None,
-    sampler: str = "auto",
-    threads: int | None = None,
-) -> dict[str, Any]:
-    """Paired metric(b) - metric(a), fractions: estimate_a, estimate_b, diff, low, high, p_value,
-    mcnemar_p (accuracy without groups, else None), only_a, only_b, n_units, n_profiles."""
+    settings: BootstrapSettings | None = None,
+) -> BootstrapDiff:
+    """Paired metric(b) - metric(a); mcnemar_p for accuracy without groups."""
 
 def bootstrap_diff_distribution(
     y_true: npt.NDArray[np.int64],
@@ -163,11 +224,8 @@ def bootstrap_diff_distribution(
     pred_b: npt.NDArray[np.int64],
     n_classes: int,
     metric: str = "acc",
-    n_resamples: int = 10000,
-    seed: int = 0,
     groups: npt.NDArray[np.int64] | None = None,
-    sampler: str = "auto",
-    threads: int | None = None,
+    settings: BootstrapSettings | None = None,
 ) -> npt.NDArray[np.float64]:
     """metric(b) - metric(a) on each paired resample (fractions, resample order)."""
 

@@ -25,3 +25,8 @@ class GerReplayError(Exception):
 
 class InputError(GerReplayError):
     """Bad input data: a missing file, wrong columns, an unknown label or dataset."""
+
+
+class CoreError(GerReplayError, ValueError):
+    """A computation of the Rust core refused its arguments (an unknown metric, a class code out
+    of range, labels that do not fold). Raised by `ger_replay._core`; also a `ValueError`."""

@@ -26,8 +26,8 @@ import cv2
 import numpy as np
 
 from ger_replay.protocol import datasets
+from ger_replay.protocol.settings import RequestSettings
 from ger_replay.record import recorder
-from ger_replay.record.settings import RequestSettings
 from ger_replay.record.simulator import serve
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -63,8 +63,8 @@ def _record(
     rpm: float | None,
     faults: dict[str, float],
 ) -> tuple[Path, Path, dict[str, int]]:
+    from ger_replay.protocol.settings import RequestSettings
     from ger_replay.record import recorder
-    from ger_replay.record.settings import RequestSettings
     from ger_replay.record.simulator import serve
 
     with serve(manifest, datasets.get(dataset), seed=3, **faults) as sim:  # type: ignore[arg-type]

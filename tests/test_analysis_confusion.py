@@ -14,8 +14,9 @@ from test_analysis_synth import make_run, noisy_runs
 
 from ger_replay.analysis import confusion, consistency, robustness, runsets
 from ger_replay.errors import InputError
+from ger_replay.io import load as sources
+from ger_replay.io import table
 from ger_replay.protocol import datasets
-from ger_replay.score import sources, table
 from ger_replay.score.scoring import score_table
 
 

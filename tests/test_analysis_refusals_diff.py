@@ -13,8 +13,9 @@ from test_analysis_synth import make_run, noisy_runs
 from ger_replay.analysis import refusals as rf
 from ger_replay.analysis.diff import diff
 from ger_replay.cli import main
-from ger_replay.score import table
-from ger_replay.score.writer import write_table
+from ger_replay.io import load as sources
+from ger_replay.io import table
+from ger_replay.io.writer import write_table
 
 REFUSAL = "I'm sorry, I can't help with that. These images show people."
 
@@ -138,7 +139,7 @@ def test_calls_retries_split_depth_tokens_and_wordings(tmp_path: Path) -> None:
         ["Happy", "Sad", "Fear", "Angry"],
         [["Happy"], ["Sad"], ["Fear"], ["Angry"]],
     )
-    r = rf.refusals(df, [tmp_path])
+    r = rf.refusals(df, sources.load([tmp_path]).calls)
     row = r.calls.row(0, named=True)
     assert row["run"] == "sfew2-run"
     assert row["calls"] == 6 and row["calls_refused"] == 3 and row["calls_rate_limited"] == 1

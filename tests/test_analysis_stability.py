@@ -15,9 +15,10 @@ from test_analysis_synth import make_run, noisy_runs
 from ger_replay.analysis import stability as st
 from ger_replay.cli import main
 from ger_replay.errors import InputError
-from ger_replay.score import sources, table
+from ger_replay.io import load as sources
+from ger_replay.io import table
+from ger_replay.io.writer import write_table
 from ger_replay.score.scoring import score_table
-from ger_replay.score.writer import write_table
 
 IDS = ["a", "b", "c", "d"]
 GT = ["Happy", "Sad", "Angry", "Fear"]

@@ -7,8 +7,8 @@ from collections.abc import Sequence
 import numpy as np
 import polars as pl
 
+from ger_replay.io import table
 from ger_replay.protocol import datasets
-from ger_replay.score import table
 
 
 def make_run(

@@ -96,9 +96,10 @@ def test_same_seed_same_bits_on_one_and_two_threads():
 
 def test_many_runs_at_once_equal_one_at_a_time():
     jobs = [(*sample(500 + 100 * k, k), 4, m, None) for k, m in enumerate(["acc", "uar", "waf"])]
-    many = _core.bootstrap_ci_many(jobs, n_resamples=1000, method="bca", seed=4)
+    settings = _core.BootstrapSettings(n_resamples=1000, method="bca", seed=4)
+    many = _core.bootstrap_ci_many(jobs, settings)
     for (t, p, c, m, _), r in zip(jobs, many, strict=True):
-        assert r == _core.bootstrap_ci(t, p, c, m, 1000, 0.95, "bca", 4)
+        assert r == _core.bootstrap_ci(t, p, c, m, settings=settings)
 
 
 def _child_interval(q: mp.Queue) -> None:  # type: ignore[type-arg]
@@ -182,7 +183,7 @@ def test_bad_arguments_raise_value_errors():
     with pytest.raises(ValueError, match=r"y_true\[0\] = -1"):
         bootstrap_ci([-1, 0], [0, 0])
     with pytest.raises(ValueError, match="sampler"):
-        _core.bootstrap_ci(t, p, 4, sampler="magic")
+        _core.bootstrap_ci(t, p, 4, settings=_core.BootstrapSettings(sampler="magic"))
 
 
 def test_add_intervals_fills_rows_of_coded_runs():
@@ -211,3 +212,27 @@ def test_add_intervals_fills_rows_of_coded_runs():
     assert "ci_low" not in rows[1]
     add_intervals(rows, [coded], n_resamples=2000, missing="wrong")
     assert rows[0]["ci_low"] == bootstrap_ci(t, p, "acc", n_resamples=2000)[0]
+
+
+def test_the_core_boundary_is_typed_and_its_errors_are_the_tools():
+    from ger_replay.errors import CoreError, GerReplayError
+
+    t, p = sample(300)
+    s = _core.BootstrapSettings(n_resamples=500, method="bca", seed=2)
+    assert (s.n_resamples, s.method, s.seed, s.sampler, s.threads) == (500, "bca", 2, "auto", None)
+    r = _core.bootstrap_ci(t, p, 4, "uar", settings=s)
+    assert isinstance(r, _core.BootstrapInterval) and r.low <= r.estimate <= r.high
+    with pytest.raises(AttributeError):
+        r.low = 0.0  # type: ignore[misc]
+    d = _core.bootstrap_diff(t, p, np.where(p == t, p, -1), 4, "acc", settings=s)
+    assert isinstance(d, _core.BootstrapDiff) and d.mcnemar_p is not None and d.only_a == 0
+    # Every refusal of the core is the tool's error (and still a ValueError).
+    for bad in (
+        lambda: _core.bootstrap_ci(t, p, 4, "nope"),
+        lambda: _core.BootstrapSettings(method="magic"),
+        lambda: _core.frame_plan(0, 3),
+        lambda: _core.compute_metrics(np.array([5]), np.array([0]), 2),
+    ):
+        with pytest.raises(GerReplayError) as got:
+            bad()
+        assert isinstance(got.value, CoreError) and isinstance(got.value, ValueError)

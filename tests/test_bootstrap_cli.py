@@ -13,9 +13,9 @@ import pytest
 from click.testing import CliRunner
 
 from ger_replay.cli import main
+from ger_replay.io import table
+from ger_replay.io.writer import write_table
 from ger_replay.protocol import datasets
-from ger_replay.score import table
-from ger_replay.score.writer import write_table
 
 
 def make_run(name: str, color: str, right: float, seed: int, n: int = 300) -> pl.DataFrame:

@@ -10,7 +10,7 @@ import pytest
 from scipy import stats
 
 from ger_replay import _core
-from ger_replay.score import sources
+from ger_replay.io import load as sources
 from ger_replay.score.scoring import METRIC_KEY, code_run
 from ger_replay.stats.bootstrap import bootstrap_ci, bootstrap_diff, bootstrap_distribution
 
@@ -157,7 +157,8 @@ def test_paired_difference_agrees_with_scipy():
             batch=500,
             random_state=8,
         )
-        d = _core.bootstrap_diff_distribution(t, a, b, c, metric, n_resamples=B, seed=4)
+        s = _core.BootstrapSettings(n_resamples=B, seed=4)
+        d = _core.bootstrap_diff_distribution(t, a, b, c, metric, settings=s)
         sd = float(np.std(d))
         tol = (4.5 * np.sqrt(2) * np.sqrt(0.025 * 0.975 / B) / (0.0584 / sd) + 1.5 / n) * 100
         assert ours.diff == pytest.approx(
@@ -195,7 +196,8 @@ def test_coverage_of_the_95_interval():
             p = cells % (classes + 1)
             p = np.where(p == classes, -1, p)
             jobs.append((t, p, classes, metric, None))
-        res = _core.bootstrap_ci_many(jobs, n_resamples=1000, method=method, seed=3)
+        s = _core.BootstrapSettings(n_resamples=1000, method=method, seed=3)
+        res = _core.bootstrap_ci_many(jobs, s)
         truth = pop[metric]
-        covered = np.mean([r["low"] <= truth <= r["high"] for r in res])
+        covered = np.mean([r.low <= truth <= r.high for r in res])
         assert 0.93 <= covered <= 0.97, (metric, method, covered)

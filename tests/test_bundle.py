@@ -13,7 +13,7 @@ from test_share_helpers import cassette, gunzip, interaction, make_run, regzip, 
 
 from ger_replay.cli import main
 from ger_replay.errors import InputError
-from ger_replay.share import bundle, schema, verify
+from ger_replay.io import bundle, cassettes, schema, verify
 
 
 @pytest.fixture
@@ -154,7 +154,7 @@ def test_yaml_cassette_with_python_tag_never_runs(runs: list[Path], tmp_path: Pa
         bundle.pack(runs, tmp_path / "b.tar.gz")
     assert "YAML python tag" in _messages(ei.value.problems)
     with pytest.raises(InputError, match="YAML python tag"):
-        schema.load_cassette(as_json.read_bytes(), as_json)
+        cassettes.load_cassette(as_json.read_bytes(), as_json)
     assert not marker.exists()
 
 

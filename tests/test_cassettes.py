@@ -16,7 +16,8 @@ from recordkit import FAKE_KEY, record_run
 from vcr.request import Request
 
 from ger_replay.errors import InputError
-from ger_replay.record import cassettes, journal, rundir
+from ger_replay.io import journal, rundir
+from ger_replay.record import cassettes
 
 JPEG = b"\xff\xd8\xff\xe0 pretend jpeg bytes"
 URL = "data:image/jpeg;base64," + base64.b64encode(JPEG).decode()
@@ -195,9 +196,9 @@ def _plain_digest_matcher(r1: Request, r2: Request) -> None:
 def test_plain_vcrpy_replays_a_cassette_with_the_openai_client(recorded: tuple[Path, Path]) -> None:
     run, manifest = recorded
     from ger_replay.protocol import datasets
+    from ger_replay.protocol.settings import RequestSettings
     from ger_replay.record.manifest import load_manifest
     from ger_replay.record.messages import build_messages
-    from ger_replay.record.settings import RequestSettings
 
     path = run / "cassettes" / "b00000.json"
     cass = json.loads(path.read_text())

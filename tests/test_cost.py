@@ -12,8 +12,10 @@ from recordkit import FAKE_KEY, image_manifest
 
 from ger_replay.cli import main
 from ger_replay.errors import InputError
+from ger_replay.io import cassettes as cassette_read
+from ger_replay.io import rundir
 from ger_replay.protocol import datasets
-from ger_replay.record import cassette_read, cost, rundir
+from ger_replay.record import cost
 from ger_replay.record.simulator import serve
 
 

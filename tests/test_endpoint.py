@@ -13,12 +13,13 @@ from recordkit import FAKE_KEY, image_manifest
 
 from ger_replay.cli import main
 from ger_replay.errors import InputError
+from ger_replay.io import load as sources
+from ger_replay.io import rundir
 from ger_replay.protocol import datasets
-from ger_replay.record import cassettes, endpoint, rundir
+from ger_replay.protocol.settings import RequestSettings
+from ger_replay.record import cassettes, endpoint
 from ger_replay.record.recorder import request_body, settings_from_meta
-from ger_replay.record.settings import RequestSettings
 from ger_replay.record.simulator import serve
-from ger_replay.score import sources
 
 
 def test_param_values_are_json_else_strings() -> None:

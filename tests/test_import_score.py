@@ -13,9 +13,9 @@ from click.testing import CliRunner
 from sklearn.metrics import accuracy_score, f1_score
 
 from ger_replay.cli import main
-from ger_replay.score import sources
+from ger_replay.io import load as sources
+from ger_replay.io.released import import_results, sample_key
 from ger_replay.score.scoring import score_table
-from ger_replay.share.released import import_results, sample_key
 
 
 def write(path: Path, rows: list[tuple[str, str, str]], header: str = "name,gt,gpt4v") -> Path:

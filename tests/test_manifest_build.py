@@ -14,8 +14,8 @@ from mediagen import write_image
 from recordkit import FAKE_KEY
 
 from ger_replay.cli import main
+from ger_replay.io import rundir
 from ger_replay.protocol import datasets
-from ger_replay.record import rundir
 from ger_replay.record.manifest import load_manifest
 from ger_replay.record.manifest_build import match_key
 from ger_replay.record.simulator import serve

@@ -18,9 +18,9 @@ import mediagen as mg
 
 from ger_replay.errors import InputError
 from ger_replay.protocol import datasets
+from ger_replay.protocol.settings import RequestSettings, Sample
 from ger_replay.record import media
 from ger_replay.record.messages import build_messages, image_digests
-from ger_replay.record.settings import RequestSettings, Sample
 
 
 def decode(jpeg: bytes) -> np.ndarray:

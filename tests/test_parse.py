@@ -9,13 +9,14 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from oracle import reference as ref
+from oracle import shapes
 
 import ger_replay
 from ger_replay import _core
 from ger_replay.cli import main
 from ger_replay.errors import InputError
-from ger_replay.parsing import load_synonyms, parse_response, parse_responses, shapes
-from ger_replay.parsing import reference as ref
+from ger_replay.parsing import load_synonyms, parse_response, parse_responses
 from ger_replay.protocol import datasets
 from ger_replay.protocol.labels import default_synonyms
 

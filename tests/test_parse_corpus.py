@@ -9,9 +9,9 @@ import json
 from pathlib import Path
 
 import pytest
+from oracle import reference as ref
 
 from ger_replay import parse_response, parse_responses
-from ger_replay.parsing import reference as ref
 from ger_replay.protocol.labels import default_synonyms
 
 CORPUS = Path(__file__).parent / "data" / "parse_corpus"

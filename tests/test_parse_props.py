@@ -7,9 +7,10 @@ import random
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from oracle import reference as ref
+from oracle import shapes
 
-from ger_replay.parsing import parse_response, parse_responses, shapes
-from ger_replay.parsing import reference as ref
+from ger_replay.parsing import parse_response, parse_responses
 from ger_replay.protocol import datasets
 from ger_replay.protocol.labels import default_synonyms
 

@@ -85,8 +85,9 @@ def test_unknown_model_lists_what_is_served(manifest: Path, tmp_path: Path) -> N
         # the same with a served model records
         code, text = _record(manifest, tmp_path / "run", sim.url, "--model", "gpt-4o-mini")
         assert code == 0, text
-        # list + retrieve for the unknown model, list for the served one
-        assert sim.stats["requests"] == 1 and sim.stats["models"] == 3
+        # list + retrieve (404) for the unknown model, list for the served one
+        assert sim.stats["requests"] == 1 and sim.stats["models"] == 2
+        assert sim.stats["get_refused"] == 1
 
 
 def test_unlisted_model_found_by_retrieve_passes(manifest: Path) -> None:
@@ -178,7 +179,7 @@ def test_an_endpoint_without_a_model_list_passes_with_a_note(
         wrong = sim.url.removesuffix("/v1") + "/api"
         code, text = _record(manifest, tmp_path / "other", wrong)
         assert code == 2 and "HTTP 404" in text and sim.stats["requests"] == 1
-    from ger_replay.record import journal, rundir
+    from ger_replay.io import journal, rundir
 
     (opened,) = [e for e in journal.read(tmp_path / "run" / rundir.JOURNAL) if e["event"] == "open"]
     assert (

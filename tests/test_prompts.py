@@ -10,7 +10,7 @@ from ger_replay.errors import InputError
 from ger_replay.protocol import datasets
 from ger_replay.protocol.datasets import Task
 from ger_replay.protocol.prompts import render_prompt, resolve_modality, template_from_option
-from ger_replay.record.settings import RequestSettings
+from ger_replay.protocol.settings import RequestSettings
 
 # PROTOCOL.md part 6, copied verbatim ({n} and {labels} left as placeholders).
 PART6 = {

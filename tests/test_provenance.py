@@ -11,10 +11,11 @@ from click.testing import CliRunner
 from recordkit import FAKE_KEY, image_manifest
 
 from ger_replay.cli import main
+from ger_replay.io import journal, rundir
 from ger_replay.protocol import datasets
-from ger_replay.record import journal, recorder, rundir
+from ger_replay.protocol.settings import RequestSettings
+from ger_replay.record import recorder
 from ger_replay.record.replay import replay
-from ger_replay.record.settings import RequestSettings
 from ger_replay.record.simulator import serve
 
 SFEW = datasets.get("sfew2")

@@ -14,11 +14,12 @@ from recordkit import FAKE_KEY, image_manifest, record_run
 
 from ger_replay.cli import main
 from ger_replay.errors import GerReplayError
+from ger_replay.io import journal, rundir
+from ger_replay.io import load as sources
 from ger_replay.protocol import datasets
-from ger_replay.record import journal, recorder, rundir
-from ger_replay.record.settings import RequestSettings
+from ger_replay.protocol.settings import RequestSettings
+from ger_replay.record import recorder
 from ger_replay.record.simulator import serve
-from ger_replay.score import sources
 
 
 def test_record_and_score_through_the_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

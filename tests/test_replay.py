@@ -14,8 +14,8 @@ from mediagen import write_image
 from recordkit import record_run
 
 from ger_replay.cli import main
+from ger_replay.io import load as sources
 from ger_replay.record import replay as replay_mod
-from ger_replay.score import sources
 
 
 @pytest.fixture(scope="module")

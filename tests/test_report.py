@@ -14,19 +14,20 @@ from test_analysis_synth import noisy_runs
 
 from ger_replay.analysis import runsets
 from ger_replay.cli import main
+from ger_replay.io import load as sources
+from ger_replay.io.writer import write_table
 from ger_replay.report import paper
 from ger_replay.report.build import ReportResult, build_report
-from ger_replay.score import sources
 from ger_replay.score.scoring import score_table
-from ger_replay.score.writer import write_table
 
 
 @pytest.fixture(scope="module")
 def released_report(tmp_path_factory: pytest.TempPathFactory) -> ReportResult:
     if not SHARED_DATA.is_dir():
         pytest.skip("../shared/data/gpt4v-emotion is absent (third-party data, not shipped)")
-    df = sources.load([SHARED_DATA]).table
-    return build_report(df, tmp_path_factory.mktemp("rep") / "out", [SHARED_DATA], ci=False)
+    loaded = sources.load([SHARED_DATA])
+    out = tmp_path_factory.mktemp("rep") / "out"
+    return build_report(loaded.table, out, loaded.calls, ci=False)
 
 
 def _mix() -> pl.DataFrame:

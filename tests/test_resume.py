@@ -20,17 +20,18 @@ from typing import Any
 import pytest
 from recordkit import FAKE_KEY, image_manifest
 
+from ger_replay.io import journal, rundir
+from ger_replay.io import load as sources
 from ger_replay.protocol import datasets
-from ger_replay.record import cassettes, journal, rundir
+from ger_replay.record import cassettes
 from ger_replay.record.simulator import serve
-from ger_replay.score import sources
 
 KILLS = 20
 
 
 def zygote(conn: Any, kwargs: dict[str, Any]) -> None:
+    from ger_replay.protocol.settings import RequestSettings
     from ger_replay.record import manifest, messages, recorder  # noqa: F401  (preload)
-    from ger_replay.record.settings import RequestSettings
 
     opts = recorder.RecordOptions(settings=RequestSettings(model="simulated-model"), **kwargs)
     while conn.recv() == "go":

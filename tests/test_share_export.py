@@ -11,8 +11,8 @@ from click.testing import CliRunner
 from test_share_helpers import gunzip, make_run, regzip
 
 from ger_replay.cli import main
-from ger_replay.score import sources
-from ger_replay.share import bundle, export, verify
+from ger_replay.io import bundle, export, verify
+from ger_replay.io import load as sources
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from test_share_helpers import make_run
 
-from ger_replay.share.secrets import image_kind, scan_bytes, scan_file
+from ger_replay.io.secrets import image_kind, scan_bytes, scan_file
 
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + b"\x00" * 32
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x01" * 32

@@ -20,11 +20,11 @@ import mediagen as mg
 
 from ger_replay.parsing import parse_response
 from ger_replay.protocol import datasets
+from ger_replay.protocol.rules import Rules
+from ger_replay.protocol.settings import RequestSettings
 from ger_replay.record.manifest import load_manifest
 from ger_replay.record.messages import build_messages
-from ger_replay.record.settings import RequestSettings
 from ger_replay.record.simulator import REFUSAL, serve
-from ger_replay.score.rules import Rules
 
 SFEW = datasets.get("sfew2")
 MOSI = datasets.get("cmumosi")

@@ -12,11 +12,12 @@ from click.testing import CliRunner
 from recordkit import FAKE_KEY, image_manifest
 
 from ger_replay.cli import main
+from ger_replay.io import journal, rundir
 from ger_replay.protocol import datasets
-from ger_replay.record import cassettes, journal, rundir, subset
+from ger_replay.protocol.settings import Sample
+from ger_replay.record import cassettes, subset
 from ger_replay.record.manifest import load_manifest
 from ger_replay.record.replay import replay
-from ger_replay.record.settings import Sample
 from ger_replay.record.simulator import serve
 
 SFEW = datasets.get("sfew2")

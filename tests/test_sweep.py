@@ -12,8 +12,8 @@ from mediagen import write_frame_folder
 from recordkit import FAKE_KEY, image_manifest
 
 from ger_replay.cli import main
+from ger_replay.io import rundir
 from ger_replay.protocol import datasets
-from ger_replay.record import rundir
 from ger_replay.record.simulator import serve
 
 

@@ -15,9 +15,9 @@ from test_share_helpers import make_run, member, tar_gz
 
 from ger_replay.cli import main
 from ger_replay.errors import InputError
-from ger_replay.score import sources
-from ger_replay.share import bundle, safe_archive, verify
-from ger_replay.share.safe_archive import ArchiveError, Limits
+from ger_replay.io import bundle, safe_archive, verify
+from ger_replay.io import load as sources
+from ger_replay.io.safe_archive import ArchiveError, Limits
 
 DATA = Path(__file__).parent / "data" / "untrusted"
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from ger_replay import _core
-from ger_replay.score import table
+import ger_replay._core as _core
+from ger_replay.io import table
 from ger_replay.score.scoring import Coded, Missing, code_run
 
 #: The failure statuses, in the order their columns appear.

@@ -1,10 +1,11 @@
 """Refusals and cost, per run.
 
 From the predictions table (any source): samples refused, malformed (count mismatch, unparseable),
-unanswered, answered with no candidate label, and the attempts they took. From a recorded run
-folder (docs/run-format.md) as well: the calls made, retries, the deepest split, transient
-failures, the refusal wordings the answers used, the tokens the run used (the `usage` fields
-of the recorded responses) and what they cost at the run's price (record/cost.py).
+unanswered, answered with no candidate label, and the attempts they took. From the calls a load
+read from recorded run folders (docs/run-format.md) as well: the calls made, retries, the deepest
+split, transient failures, the refusal wordings the answers used, the tokens the run used (the
+`usage` fields of the recorded responses) and what they cost at the run's price (record/cost.py's
+prices, kept in run.json). Nothing here reads a file.
 """
 
 from __future__ import annotations
@@ -13,16 +14,21 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import polars as pl
 
 from ger_replay.errors import InputError
-from ger_replay.score import table
+from ger_replay.io import table
+from ger_replay.io.cassettes import answer_text
+from ger_replay.io.runs import RecordedCalls
+from ger_replay.protocol import status
+from ger_replay.protocol.status import Status
+
+_REFUSED = (Status.REFUSED.value, Status.REJECTED.value)
 
 #: Journal outcomes of a call that reached an answer, and of a transient failure.
-ANSWER_OUTCOMES = ("ok", "refused", "count_mismatch", "unparseable", "rejected")
+ANSWER_OUTCOMES: tuple[str, ...] = tuple(s.value for s in status.ANSWER_OUTCOMES)
 TRANSIENT_OUTCOMES = ("rate_limited", "server_error", "timeout", "connection")
 TOKEN_FIELDS = ("prompt_tokens", "completion_tokens", "total_tokens")
 
@@ -111,16 +117,13 @@ class RunCalls:
     wordings: dict[str, int]
 
 
-def run_calls(run_dir: Path) -> RunCalls:
-    """Call statistics of one recorded run folder."""
-    from ger_replay.record import cassette_read, journal, rundir
-
-    meta = rundir.read_meta(run_dir)
-    events = journal.read(run_dir / rundir.JOURNAL)
+def run_calls(recorded: RecordedCalls) -> RunCalls:
+    """Call statistics of one recorded run folder, from what the load read."""
+    events = recorded.events
     calls = [e for e in events if e.get("event") == "call"]
     row: dict[str, Any] = {
-        "run": str(meta.get("name") or run_dir.name),
-        "run_dir": str(run_dir),
+        "run": recorded.run,
+        "run_dir": str(recorded.run_dir),
         "calls": len(calls),
         "paid_calls": sum(1 for e in calls if not e.get("replayed")),
         "retries": sum(1 for e in calls if int(e.get("attempt") or 1) > 1),
@@ -138,23 +141,20 @@ def run_calls(run_dir: Path) -> RunCalls:
     wordings: dict[str, int] = {}
     refused_at: dict[str, set[int]] = {}
     for e in calls:
-        if e.get("outcome") in ("refused", "rejected") and e.get("interaction") is not None:
+        if e.get("outcome") in _REFUSED and e.get("interaction") is not None:
             refused_at.setdefault(str(e.get("cassette")), set()).add(int(e["interaction"]))
-    folder = run_dir / rundir.CASSETTES
-    for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
-        _, responses = cassette_read.read_raw(path)
-        rel = f"{rundir.CASSETTES}/{path.name}"
+    for rel, responses in recorded.responses.items():
         marked = refused_at.get(rel, set())
         for j, resp in enumerate(responses):
             _add_usage(tokens, resp)
             if j in marked:
-                text = cassette_read.answer_text(resp)
+                text = answer_text(resp)
                 key = wording(text) if text is not None else _rejection(resp)
                 wordings[key] = wordings.get(key, 0) + 1
     row.update(tokens)
     from ger_replay.record import cost
 
-    price = cost.from_meta(meta)
+    price = cost.from_meta(recorded.meta)
     row["spent_usd"] = (
         price.cost(tokens["prompt_tokens"], tokens["completion_tokens"]) if price else None
     )
@@ -175,19 +175,6 @@ def _add_usage(tokens: dict[str, int], response: dict[str, Any]) -> None:
             tokens[k] += v
 
 
-def run_dirs(paths: Sequence[str | Path]) -> list[Path]:
-    """Recorded run folders among the paths and one level below them."""
-    from ger_replay.record import rundir
-
-    out: list[Path] = []
-    for p in map(Path, paths):
-        if rundir.is_run_dir(p):
-            out.append(p)
-        elif p.is_dir():
-            out.extend(c for c in sorted(p.iterdir()) if rundir.is_run_dir(c))
-    return out
-
-
 @dataclass
 class Refusals:
     #: a row per run of the predictions table (status_counts)
@@ -198,22 +185,23 @@ class Refusals:
     wordings: pl.DataFrame
 
 
-def refusals(df: pl.DataFrame, paths: Sequence[str | Path] = ()) -> Refusals:
+def refusals(df: pl.DataFrame, calls: Sequence[RecordedCalls] = ()) -> Refusals:
     """Refusals and cost of every run: statuses from the table, calls and tokens from the
-    recorded run folders found under `paths`."""
-    dirs = run_dirs(paths)
+    recorded calls a load read (`load(paths).calls`)."""
     rows, words = [], []
-    for d in dirs:
+    for rec in calls:
         try:
-            rc = run_calls(d)
+            rc = run_calls(rec)
         except (KeyError, TypeError, ValueError) as e:
-            raise InputError(f"cannot read the run's journal or cassettes: {e}", d) from None
+            raise InputError(
+                f"cannot read the run's journal or cassettes: {e}", rec.run_dir
+            ) from None
         rows.append(rc.row)
         words.extend(
             {"run": rc.row["run"], "wording": w, "calls": n} for w, n in rc.wordings.items()
         )
-    calls = pl.DataFrame(rows, schema=CALL_SCHEMA)
+    calls_df = pl.DataFrame(rows, schema=CALL_SCHEMA)
     wordings = pl.DataFrame(words, schema=WORDING_SCHEMA).sort(
         ["run", "calls"], descending=[False, True]
     )
-    return Refusals(status_counts(df), calls, wordings)
+    return Refusals(status_counts(df), calls_df, wordings)

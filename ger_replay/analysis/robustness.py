@@ -11,13 +11,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
 import polars as pl
 
 from ger_replay.analysis import runsets
 from ger_replay.analysis.runsets import FACTORS, FactorSet
+from ger_replay.errors import InputError
 from ger_replay.score import scoring
 from ger_replay.score.scoring import Missing
+from ger_replay.stats.paired import BootstrapOptions, pair, paired_diff
 
 #: The order levels are shown in; the reference level is marked by `reference_level`.
 LEVEL_ORDER: dict[str, list[str]] = {
@@ -63,35 +64,24 @@ def reference_level(factor: str, levels: Sequence[str]) -> str:
 
 
 def _paired(
-    ref: scoring.Coded, other: scoring.Coded, missing: Missing, seed: int
+    ref: scoring.Coded, other: scoring.Coded, missing: Missing, opts: BootstrapOptions
 ) -> tuple[float | None, float | None, float | None]:
+    """The paired interval and p-value of other - ref (the one paired path of `stats.paired`),
+    or Nones where the two share no scorable sample."""
     try:
-        from ger_replay import bootstrap_diff  # type: ignore[attr-defined]
-    except ImportError:
+        p = pair(ref, other, missing)
+    except InputError:
         return None, None, None
-    pos = {s: i for i, s in enumerate(ref.sample_id)}
-    ia, ib = [], []
-    for j, s in enumerate(other.sample_id):
-        if s in pos:
-            ia.append(pos[s])
-            ib.append(j)
-    if not ia:
-        return None, None, None
-    a, b = np.asarray(ia), np.asarray(ib)
-    t, pa, pb = ref.truth[a], ref.pred[a], other.pred[b]
-    if missing == "skip":
-        keep = (pa >= 0) & (pb >= 0)
-        t, pa, pb = t[keep], pa[keep], pb[keep]
-    if len(t) == 0:
-        return None, None, None
-    res = bootstrap_diff(
-        t, pa, pb, metric=scoring.METRIC_KEY[ref.dataset.metric], n_resamples=2000, seed=seed
-    )
-    return float(res.low), float(res.high), float(res.p_value)
+    d = paired_diff(p, scoring.METRIC_KEY[ref.dataset.metric], opts)
+    return float(d["ci_low"]), float(d["ci_high"]), float(d["p_value"])
 
 
 def _set_rows(
-    fs: FactorSet, df: pl.DataFrame, scores: dict[str, dict[str, Any]], missing: Missing, seed: int
+    fs: FactorSet,
+    df: pl.DataFrame,
+    scores: dict[str, dict[str, Any]],
+    missing: Missing,
+    opts: BootstrapOptions,
 ) -> list[dict[str, Any]]:
     levels = sorted(fs.levels, key=lambda lv: _sort_key(fs.factor, lv[0]))
     ref_level = reference_level(fs.factor, [lv for lv, _ in levels])
@@ -105,7 +95,7 @@ def _set_rows(
         is_ref = run == ref_run
         lo = hi = p = None
         if not is_ref:
-            lo, hi, p = _paired(coded[ref_run], coded[run], missing, seed)
+            lo, hi, p = _paired(coded[ref_run], coded[run], missing, opts)
         out.append(
             {
                 "factor": fs.factor,
@@ -136,18 +126,22 @@ def robustness(
     missing: Missing = "skip",
     ci: bool = True,
     seed: int = 0,
+    n_resamples: int = 2000,
 ) -> pl.DataFrame:
     """A row per (robustness set, level): the run's score and its difference from the
-    reference level. Empty where no runs differ in only one of `factors`."""
+    reference level, with `n_resamples` bootstrap resamples for the intervals. Empty where no
+    runs differ in only one of `factors`."""
     sets = runsets.factor_sets(df, factors)
     if not sets:
         return pl.DataFrame(schema=SCHEMA)
     runs = sorted({run for fs in sets for _, run in fs.levels})
     sub = df.filter(pl.col("run").is_in(runs))
     scores = {
-        r["run"]: r for r in runsets.score_runs(sub, missing, ci, seed=seed).iter_rows(named=True)
+        r["run"]: r
+        for r in runsets.score_runs(sub, missing, ci, n_resamples, seed=seed).iter_rows(named=True)
     }
-    rows = [row for fs in sets for row in _set_rows(fs, sub, scores, missing, seed)]
+    opts = BootstrapOptions(n_resamples=n_resamples, seed=seed)
+    rows = [row for fs in sets for row in _set_rows(fs, sub, scores, missing, opts)]
     return pl.DataFrame(rows, schema=SCHEMA)
 
 

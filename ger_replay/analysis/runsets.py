@@ -21,6 +21,7 @@ from ger_replay.errors import InputError
 from ger_replay.protocol import datasets
 from ger_replay.score import scoring
 from ger_replay.score.scoring import Coded, Missing
+from ger_replay.stats.bootstrap import bootstrap_ci
 
 #: The columns that make a run's setting (besides the dataset it ran on).
 SETTING_COLUMNS: tuple[str, ...] = ("model", "template", "frames", "color", "modality")
@@ -191,12 +192,8 @@ def interval(
     confidence: float = 0.95,
     seed: int = 0,
 ) -> tuple[float | None, float | None]:
-    """A bootstrap interval of the run's metric in percent, or (None, None) where the bootstrap
-    module is not available or nothing is scored."""
-    try:
-        from ger_replay import bootstrap_ci  # type: ignore[attr-defined]
-    except ImportError:
-        return None, None
+    """A bootstrap interval of the run's metric in percent, or (None, None) where nothing is
+    scored."""
     t, p = c.select(missing)
     if len(t) == 0:
         return None, None

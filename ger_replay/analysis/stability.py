@@ -18,10 +18,10 @@ import polars as pl
 
 from ger_replay.analysis import runsets
 from ger_replay.errors import InputError
+from ger_replay.io import table
 from ger_replay.protocol import datasets
 from ger_replay.protocol.labels import LabelSpace
-from ger_replay.score import table
-from ger_replay.score.rules import Rules
+from ger_replay.protocol.rules import Rules
 from ger_replay.score.scoring import Missing
 
 MAJORITY_SOURCE = "majority-vote"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ger_replay import _core
+import ger_replay._core as _core
 from ger_replay._core import ParseResult
 
 Synonyms = Sequence[tuple[str, str]] | None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from ger_replay import _core
+import ger_replay._core as _core
 
 
 def default_synonyms() -> list[tuple[str, str]]:

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from ger_replay.errors import InputError
 from ger_replay.protocol.datasets import Dataset, Task
-from ger_replay.record.settings import RequestSettings
+from ger_replay.protocol.settings import RequestSettings
 
 _FORMAT = "The output format should be {'name':, 'result':} for each"
 

@@ -27,10 +27,11 @@ from vcr.serialize import serialize
 from vcr.serializers import jsonserializer
 
 from ger_replay.errors import InputError
-from ger_replay.record.cassette_read import answer_text as answer_text
-from ger_replay.record.cassette_read import calls_of
-from ger_replay.record.cassette_read import read_raw as read_raw
-from ger_replay.record.rundir import atomic_write_text
+from ger_replay.io import cassettes as stored
+from ger_replay.io.cassettes import answer_text as answer_text
+from ger_replay.io.cassettes import calls_of
+from ger_replay.io.cassettes import read_raw as read_raw
+from ger_replay.io.rundir import atomic_write_text
 
 #: The only headers kept on requests and responses: nothing else can carry a secret.
 KEEP_HEADERS = frozenset({"content-type"})
@@ -184,7 +185,7 @@ class RunPersister:
         responses: list[dict[str, Any]] = []
         for f in files:
             try:
-                got = deserialize(f.read_text(encoding="utf-8"), serializer)
+                got = deserialize(stored.read_text(f), serializer)
             except (ValueError, KeyError, TypeError) as e:
                 raise InputError(f"not a readable cassette: {e}", f) from None
             requests.extend(got[0])
@@ -284,8 +285,8 @@ def read(path: Path) -> list[Interaction]:
     from vcr.serialize import deserialize
 
     try:
-        got = deserialize(path.read_text(encoding="utf-8"), jsonserializer)
-    except (OSError, ValueError, KeyError, TypeError) as e:
+        got = deserialize(stored.read_text(path), jsonserializer)
+    except (ValueError, KeyError, TypeError) as e:
         raise InputError(f"not a readable cassette: {e}", path) from None
     requests, responses = got[0], got[1]
     calls = calls_of(got[2] if len(got) > 2 else {}, len(requests), path)

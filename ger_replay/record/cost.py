@@ -103,12 +103,13 @@ def usage_of(content: bytes | str) -> tuple[int, int]:
 
 def run_usage(run_dir: Path) -> tuple[int, int, int]:
     """(responses, prompt_tokens, completion_tokens) over a run's recorded 200 responses."""
-    from ger_replay.record import cassette_read, rundir
+    from ger_replay.io import cassettes as io_cassettes
+    from ger_replay.io import rundir
 
     n = p = c = 0
     folder = run_dir / rundir.CASSETTES
     for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
-        _, responses = cassette_read.read_raw(path)
+        _, responses = io_cassettes.read_raw(path)
         for resp in responses:
             if int(resp["status"]["code"]) != 200:
                 continue

@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ger_replay.errors import InputError
+from ger_replay.protocol.settings import is_reasoning_model as is_reasoning_model
+from ger_replay.protocol.settings import token_field_for as token_field_for
 
 #: The default model of `record`: OpenAI's general multimodal model.
 DEFAULT_MODEL = "gpt-4o"
@@ -34,23 +35,6 @@ REASONING_MAX_TOKENS = 16000
 #: Body fields a parameter may not set: the tool writes them itself.
 RESERVED = ("model", "messages", "stream", "n")
 RESPONSE_FORMATS: tuple[str, ...] = ("text", "json")
-
-_REASONING = re.compile(r"^(?:o\d+(?:-|$)|gpt-5)")
-_NEW_OPENAI = re.compile(r"^(?:o\d+(?:-|$)|gpt-4o|chatgpt-4o|gpt-4\.1|gpt-4\.5|gpt-5)")
-
-
-def _bare(model: str) -> str:
-    """The model name without a vendor prefix ("openai/gpt-4o" -> "gpt-4o")."""
-    return model.rsplit("/", 1)[-1].strip().lower()
-
-
-def is_reasoning_model(model: str) -> bool:
-    return bool(_REASONING.match(_bare(model)))
-
-
-def token_field_for(model: str) -> str:
-    """The token-limit field a model's endpoint wants (see the module docstring)."""
-    return "max_completion_tokens" if _NEW_OPENAI.match(_bare(model)) else "max_tokens"
 
 
 def default_max_tokens(model: str) -> int:

@@ -19,8 +19,8 @@ from typing import Any
 from ger_replay.errors import InputError
 from ger_replay.protocol.datasets import Dataset
 from ger_replay.protocol.prompts import resolve_modality
-from ger_replay.record.settings import Sample
-from ger_replay.score.rules import Rules, UnknownLabel
+from ger_replay.protocol.rules import Rules, UnknownLabel
+from ger_replay.protocol.settings import Sample
 
 MEDIA_COLUMNS: tuple[str, ...] = ("image", "video", "text", "text_file")
 #: media each modality needs; "text" is met by either `text` or `text_file`

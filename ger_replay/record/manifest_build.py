@@ -2,7 +2,7 @@
 paper's test set from a dataset folder as its authors distribute it.
 
 The test list (names and labels) is the released predictions' `label.csv` of the dataset's folder
-(folder aliases and Twitter I's agreement lists as in `share/released.py`), or `--labels FILE`
+(folder aliases and Twitter I's agreement lists as in `io/released.py`), or `--labels FILE`
 (`name,gt`) for a dataset with no released list. Each test sample's media is then looked for
 anywhere under ROOT (nested folders, training files beside test files are fine), matched by the
 released predictions' rule: a name matches whatever its base name is without folder and file
@@ -33,7 +33,7 @@ from pathlib import Path
 from ger_replay.errors import InputError
 from ger_replay.protocol import datasets
 from ger_replay.protocol.datasets import Dataset
-from ger_replay.score.rules import Rules, UnknownLabel
+from ger_replay.protocol.rules import Rules, UnknownLabel
 
 IMAGE_EXTS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".gif"})
 VIDEO_EXTS = frozenset(
@@ -104,7 +104,7 @@ def _read_rows(path: Path, columns: tuple[str, str], what: str) -> list[tuple[in
 
 def read_labels(path: Path, ds: Dataset) -> list[TestSample]:
     """`--labels FILE`: `name,gt` rows, every label checked against the dataset."""
-    from ger_replay.share.released import sample_key
+    from ger_replay.io.released import sample_key
 
     rules = Rules(ds)
     out: list[TestSample] = []
@@ -145,7 +145,7 @@ def released_tests(tests: Path, ds: Dataset, agree: str = "three") -> tuple[list
     """The test list of `ds` from the released predictions folder, and the file it came from.
     Twitter I: the list of `agree` (five, four or three annotators agreeing; three holds the
     other two)."""
-    from ger_replay.share.released import read_test_set
+    from ger_replay.io.released import read_test_set
 
     folder = _dataset_folder(tests, ds)
     if ds.key == "twitter1":
@@ -261,6 +261,33 @@ def build(
         raise InputError("give --tests RESULTS_DIR (the released predictions) or --labels FILE")
     kind = "video" if ds.modality in ("video", "multi") else "image"
     needs_text = ds.modality in ("image+text", "multi")
+    keys = _keys(samples, source)
+    found = scan(media, keys, kind, needs_text and text is None)
+    texts = read_texts(text, text_columns) if (needs_text and text is not None) else None
+    column = "video" if kind == "video" else "image"
+    rows, missing, problems = _rows(samples, found, texts, kind, needs_text, prefer, out)
+    if problems:
+        raise ManifestBuildError(
+            f"{len(problems)} sample(s) matched by more than one file (point --media at one "
+            "copy" + (", or pass --prefer files|frames" if kind == "video" else "") + "):",
+            problems,
+            media,
+        )
+    if missing and not allow_missing:
+        raise ManifestBuildError(
+            f"{len(missing)} of {len(samples)} test sample(s) of {ds.key} have no media under "
+            f"{media} (--allow-missing writes the rest):",
+            missing,
+            source,
+        )
+    if not rows:
+        raise InputError(f"no test sample of {ds.key} has its media under the folder", media)
+    _write(out, column, needs_text, rows)
+    return BuildResult(out, len(rows), missing, source)
+
+
+def _keys(samples: Sequence[TestSample], source: Path) -> set[str]:
+    """The match keys of the test list; two samples of one key are an error."""
     by_key: dict[str, str] = {}
     for s in samples:
         k = match_key(s.sample_id)
@@ -269,10 +296,19 @@ def build(
                 f"samples {by_key[k]!r} and {s.sample_id!r} have the same name", source
             )
         by_key[k] = s.sample_id
-    keys = set(by_key)
-    found = scan(media, keys, kind, needs_text and text is None)
-    texts = read_texts(text, text_columns) if (needs_text and text is not None) else None
+    return set(by_key)
 
+
+def _rows(
+    samples: Sequence[TestSample],
+    found: Found,
+    texts: dict[str, str] | None,
+    kind: str,
+    needs_text: bool,
+    prefer: str | None,
+    out: Path,
+) -> tuple[list[dict[str, str]], list[str], list[str]]:
+    """(manifest rows, samples without media, samples matched twice)."""
     problems: list[str] = []
     missing: list[str] = []
     rows: list[dict[str, str]] = []
@@ -302,24 +338,7 @@ def build(
             missing.append(f"{s.sample_id} ({reason})")
             continue
         rows.append(row)
-    if problems:
-        raise ManifestBuildError(
-            f"{len(problems)} sample(s) matched by more than one file (point --media at one "
-            "copy" + (", or pass --prefer files|frames" if kind == "video" else "") + "):",
-            problems,
-            media,
-        )
-    if missing and not allow_missing:
-        raise ManifestBuildError(
-            f"{len(missing)} of {len(samples)} test sample(s) of {ds.key} have no media under "
-            f"{media} (--allow-missing writes the rest):",
-            missing,
-            source,
-        )
-    if not rows:
-        raise InputError(f"no test sample of {ds.key} has its media under the folder", media)
-    _write(out, column, needs_text, rows)
-    return BuildResult(out, len(rows), missing, source)
+    return rows, missing, problems
 
 
 def _text_of(
@@ -340,7 +359,7 @@ def _text_of(
 
 
 def _write(out: Path, column: str, text: bool, rows: Iterable[dict[str, str]]) -> None:
-    from ger_replay.record.rundir import atomic_write_text
+    from ger_replay.io.rundir import atomic_write_text
 
     cols = ["sample_id", "gt", column, *(["text"] if text else [])]
     buf = io.StringIO()

@@ -30,7 +30,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from ger_replay import _core
+import ger_replay._core as _core
 from ger_replay.errors import InputError
 
 #: Side of the square grayscale thumbnails the motion-peak plan compares.

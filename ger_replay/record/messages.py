@@ -21,8 +21,8 @@ from typing import Any
 from ger_replay.errors import InputError
 from ger_replay.protocol.datasets import Dataset
 from ger_replay.protocol.prompts import render_prompt, resolve_modality
+from ger_replay.protocol.settings import RequestSettings, Sample
 from ger_replay.record import media
-from ger_replay.record.settings import RequestSettings, Sample
 
 DATA_URL_PREFIX = "data:image/jpeg;base64,"
 DIGEST_PREFIX = "sha256:"

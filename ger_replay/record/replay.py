@@ -17,10 +17,12 @@ import openai
 from vcr.errors import CannotOverwriteExistingCassetteException
 
 from ger_replay.errors import GerReplayError, InputError
+from ger_replay.io import journal, rundir
 from ger_replay.protocol import datasets
-from ger_replay.record import cassettes, journal, provenance, rundir, strategy
+from ger_replay.protocol.settings import RequestSettings
+from ger_replay.record import cassettes, provenance, strategy
 from ger_replay.record.endpoint import create_kwargs
-from ger_replay.record.recorder import answer_status, request_body, settings_from_meta
+from ger_replay.record.setup import answer_status, request_body, settings_from_meta
 
 
 class ReplayMismatch(GerReplayError):
@@ -93,26 +95,12 @@ def replay(run_dir: Path, manifest: Path, base_url: str | None = None) -> Replay
     expected = {b: cassettes.read(rundir.cassette_path(run_dir, b)) for b, _ in todo}
     vcr = cassettes.make_vcr("none")
     url = base_url or meta.get("endpoint") or "https://api.openai.com/v1"
-    clients: dict[str, openai.OpenAI] = {}
-
-    def client_for(base: str) -> openai.OpenAI:
-        if base not in clients:
-            clients[base] = openai.OpenAI(
-                api_key="replay-needs-no-key", base_url=base, max_retries=0
-            )
-        return clients[base]
-
-    client = client_for(url)
-    # a run resumed against another endpoint or model: each call is rebuilt with its own
-    mixed = provenance.mixed(meta)
+    targets = _Targets(url, settings, meta)
     cassette_dir = str(run_dir / rundir.CASSETTES)
     with network_blocked(), vcr.use_cassette(cassette_dir, allow_playback_repeats=False):
         for batch, ids in todo:
             made: list[tuple[list[str], str, int]] = []
-            by_key = {
-                (tuple(i.meta["samples"]), str(i.meta.get("split", "")), int(i.meta["attempt"])): i
-                for i in expected[batch]
-            }
+            by_key = {_call_key(i.meta): i for i in expected[batch]}
 
             def call(
                 ss: tuple[str, ...],
@@ -123,12 +111,7 @@ def replay(run_dir: Path, manifest: Path, base_url: str | None = None) -> Replay
                 by_key: dict[tuple[tuple[str, ...], str, int], cassettes.Interaction] = by_key,
             ) -> str:
                 messages = build_messages(ds, [samples[s] for s in ss], settings)
-                use, http_client = settings, client
-                it = by_key.get((ss, split, attempt)) if mixed else None
-                if it is not None:
-                    ep, model = provenance.of_interaction(it)
-                    use = replace(settings, model=model or settings.model)
-                    http_client = client_for(ep)
+                use, http_client = targets.of(by_key.get((ss, split, attempt)))
                 body = request_body(use, messages)
                 where = f"batch {batch}, split {split or '(whole)'}, attempt {attempt}"
                 missing = ReplayMismatch(
@@ -151,32 +134,69 @@ def replay(run_dir: Path, manifest: Path, base_url: str | None = None) -> Replay
                     raise missing from None
                 made.append((list(ss), split, attempt))
                 text = cassettes.answer_text(
-                    {
-                        "status": {"code": http.status_code},
-                        "body": {"string": http.content},
-                    }
+                    {"status": {"code": http.status_code}, "body": {"string": http.content}}
                 )
                 return answer_status(http.status_code, text, len(ss), labels)
 
             res = strategy.run_batch(ids, int(meta["max_tries"]), call)
-            rec = [
-                (list(i.meta["samples"]), str(i.meta.get("split", "")), int(i.meta["attempt"]))
-                for i in expected[batch]
-            ]
-            if made != rec:
-                raise ReplayMismatch(
-                    f"batch {batch}: the strategy made {len(made)} call(s), the cassette holds "
-                    f"{len(rec)}; the calls differ from call {_first_diff(made, rec)} "
-                    "(the parser now judges an answer differently than when it was recorded)",
-                    rundir.cassette_path(run_dir, batch),
-                )
+            _same_calls(run_dir, batch, made, expected[batch])
             out.batches += 1
             out.calls += len(made)
             out.answered += res.answered
             out.unanswered += len(res.unanswered)
-    for c in clients.values():
-        c.close()
+    targets.close()
     return out
+
+
+def _call_key(meta: dict[str, Any]) -> tuple[tuple[str, ...], str, int]:
+    return (tuple(meta["samples"]), str(meta.get("split", "")), int(meta["attempt"]))
+
+
+class _Targets:
+    """The settings and client of each call: the run's; for a run resumed against another
+    endpoint or model (run.json `endpoints`), those its cassette entry was recorded with."""
+
+    def __init__(self, url: str, settings: RequestSettings, meta: dict[str, Any]) -> None:
+        self.url, self.settings = url, settings
+        self.mixed = provenance.mixed(meta)
+        self.clients: dict[str, openai.OpenAI] = {}
+
+    def client(self, base: str) -> openai.OpenAI:
+        if base not in self.clients:
+            self.clients[base] = openai.OpenAI(
+                api_key="replay-needs-no-key", base_url=base, max_retries=0
+            )
+        return self.clients[base]
+
+    def of(self, it: cassettes.Interaction | None) -> tuple[RequestSettings, openai.OpenAI]:
+        if not self.mixed or it is None:
+            return self.settings, self.client(self.url)
+        endpoint, model = provenance.of_interaction(it)
+        return replace(self.settings, model=model or self.settings.model), self.client(endpoint)
+
+    def close(self) -> None:
+        for c in self.clients.values():
+            c.close()
+
+
+def _same_calls(
+    run_dir: Path,
+    batch: str,
+    made: list[tuple[list[str], str, int]],
+    expected: list[cassettes.Interaction],
+) -> None:
+    """The calls the strategy made are the recorded ones, or a `ReplayMismatch`."""
+    rec = [
+        (list(i.meta["samples"]), str(i.meta.get("split", "")), int(i.meta["attempt"]))
+        for i in expected
+    ]
+    if made != rec:
+        raise ReplayMismatch(
+            f"batch {batch}: the strategy made {len(made)} call(s), the cassette holds "
+            f"{len(rec)}; the calls differ from call {_first_diff(made, rec)} "
+            "(the parser now judges an answer differently than when it was recorded)",
+            rundir.cassette_path(run_dir, batch),
+        )
 
 
 def _first_diff(a: list[Any], b: list[Any]) -> int:

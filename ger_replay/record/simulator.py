@@ -23,8 +23,10 @@ from ger_replay.errors import InputError
 from ger_replay.protocol import datasets
 from ger_replay.protocol.datasets import Dataset
 from ger_replay.record.sim.answers import REFUSAL, SHAPES, Oracle
+from ger_replay.record.sim.gate import Gate
 from ger_replay.record.sim.index import MediaIndex, build_index
-from ger_replay.record.sim.server import Engine, Faults, SimulatorServer, check_loopback
+from ger_replay.record.sim.limits import Faults, check_loopback
+from ger_replay.record.sim.server import Engine, SimulatorServer
 
 __all__ = [
     "REFUSAL",
@@ -78,9 +80,7 @@ def serve(
         oracle=Oracle(dataset, accuracy),
         faults=faults,
         seed=seed,
-        api_key=api_key,
-        models=tuple(models) if models is not None else None,
-        list_models=list_models,
+        gate=Gate(api_key, tuple(models) if models is not None else None, list_models),
     )
     return SimulatorServer(engine, host, port)
 

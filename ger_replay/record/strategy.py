@@ -16,7 +16,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-OK = "ok"
+from ger_replay.protocol.status import Status
+
+OK = Status.OK.value
 
 #: call(samples, split path, attempt at that node) -> status
 Call = Callable[[tuple[str, ...], str, int], str]

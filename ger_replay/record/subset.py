@@ -21,8 +21,8 @@ from typing import Any
 
 from ger_replay.errors import InputError
 from ger_replay.protocol.datasets import Dataset
-from ger_replay.record.settings import Sample
-from ger_replay.score.rules import Rules, UnknownLabel
+from ger_replay.protocol.rules import Rules, UnknownLabel
+from ger_replay.protocol.settings import Sample
 
 
 def _stratum(rules: Rules, gt: str) -> str:

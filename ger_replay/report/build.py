@@ -15,13 +15,15 @@ from pathlib import Path
 
 import polars as pl
 
-from ger_replay import __version__
+from ger_replay._version import __version__
 from ger_replay.analysis import confusion, consistency, refusals, robustness, runsets, stability
 from ger_replay.errors import GerReplayError
-from ger_replay.report import figures, frames, html, paper
+from ger_replay.io.runs import RecordedCalls
+from ger_replay.io.writer import write_table
+from ger_replay.protocol.status import SAMPLE_STATUSES, Status
+from ger_replay.report import figure_style, figures, html, paper, text_tables
 from ger_replay.report.html import Block, FigureRef, Section, esc
 from ger_replay.score.scoring import Missing
-from ger_replay.score.writer import write_table
 
 
 @dataclass
@@ -56,13 +58,13 @@ class _Writer:
 
     def frame(self, stem: str, df: pl.DataFrame) -> list[Path]:
         return [
-            self.text(Path("tables") / f"{stem}.md", frames.to_markdown(df)),
-            self.text(Path("tables") / f"{stem}.csv", frames.to_csv(df)),
-            self.text(Path("tables") / f"{stem}.tex", frames.to_latex(df)),
+            self.text(Path("tables") / f"{stem}.md", text_tables.to_markdown(df)),
+            self.text(Path("tables") / f"{stem}.csv", text_tables.to_csv(df)),
+            self.text(Path("tables") / f"{stem}.tex", text_tables.to_latex(df)),
         ]
 
     def figure(self, fig: figures.Figure, stem: str, caption: str) -> FigureRef:
-        paths = figures.save(fig, self.figs, stem, self.formats)
+        paths = figure_style.save(fig, self.figs, stem, self.formats)
         self.files.extend(paths)
         return FigureRef(paths[0], caption, paths)
 
@@ -70,24 +72,48 @@ class _Writer:
 def build_report(
     df: pl.DataFrame,
     out_dir: Path,
-    paths: Sequence[str | Path] = (),
+    calls: Sequence[RecordedCalls] = (),
     missing: Missing = "skip",
     ci: bool = True,
     seed: int = 0,
     figure_formats: Sequence[str] = ("png", "pdf"),
 ) -> ReportResult:
-    """Writes the report of every run in `df` into `out_dir`. `paths` are the inputs the runs
-    came from (recorded run folders among them add calls and tokens). Figures are written in
-    `figure_formats`; PNG is always among them (the page embeds it)."""
+    """Writes the report of every run in `df` into `out_dir`. `calls` are the recorded calls a
+    load read with the runs (`load(paths).calls`): recorded run folders add calls and tokens.
+    Figures are written in `figure_formats`; PNG is always among them (the page embeds it)."""
     out_dir = Path(out_dir)
     formats = ["png", *(f for f in figure_formats if f != "png")]
     w = _Writer(out_dir, formats)
     notes: list[str] = []
     scores = runsets.score_runs(df, missing, ci, seed=seed)
-    labels = paper.row_labels(scores)
-    sections: list[Section] = []
+    ref_data = refusals.refusals(df, calls)
+    sections = [
+        _scores_section(w, scores, missing),
+        _failures_section(w, ref_data, notes),
+        _stability_section(w, df, missing, ci, seed, notes),
+        _robustness_section(w, df, missing, ci, seed, notes),
+        _consistency_section(w, df, notes),
+        _confusion_section(w, df, missing),
+    ]
+    summary = _summary(scores, ref_data.statuses)
+    if notes:
+        summary.append("Not shown: " + esc("; ".join(notes)) + ".")
+    page = html.render_page(
+        "Emotion recognition benchmark report",
+        f"{scores.height} run(s) over {scores.get_column('dataset').n_unique()} dataset(s); "
+        f"ger-replay {__version__}",
+        summary,
+        [s for s in sections if s is not None],
+        out_dir,
+    )
+    index = w.text(Path("index.html"), page)
+    return ReportResult(out_dir, index, w.files, notes)
 
-    # --- paper tables and score figures
+
+def _scores_section(w: _Writer, scores: pl.DataFrame, missing: Missing) -> Section:
+    """The paper tables and the score figures."""
+    out_dir = w.out
+    labels = paper.row_labels(scores)
     sec = Section(
         "Results by task",
         "One table per task in the paper's layout: a column per dataset, a row per setting, "
@@ -115,11 +141,11 @@ def build_report(
             f"{t.title}: score of every run with its interval; dashed: Random, dotted: Majority.",
         )
         sec.blocks.append(Block(figure=ref))
-    sections.append(sec)
     w.frame("scores", scores)
+    return sec
 
-    # --- failures
-    ref_data = refusals.refusals(df, paths)
+
+def _failures_section(w: _Writer, ref_data: refusals.Refusals, notes: list[str]) -> Section:
     st = ref_data.statuses
     w.frame("statuses", st)
     sec = Section(
@@ -127,7 +153,7 @@ def build_report(
         "Samples by status, per run. <em>malformed</em> = count mismatch + unparseable; "
         "<em>with_invented</em> = rankings holding labels outside the candidates.",
     )
-    fail_cols = ["refused", "count_mismatch", "unparseable", "unanswered", "no_candidate"]
+    fail_cols = [s.value for s in SAMPLE_STATUSES if s != Status.OK]
     ref = w.figure(
         figures.failures_figure(st.select("run", "n_samples", *fail_cols)),
         "failures",
@@ -147,56 +173,73 @@ def build_report(
             )
     else:
         notes.append("calls, retries and tokens: no recorded run folder among the inputs")
-    sections.append(sec)
+    return sec
 
-    # --- stability
+
+def _stability_section(
+    w: _Writer, df: pl.DataFrame, missing: Missing, ci: bool, seed: int, notes: list[str]
+) -> Section | None:
     sets = runsets.repeat_sets(df)
-    if sets:
-        sec = Section(
-            "Stability across repeated runs",
-            "Runs of one dataset and setting. Agreement: how many runs gave a sample's most "
-            "frequent label (the paper's Figure 3). The majority-vote run is written as "
-            "<code>tables/*_majority.csv</code> predictions and scores like any other run.",
-        )
-        summaries = []
-        for runs in sets:
-            s = stability.stability(df.filter(pl.col("run").is_in(runs)), missing, ci, seed)
-            stem = f"stability_{slug(s.dataset)}_{slug(runs[0])}"
-            summaries.append(s.summary)
-            w.frame(f"{stem}_histogram", s.histogram)
-            w.frame(f"{stem}_runs", s.per_run)
-            w.frame(f"{stem}_flips", s.flips(20))
-            maj = w.out / "tables" / f"{stem}_majority.csv"
-            write_table(s.majority, maj)
-            w.files.append(maj)
-            sec.blocks.append(
-                Block(f"<h3>{esc(s.dataset)}: {len(runs)} runs</h3>" + html.frame_html(s.summary))
-            )
-            sec.blocks.append(
-                Block(
-                    figure=w.figure(
-                        figures.stability_histogram(s),
-                        f"{stem}_hist",
-                        "Samples by the number of runs agreeing on their most frequent label.",
-                    )
-                )
-            )
-            sec.blocks.append(
-                Block(
-                    figure=w.figure(
-                        figures.stability_runs(s),
-                        f"{stem}_runs",
-                        "Metric of each run with its interval; diamond: majority vote.",
-                    )
-                )
-            )
-            sec.blocks.append(Block(html.frame_html(s.flips(20)), fold="Samples that flip most"))
-        w.frame("stability_summary", pl.concat(summaries, how="diagonal_relaxed"))
-        sections.append(sec)
-    else:
+    if not sets:
         notes.append("stability: no two runs share a dataset and setting")
+        return None
+    sec = Section(
+        "Stability across repeated runs",
+        "Runs of one dataset and setting. Agreement: how many runs gave a sample's most "
+        "frequent label (the paper's Figure 3). The majority-vote run is written as "
+        "<code>tables/*_majority.csv</code> predictions and scores like any other run.",
+    )
+    summaries = [_stability_set(w, sec, df, runs, missing, ci, seed) for runs in sets]
+    w.frame("stability_summary", pl.concat(summaries, how="diagonal_relaxed"))
+    return sec
 
-    # --- robustness
+
+def _stability_set(
+    w: _Writer,
+    sec: Section,
+    df: pl.DataFrame,
+    runs: Sequence[str],
+    missing: Missing,
+    ci: bool,
+    seed: int,
+) -> pl.DataFrame:
+    """One set of repeated runs: its tables and figures; returns its summary."""
+    s = stability.stability(df.filter(pl.col("run").is_in(runs)), missing, ci, seed)
+    stem = f"stability_{slug(s.dataset)}_{slug(runs[0])}"
+    w.frame(f"{stem}_histogram", s.histogram)
+    w.frame(f"{stem}_runs", s.per_run)
+    w.frame(f"{stem}_flips", s.flips(20))
+    maj = w.out / "tables" / f"{stem}_majority.csv"
+    write_table(s.majority, maj)
+    w.files.append(maj)
+    sec.blocks.append(
+        Block(f"<h3>{esc(s.dataset)}: {len(runs)} runs</h3>" + html.frame_html(s.summary))
+    )
+    sec.blocks.append(
+        Block(
+            figure=w.figure(
+                figures.stability_histogram(s),
+                f"{stem}_hist",
+                "Samples by the number of runs agreeing on their most frequent label.",
+            )
+        )
+    )
+    sec.blocks.append(
+        Block(
+            figure=w.figure(
+                figures.stability_runs(s),
+                f"{stem}_runs",
+                "Metric of each run with its interval; diamond: majority vote.",
+            )
+        )
+    )
+    sec.blocks.append(Block(html.frame_html(s.flips(20)), fold="Samples that flip most"))
+    return s.summary
+
+
+def _robustness_section(
+    w: _Writer, df: pl.DataFrame, missing: Missing, ci: bool, seed: int, notes: list[str]
+) -> Section | None:
     rob = robustness.robustness(df, missing=missing, ci=ci, seed=seed)
     if rob.height:
         w.frame("robustness", rob)
@@ -220,13 +263,12 @@ def build_report(
                 )
             )
         sec.blocks.append(Block(html.frame_html(rob.drop("fixed")), fold="All robustness rows"))
-        sections.append(sec)
-    else:
-        notes.append(
-            "robustness: no runs differ in exactly one of template, color, frames, modality"
-        )
+        return sec
+    notes.append("robustness: no runs differ in exactly one of template, color, frames, modality")
+    return None
 
-    # --- consistency (color pairs)
+
+def _consistency_section(w: _Writer, df: pl.DataFrame, notes: list[str]) -> Section | None:
     pairs = consistency.color_pairs(df)
     if pairs:
         sec = Section(
@@ -250,11 +292,12 @@ def build_report(
                     )
                 )
             )
-        sections.append(sec)
-    else:
-        notes.append("consistency: no RGB/grayscale pair of runs")
+        return sec
+    notes.append("consistency: no RGB/grayscale pair of runs")
+    return None
 
-    # --- confusion and recall
+
+def _confusion_section(w: _Writer, df: pl.DataFrame, missing: Missing) -> Section:
     long = confusion.confusion(df)
     w.frame("confusion", long)
     rec = confusion.class_recall(df, missing)
@@ -281,22 +324,7 @@ def build_report(
         w.frame(stem, confusion.wide(sub, "count"))
         ref = w.figure(figures.confusion_figure(sub, run), stem, f"Confusion of {run}.")
         sec.blocks.append(Block(figure=ref, fold=f"Confusion: {run}"))
-    sections.append(sec)
-
-    # --- page
-    summary = _summary(scores, st)
-    if notes:
-        summary.append("Not shown: " + esc("; ".join(notes)) + ".")
-    page = html.render(
-        "Emotion recognition benchmark report",
-        f"{scores.height} run(s) over {scores.get_column('dataset').n_unique()} dataset(s); "
-        f"ger-replay {__version__}",
-        summary,
-        sections,
-        out_dir,
-    )
-    index = w.text(Path("index.html"), page)
-    return ReportResult(out_dir, index, w.files, notes)
+    return sec
 
 
 def _ds(key: str) -> str:
@@ -322,7 +350,7 @@ def _summary(scores: pl.DataFrame, statuses: pl.DataFrame) -> list[str]:
         f"{esc(worst['run'])} ({worst['metric']} {worst['value']:.2f})."
     )
     n = int(statuses.get_column("n_samples").sum())
-    ok = int(statuses.get_column("ok").sum())
+    ok = int(statuses.get_column(Status.OK.value).sum())
     out.append(
         f"{n - ok} of {n} sample answers ({(n - ok) / max(n, 1) * 100:.2f}%) were not usable "
         f"(refused {int(statuses.get_column('refused').sum())}, malformed "

@@ -6,108 +6,24 @@ global figure list), so this runs headless. Colours: the Okabe-Ito palette (colo
 
 from __future__ import annotations
 
-import functools
 import math
-from collections.abc import Callable, Sequence
-from pathlib import Path
-from typing import ParamSpec
 
-import matplotlib
 import numpy as np
 import polars as pl
-from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from ger_replay.analysis.stability import Stability
-
-#: Okabe & Ito (2008), without yellow (too light on white).
-PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#000000"]
-BASELINE_COLORS = {"Random": "#999999", "Majority": "#555555"}
-STATUS_COLORS = {
-    "refused": "#D55E00",
-    "count_mismatch": "#E69F00",
-    "unparseable": "#CC79A7",
-    "unanswered": "#0072B2",
-    "no_candidate": "#56B4E9",
-}
-STATUS_NAMES = {
-    "refused": "refused",
-    "count_mismatch": "count mismatch",
-    "unparseable": "unparseable",
-    "unanswered": "unanswered",
-    "no_candidate": "no candidate label",
-}
-
-STYLE = {
-    "font.size": 10,
-    "axes.titlesize": 11,
-    "axes.labelsize": 10,
-    "xtick.labelsize": 9,
-    "ytick.labelsize": 9,
-    "legend.fontsize": 9,
-    "axes.spines.top": False,
-    "axes.spines.right": False,
-    "axes.grid": True,
-    "axes.grid.axis": "y",
-    "grid.color": "#dddddd",
-    "grid.linewidth": 0.6,
-    "axes.axisbelow": True,
-    "savefig.dpi": 150,
-    "pdf.fonttype": 3,
-    "svg.fonttype": "none",
-}
-
-
-P = ParamSpec("P")
-
-
-def styled(fn: Callable[P, Figure]) -> Callable[P, Figure]:
-    """Builds the figure under the report's style (rcParams are read as artists are made)."""
-
-    @functools.wraps(fn)
-    def inner(*args: P.args, **kwargs: P.kwargs) -> Figure:
-        with matplotlib.rc_context(STYLE):
-            return fn(*args, **kwargs)
-
-    return inner
-
-
-def _fig(width: float, height: float) -> tuple[Figure, Axes]:
-    fig = Figure(figsize=(width, height), layout="constrained")
-    return fig, fig.add_subplot()
-
-
-def save(
-    fig: Figure, out_dir: Path, stem: str, formats: Sequence[str] = ("png", "pdf")
-) -> list[Path]:
-    """Writes `stem.png` and `stem.pdf` (or the `formats` asked) into `out_dir`; returns the
-    paths, the PNG first."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    paths = [out_dir / f"{stem}.{ext}" for ext in formats]
-    with matplotlib.rc_context(STYLE):
-        for p in paths:
-            fig.savefig(p, metadata=_metadata(p.suffix))
-    return paths
-
-
-def _metadata(suffix: str) -> dict[str, str | None]:
-    # Fixed metadata so the same inputs give the same files.
-    if suffix == ".pdf":
-        return {"Creator": "ger-replay", "Producer": None, "CreationDate": None}
-    return {"Software": "ger-replay"}
-
-
-def _wrap(label: str, width: int = 14) -> str:
-    words, lines, cur = label.split(), [], ""
-    for w in words:
-        if cur and len(cur) + 1 + len(w) > width:
-            lines.append(cur)
-            cur = w
-        else:
-            cur = f"{cur} {w}".strip()
-    lines.append(cur)
-    return "\n".join(lines)
-
+from ger_replay.report.figure_style import (
+    BASELINE_COLORS,
+    PALETTE,
+    STATUS_COLORS,
+    STATUS_NAMES,
+    dataset_name,
+    new_figure,
+    short,
+    styled,
+    wrap,
+)
 
 # --- scores -------------------------------------------------------------------------------------
 
@@ -118,7 +34,7 @@ def scores_figure(scores: pl.DataFrame, row_labels: dict[str, str], title: str) 
     Random and Majority baselines as horizontal ticks. `row_labels` maps run -> row name."""
     cols = scores.get_column("column").unique(maintain_order=True).to_list()
     rows = list(dict.fromkeys(row_labels[r] for r in scores.get_column("run")))
-    fig, ax = _fig(max(4.5, 1.3 * len(cols) + 2.8), 3.6)
+    fig, ax = new_figure(max(4.5, 1.3 * len(cols) + 2.8), 3.6)
     width = 0.7
     step = width / max(len(rows), 1)
     for i, col in enumerate(cols):
@@ -157,7 +73,7 @@ def scores_figure(scores: pl.DataFrame, row_labels: dict[str, str], title: str) 
                 )
     metrics = [scores.filter(pl.col("column") == c).item(0, "metric") for c in cols]
     ax.set_xticks(
-        range(len(cols)), [f"{_wrap(c)}\n({m})" for c, m in zip(cols, metrics, strict=True)]
+        range(len(cols)), [f"{wrap(c)}\n({m})" for c, m in zip(cols, metrics, strict=True)]
     )
     ax.set_xlim(-0.6, len(cols) - 0.4)
     ax.set_ylabel("score (%)")
@@ -192,7 +108,7 @@ def confusion_figure(long: pl.DataFrame, title: str) -> Figure:
     data = pct.select(cols).to_numpy().astype(float)
     counts = cnt.select(cols).to_numpy()
     size = max(3.6, 0.62 * len(cols) + 2.2)
-    fig, ax = _fig(size, max(3.0, 0.55 * len(truth) + 1.6))
+    fig, ax = new_figure(size, max(3.0, 0.55 * len(truth) + 1.6))
     ax.grid(False)
     im = ax.imshow(data, cmap="Blues", vmin=0, vmax=100, aspect="auto")
     for i in range(data.shape[0]):
@@ -204,7 +120,7 @@ def confusion_figure(long: pl.DataFrame, title: str) -> Figure:
                 j, i, f"{txt}\n({counts[i, j]})", ha="center", va="center", fontsize=7, color=color
             )
     labels = [STATUS_NAMES.get(c, c) for c in cols]
-    ax.set_xticks(range(len(cols)), [_wrap(lab, 10) for lab in labels], rotation=45, ha="right")
+    ax.set_xticks(range(len(cols)), [wrap(lab, 10) for lab in labels], rotation=45, ha="right")
     ax.set_yticks(range(len(truth)), truth)
     if n_cls < len(cols):
         ax.axvline(n_cls - 0.5, color="#D55E00", linewidth=2)
@@ -221,7 +137,7 @@ def recall_figure(recall: pl.DataFrame, title: str) -> Figure:
     """Class-wise recall of the runs of one dataset: grouped bars, a colour per run."""
     runs = recall.get_column("run").unique(maintain_order=True).to_list()
     classes = recall.get_column("class").unique(maintain_order=True).to_list()
-    fig, ax = _fig(max(5.0, 0.75 * len(classes) * max(1, len(runs)) ** 0.5 + 3), 3.4)
+    fig, ax = new_figure(max(5.0, 0.75 * len(classes) * max(1, len(runs)) ** 0.5 + 3), 3.4)
     width = 0.8 / len(runs)
     x = np.arange(len(classes))
     for k, run in enumerate(runs):
@@ -238,9 +154,9 @@ def recall_figure(recall: pl.DataFrame, title: str) -> Figure:
     same = all(len(v) == 1 for v in support.get_column("support").to_list())
     if same:  # runs on one test set: show each class's size
         n = dict(zip(support.get_column("class"), support.get_column("support"), strict=True))
-        ticks = [f"{_wrap(c, 12)}\nn={n[c][0]}" for c in classes]
+        ticks = [f"{wrap(c, 12)}\nn={n[c][0]}" for c in classes]
     else:
-        ticks = [_wrap(c, 12) for c in classes]
+        ticks = [wrap(c, 12) for c in classes]
     ax.set_xticks(x, ticks)
     ax.set_ylabel("recall (%)")
     ax.set_ylim(0, 100)
@@ -258,7 +174,7 @@ def stability_histogram(s: Stability) -> Figure:
     """Figure 3a: samples by the number of runs that gave their most frequent label."""
     h = s.histogram
     n_runs = len(s.runs)
-    fig, ax = _fig(5.2, 3.4)
+    fig, ax = new_figure(5.2, 3.4)
     x = h.get_column("agreement").to_numpy()
     y = h.get_column("percent").to_numpy()
     ax.bar(x, y, color=PALETTE[0], width=0.75)
@@ -269,7 +185,7 @@ def stability_histogram(s: Stability) -> Figure:
     ax.set_xlabel(f"runs (of {n_runs}) giving the sample's most frequent label")
     ax.set_ylabel("samples (%)")
     ax.set_ylim(0, max(10.0, float(y.max()) * 1.15))
-    ax.set_title(f"Stability over {n_runs} runs: {_ds_name(s.dataset)}")
+    ax.set_title(f"Stability over {n_runs} runs: {dataset_name(s.dataset)}")
     return fig
 
 
@@ -278,7 +194,7 @@ def stability_runs(s: Stability) -> Figure:
     """Figure 3b: the metric of every run with its interval, mean, and the majority vote."""
     pr = s.per_run
     summ = s.summary.row(0, named=True)
-    fig, ax = _fig(max(5.2, 0.45 * pr.height + 2.5), 3.4)
+    fig, ax = new_figure(max(5.2, 0.45 * pr.height + 2.5), 3.4)
     for i, r in enumerate(pr.iter_rows(named=True)):
         is_vote = r["source"] == "majority-vote"
         lo, hi = r["ci_low"], r["ci_high"]
@@ -296,7 +212,7 @@ def stability_runs(s: Stability) -> Figure:
         summ["mean"], color="#555555", linestyle="--", linewidth=1, label=f"mean {summ['mean']:.2f}"
     )
     names = [
-        ("vote" if r["source"] == "majority-vote" else _short(r["run"]))
+        ("vote" if r["source"] == "majority-vote" else short(r["run"]))
         for r in pr.iter_rows(named=True)
     ]
     ax.set_xticks(range(pr.height), names, rotation=45, ha="right")
@@ -304,20 +220,6 @@ def stability_runs(s: Stability) -> Figure:
     ax.set_title(f"Per-run {summ['metric']}: best − worst = {summ['spread']:.2f} points")
     ax.legend(frameon=False, loc="lower right")
     return fig
-
-
-def _short(run: str, n: int = 18) -> str:
-    tail = run.rsplit("/", 1)[-1]
-    return tail if len(tail) <= n else tail[: n - 1] + "…"
-
-
-def _ds_name(key: str) -> str:
-    from ger_replay.protocol import datasets
-
-    try:
-        return datasets.get(key).name
-    except datasets.UnknownDataset:
-        return key
 
 
 # --- consistency and robustness -----------------------------------------------------------------
@@ -330,18 +232,18 @@ def consistency_figure(per_class: pl.DataFrame, run_a: str, run_b: str, title: s
     pc = per_class.filter(pl.col("class") != "all")
     classes = pc.get_column("class").to_list()
     x = np.arange(len(classes))
-    fig, ax = _fig(max(5.0, 0.95 * len(classes) + 2.5), 3.4)
+    fig, ax = new_figure(max(5.0, 0.95 * len(classes) + 2.5), 3.4)
     w = 0.27
     series = [
         ("agreement", "agreement of the two runs", PALETTE[0]),
-        ("recall_a", f"recall: {_short(run_a, 28)}", PALETTE[1]),
-        ("recall_b", f"recall: {_short(run_b, 28)}", PALETTE[2]),
+        ("recall_a", f"recall: {short(run_a, 28)}", PALETTE[1]),
+        ("recall_b", f"recall: {short(run_b, 28)}", PALETTE[2]),
     ]
     for k, (col, label, color) in enumerate(series):
         vals = [v if v is not None else 0 for v in pc.get_column(col).to_list()]
         ax.bar(x + (k - 1) * w, vals, w, color=color, label=label)
     ax.set_xticks(
-        x, [f"{_wrap(c, 12)}\nn={n}" for c, n in zip(classes, pc.get_column("n"), strict=True)]
+        x, [f"{wrap(c, 12)}\nn={n}" for c, n in zip(classes, pc.get_column("n"), strict=True)]
     )
     ax.set_ylabel("%")
     ax.set_ylim(0, 100)
@@ -356,7 +258,7 @@ def robustness_figure(long: pl.DataFrame, factor: str) -> Figure:
     sub = long.filter(pl.col("factor") == factor)
     groups = sub.select("column", "fixed").unique(maintain_order=True).rows()
     levels = list(dict.fromkeys(sub.get_column("level").to_list()))
-    fig, ax = _fig(max(4.5, 1.1 * len(groups) * max(1, len(levels)) ** 0.5 + 2.5), 3.4)
+    fig, ax = new_figure(max(4.5, 1.1 * len(groups) * max(1, len(levels)) ** 0.5 + 2.5), 3.4)
     w = 0.8 / len(levels)
     for k, level in enumerate(levels):
         xs, ys, errs = [], [], [[], []]
@@ -388,7 +290,7 @@ def robustness_figure(long: pl.DataFrame, factor: str) -> Figure:
     metrics = [sub.filter(pl.col("column") == c).item(0, "metric") for c, _ in groups]
     ax.set_xticks(
         range(len(groups)),
-        [f"{_wrap(c)}\n({m})" for (c, _), m in zip(groups, metrics, strict=True)],
+        [f"{wrap(c)}\n({m})" for (c, _), m in zip(groups, metrics, strict=True)],
     )
     ax.set_ylabel("score (%)")
     ax.set_ylim(0, 100)
@@ -413,7 +315,7 @@ def failures_figure(statuses: pl.DataFrame) -> Figure:
     """Per run: the share of samples with no usable answer, stacked by kind."""
     kinds = [k for k in STATUS_COLORS if k in statuses.columns]
     runs = statuses.get_column("run").to_list()
-    fig, ax = _fig(7.0, max(2.2, 0.32 * len(runs) + 1.3))
+    fig, ax = new_figure(7.0, max(2.2, 0.32 * len(runs) + 1.3))
     ax.grid(True, axis="x", color="#dddddd", linewidth=0.6)
     ax.grid(False, axis="y")
     left = np.zeros(len(runs))

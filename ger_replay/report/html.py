@@ -149,7 +149,7 @@ def _figure_html(f: FigureRef, base: Path) -> str:
     )
 
 
-def render(
+def render_page(
     title: str, subtitle: str, summary: list[str], sections: list[Section], base: Path
 ) -> str:
     """The page. `summary` items are HTML made by the caller (escaped there)."""
@@ -189,5 +189,5 @@ __all__ = [
     "esc",
     "frame_html",
     "paper_table_html",
-    "render",
+    "render_page",
 ]

@@ -163,7 +163,8 @@ def to_json(rows: Sequence[dict[str, Any]]) -> str:
     return json.dumps([_json_clean(r) for r in rows], indent=2)
 
 
-def render(rows: Sequence[dict[str, Any]], fmt: str) -> str:
+def render_scores(rows: Sequence[dict[str, Any]], fmt: str) -> str:
+    """Score rows as an aligned table, Markdown, CSV, JSON or LaTeX."""
     return {
         "table": to_table,
         "markdown": to_markdown,

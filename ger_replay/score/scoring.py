@@ -8,13 +8,24 @@ from typing import Any, Literal
 import numpy as np
 import polars as pl
 
-from ger_replay import _core
+import ger_replay._core as _core
 from ger_replay.errors import GerReplayError, InputError
+from ger_replay.io import table
 from ger_replay.protocol import datasets
-from ger_replay.score import table
-from ger_replay.score.rules import Rules, UnknownLabel
+from ger_replay.protocol.rules import Rules, UnknownLabel
 
 Missing = Literal["skip", "wrong"]
+MISSING_RULES: tuple[Missing, ...] = ("skip", "wrong")
+
+
+def check_missing(value: str) -> Missing:
+    """`value` as a rule for unanswered samples, or a `ValueError`."""
+    for rule in MISSING_RULES:
+        if value == rule:
+            return rule
+    raise ValueError(f"unknown rule for missing answers {value!r}: expected skip or wrong")
+
+
 METRIC_KEY = {"ACC": "acc", "WAR": "war", "WAF": "waf"}
 BASELINE_RUNS = 10
 

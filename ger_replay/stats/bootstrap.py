@@ -16,7 +16,7 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
-from ger_replay import _core
+import ger_replay._core as _core
 from ger_replay.score.scoring import METRIC_KEY, Coded, Missing
 
 Metric = Literal["acc", "war", "uar", "waf", "macro_f1"]
@@ -123,19 +123,9 @@ def bootstrap_ci(
     `groups` (a subject id per sample) resamples whole groups (cluster bootstrap)."""
     _check(metric, method)
     t, (p,), n_classes, _ = encode(y_true, y_pred)
-    r = _core.bootstrap_ci(
-        t,
-        p,
-        n_classes,
-        metric,
-        n_resamples,
-        confidence,
-        method,
-        seed,
-        _group_codes(groups, len(t)),
-        threads=threads,
-    )
-    return float(r["low"]) * 100, float(r["high"]) * 100
+    s = _core.BootstrapSettings(n_resamples, confidence, method, seed, threads=threads)
+    r = _core.bootstrap_ci(t, p, n_classes, metric, _group_codes(groups, len(t)), s)
+    return float(r.low) * 100, float(r.high) * 100
 
 
 def bootstrap_distribution(
@@ -152,17 +142,8 @@ def bootstrap_distribution(
     """The metric on each bootstrap resample, in percent (resample order)."""
     _check(metric, "percentile")
     t, (p,), n_classes, _ = encode(y_true, y_pred)
-    d = _core.bootstrap_distribution(
-        t,
-        p,
-        n_classes,
-        metric,
-        n_resamples,
-        seed,
-        _group_codes(groups, len(t)),
-        sampler=sampler,
-        threads=threads,
-    )
+    s = _core.BootstrapSettings(n_resamples, seed=seed, sampler=sampler, threads=threads)
+    d = _core.bootstrap_distribution(t, p, n_classes, metric, _group_codes(groups, len(t)), s)
     return d * 100
 
 
@@ -210,31 +191,20 @@ def bootstrap_diff(
     """Paired bootstrap of metric(b) - metric(a), resampling the joint outcome of each sample."""
     _check(metric, method)
     t, (a, b), n_classes, _ = encode(y_true, pred_a, pred_b)
-    r = _core.bootstrap_diff(
-        t,
-        a,
-        b,
-        n_classes,
-        metric,
-        n_resamples,
-        confidence,
-        method,
-        seed,
-        _group_codes(groups, len(t)),
-        threads=threads,
-    )
+    s = _core.BootstrapSettings(n_resamples, confidence, method, seed, threads=threads)
+    r = _core.bootstrap_diff(t, a, b, n_classes, metric, _group_codes(groups, len(t)), s)
     return DiffResult(
-        diff=float(r["diff"]) * 100,
-        low=float(r["low"]) * 100,
-        high=float(r["high"]) * 100,
-        p_value=float(r["p_value"]),
-        mcnemar_p=None if r["mcnemar_p"] is None else float(r["mcnemar_p"]),
+        diff=r.diff * 100,
+        low=r.low * 100,
+        high=r.high * 100,
+        p_value=r.p_value,
+        mcnemar_p=r.mcnemar_p,
         metric=metric,
-        value_a=float(r["estimate_a"]) * 100,
-        value_b=float(r["estimate_b"]) * 100,
-        n=int(r["n_units"]) if groups is None else len(t),
-        only_a=int(r["only_a"]),
-        only_b=int(r["only_b"]),
+        value_a=r.estimate_a * 100,
+        value_b=r.estimate_b * 100,
+        n=r.n_units if groups is None else len(t),
+        only_a=r.only_a,
+        only_b=r.only_b,
         confidence=confidence,
         method=method,
         n_resamples=n_resamples,
@@ -275,17 +245,11 @@ def add_intervals(
         metric = METRIC_KEY[c.dataset.metric]
         todo.append((row, (t, p, len(c.classes), metric, None)))
     if todo:
-        results = _core.bootstrap_ci_many(
-            [job for _, job in todo],
-            n_resamples,
-            confidence,
-            method,
-            seed,
-            threads=threads,
-        )
+        s = _core.BootstrapSettings(n_resamples, confidence, method, seed, threads=threads)
+        results = _core.bootstrap_ci_many([job for _, job in todo], s)
         for (row, _), r in zip(todo, results, strict=True):
-            row["ci_low"] = float(r["low"]) * 100
-            row["ci_high"] = float(r["high"]) * 100
+            row["ci_low"] = r.low * 100
+            row["ci_high"] = r.high * 100
     for row in rows:
         row["confidence"] = confidence
         row["ci_method"] = method

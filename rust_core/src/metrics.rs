@@ -126,8 +126,15 @@ impl Confusion {
         &self.counts
     }
 
-    pub fn get(&self, truth: usize, pred: usize) -> u64 {
-        self.counts[truth * (self.n_classes + 1) + pred]
+    /// The count of (truth, pred); `pred == n_classes` is the "no prediction" column. None
+    /// outside the matrix.
+    pub fn get(&self, truth: usize, pred: usize) -> Option<u64> {
+        if truth >= self.n_classes || pred > self.n_classes {
+            return None;
+        }
+        self.counts
+            .get(truth * (self.n_classes + 1) + pred)
+            .copied()
     }
 
     pub fn total(&self) -> u64 {
@@ -259,29 +266,32 @@ impl MetricKind {
         }
     }
 
-    /// The metric of raw counts, without the per-class vectors where that is cheaper.
+    /// The metric of raw counts, without the per-class vectors where that is cheaper. Counts
+    /// laid out as in [`Confusion::counts`]; counts of another length give NaN.
     pub fn from_counts(self, counts: &[u64], n_classes: usize) -> f64 {
+        let c = n_classes;
+        let cols = c + 1;
+        if counts.len() != c * cols {
+            return f64::NAN;
+        }
+        let at = |t: usize, p: usize| counts.get(t * cols + p).copied().unwrap_or(0);
         match self {
             MetricKind::Acc | MetricKind::War => {
-                let cols = n_classes + 1;
                 let n: u64 = counts.iter().sum();
                 if n == 0 {
                     return f64::NAN;
                 }
-                let correct: u64 = (0..n_classes).map(|k| counts[k * cols + k]).sum();
+                let correct: u64 = (0..c).map(|k| at(k, k)).sum();
                 correct as f64 / n as f64
             }
             MetricKind::Uar | MetricKind::Waf | MetricKind::MacroF1 => {
                 // The same arithmetic, in the same order, as `metrics_from_counts`, without its
                 // per-class vectors: this is the inner loop of the bootstrap.
-                let c = n_classes;
-                let cols = c + 1;
                 let (mut n, mut sum, mut k_used) = (0u64, 0.0f64, 0u32);
-                for k in 0..c {
-                    let row = &counts[k * cols..(k + 1) * cols];
+                for (k, row) in counts.chunks_exact(cols).enumerate() {
                     let support: u64 = row.iter().sum();
-                    let predicted: u64 = (0..c).map(|t| counts[t * cols + k]).sum();
-                    let tp = row[k] as f64;
+                    let predicted: u64 = (0..c).map(|t| at(t, k)).sum();
+                    let tp = row.get(k).copied().unwrap_or(0) as f64;
                     n += support;
                     let denom = (support + predicted) as f64;
                     match self {
@@ -323,9 +333,9 @@ mod tests {
         let t = [0, 0, 1, 1, 2, 2];
         let p = [0, 1, 1, 1, 2, -1];
         let cm = Confusion::from_codes(&t, &p, 3).unwrap();
-        assert_eq!(cm.get(0, 0), 1);
-        assert_eq!(cm.get(0, 1), 1);
-        assert_eq!(cm.get(2, 3), 1);
+        assert_eq!(cm.get(0, 0), Some(1));
+        assert_eq!(cm.get(0, 1), Some(1));
+        assert_eq!(cm.get(2, 3), Some(1));
         let m = cm.metrics();
         assert!(close(m.acc, 4.0 / 6.0));
         assert!(close(m.war, m.acc));
@@ -383,10 +393,10 @@ mod tests {
     #[test]
     fn from_counts_accepts_square_and_extra_column() {
         let sq = Confusion::from_counts(&[3, 1, 0, 2], 2, 2).unwrap();
-        assert_eq!(sq.get(0, 0), 3);
-        assert_eq!(sq.get(1, 2), 0);
+        assert_eq!(sq.get(0, 0), Some(3));
+        assert_eq!(sq.get(1, 2), Some(0));
         let ext = Confusion::from_counts(&[3, 1, 1, 0, 2, 0], 2, 3).unwrap();
-        assert_eq!(ext.get(0, 2), 1);
+        assert_eq!(ext.get(0, 2), Some(1));
         assert!(Confusion::from_counts(&[1, 2, 3], 1, 3).is_err());
         assert_eq!(
             Confusion::from_counts(&[0, 0, 0, 0], 2, 2),
@@ -409,5 +419,18 @@ mod tests {
         }
         assert_eq!(MetricKind::parse("WAF"), Some(MetricKind::Waf));
         assert_eq!(MetricKind::parse("nope"), None);
+    }
+
+    #[test]
+    fn access_outside_the_matrix_is_checked() {
+        let cm = Confusion::from_counts(&[3, 1, 0, 2], 2, 2).unwrap();
+        assert_eq!(cm.get(1, 1), Some(2));
+        assert_eq!(cm.get(1, 2), Some(0)); // the "no prediction" column
+        assert_eq!(cm.get(2, 0), None);
+        assert_eq!(cm.get(0, 3), None);
+        assert!(MetricKind::Acc.from_counts(&[1, 2, 3], 2).is_nan());
+        assert!(MetricKind::Uar.from_counts(&[], 2).is_nan());
+        let full = cm.counts();
+        assert!(close(MetricKind::Acc.from_counts(full, 2), 5.0 / 6.0));
     }
 }

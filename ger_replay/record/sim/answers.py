@@ -7,9 +7,10 @@ import json
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from ger_replay.protocol.datasets import Dataset
-from ger_replay.score.rules import Rules, UnknownLabel
+from ger_replay.protocol.rules import Rules, UnknownLabel
 
 REFUSAL = "I'm sorry, I can't help with that."
 PREAMBLES: tuple[str, ...] = (
@@ -90,7 +91,9 @@ def _py_dict(item: Item) -> str:
     return "{'name': %r, 'result': %r}" % (item.name, list(item.ranking))  # noqa: UP031
 
 
-def render(items: Sequence[Item], shape: str, rng: random.Random, kind: str = "image") -> str:
+def compose_answer(
+    items: Sequence[Item], shape: str, rng: random.Random, kind: str = "image"
+) -> str:
     """The answer text of items in one shape (`kind`: image, video or text)."""
     pre = rng.choice(PREAMBLES)
     if shape == "numbered_one_line":
@@ -119,3 +122,14 @@ def item_name(kind: str, i: int, rng: random.Random) -> str:
     if kind == "text":
         return f"Text {i}"
     return rng.choice((f"Image {i}", f"image-{i}"))
+
+
+def wants_json(body: dict[str, Any]) -> bool:
+    """The request asks for JSON output (`response_format` json_schema or json_object)."""
+    rf = body.get("response_format")
+    return isinstance(rf, dict) and rf.get("type") in ("json_schema", "json_object")
+
+
+def compose_json(items: Sequence[Item]) -> str:
+    """The answer to a request for JSON output: `{"results": [{"name", "result"}]}`."""
+    return json.dumps({"results": [{"name": it.name, "result": list(it.ranking)} for it in items]})

@@ -14,10 +14,10 @@ import cv2
 from ger_replay.errors import InputError
 from ger_replay.protocol.datasets import Dataset
 from ger_replay.protocol.prompts import TASK_MODALITIES
+from ger_replay.protocol.settings import Sample
 from ger_replay.record import media
 from ger_replay.record.manifest import ManifestError, load_manifest
 from ger_replay.record.messages import clean_text, digest_bytes
-from ger_replay.record.settings import Sample
 
 COLORS: tuple[str, ...] = ("rgb", "gray")
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 import base64
 import contextlib
 import hashlib
-import ipaddress
 import json
 import math
 import random
@@ -36,6 +35,7 @@ import cv2
 import numpy as np
 
 from ger_replay.protocol.datasets import Dataset
+from ger_replay.protocol.status import Status
 from ger_replay.record.messages import digest_of_url
 from ger_replay.record.sim.answers import (
     INVENTED,
@@ -43,74 +43,17 @@ from ger_replay.record.sim.answers import (
     SHAPES,
     Item,
     Oracle,
+    compose_answer,
+    compose_json,
     item_name,
-    render,
+    wants_json,
 )
+from ger_replay.record.sim.gate import Gate
 from ger_replay.record.sim.index import MediaIndex
+from ger_replay.record.sim.limits import Faults, TokenBucket, check_loopback
 
 _LABEL = re.compile(r"^\s*(?:image-(\d+)|video(\d+)_image(\d+))\s*$")
 CREATED = 1_700_000_000
-
-
-def check_loopback(host: str) -> None:
-    """Raises ValueError unless every address `host` resolves to is a loopback address."""
-    try:
-        infos = socket.getaddrinfo(host, None)
-    except socket.gaierror as e:
-        raise ValueError(f"cannot resolve {host!r}: {e}") from None
-    for info in infos:
-        addr = ipaddress.ip_address(str(info[4][0]).split("%")[0])
-        if not addr.is_loopback:
-            raise ValueError(
-                f"the simulator binds loopback addresses only; {host!r} resolves to {addr}"
-            )
-
-
-@dataclass
-class Faults:
-    """Probabilities of each fault per request, and the request rate limit."""
-
-    refuse_rate: float = 0.0
-    drop_rate: float = 0.0
-    error_rate: float = 0.0
-    slow_rate: float = 0.0
-    cut_rate: float = 0.0
-    invent_rate: float = 0.0
-    slow_seconds: float = 2.0
-    rpm_limit: float | None = None
-    rpm_burst: int | None = None
-
-    def __post_init__(self) -> None:
-        for name in ("refuse_rate", "drop_rate", "error_rate", "slow_rate", "cut_rate"):
-            v = getattr(self, name)
-            if not 0.0 <= v <= 1.0:
-                raise ValueError(f"{name} must be within [0, 1], got {v}")
-        if not 0.0 <= self.invent_rate <= 1.0:
-            raise ValueError(f"invent_rate must be within [0, 1], got {self.invent_rate}")
-        if self.rpm_limit is not None and self.rpm_limit <= 0:
-            raise ValueError(f"rpm_limit must be positive, got {self.rpm_limit}")
-
-
-class TokenBucket:
-    """Requests per minute as a bucket of `burst` tokens refilled at rpm / 60 per second."""
-
-    def __init__(self, rpm: float, burst: int | None = None):
-        self.rate = rpm / 60.0
-        self.capacity = float(burst if burst is not None else max(1, math.ceil(self.rate)))
-        self.tokens = self.capacity
-        self.stamp = time.monotonic()
-        self.lock = threading.Lock()
-
-    def take(self) -> float:
-        """0.0 if a request may pass now, else the seconds until it may."""
-        with self.lock:
-            now = time.monotonic()
-            self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
-            self.stamp = now
-            if self.tokens >= 1.0:
-                self.tokens -= 1.0
-                return 0.0
-            return (1.0 - self.tokens) / self.rate
 
 
 @dataclass
@@ -122,12 +65,8 @@ class Engine:
     oracle: Oracle
     faults: Faults
     seed: int = 0
-    #: when set, requests without `Authorization: Bearer <api_key>` get 401
-    api_key: str | None = None
-    #: when set, the only models served (others: 404 model_not_found); None serves any name
-    models: tuple[str, ...] | None = None
-    #: False: no GET /v1/models route (as some gateways and bare servers)
-    list_models: bool = True
+    #: the key, the models served and the GET routes (sim/gate.py)
+    gate: Gate = field(default_factory=Gate)
     seen: Counter[str] = field(default_factory=Counter)
     stats: Counter[str] = field(default_factory=Counter)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -216,7 +155,7 @@ class Engine:
             self.count("slow")
             time.sleep(f.slow_seconds)
         if rng.random() < f.refuse_rate:
-            self.count("refused")
+            self.count(Status.REFUSED.value)
             text = REFUSAL
         else:
             answered: list[Item] = []
@@ -233,11 +172,9 @@ class Engine:
             shape = rng.choice(SHAPES)
             if wants_json(body):
                 self.count("json")
-                text = json.dumps(
-                    {"results": [{"name": it.name, "result": list(it.ranking)} for it in answered]}
-                )
+                text = compose_json(answered)
             else:
-                text = render(answered, shape, rng, kind)
+                text = compose_answer(answered, shape, rng, kind)
         self.count("answered")
         return "ok", self.completion(body, body_key, n_seen, text, content)
 
@@ -271,12 +208,6 @@ class Engine:
                 "total_tokens": prompt_tokens + completion_tokens,
             },
         }
-
-
-def wants_json(body: dict[str, Any]) -> bool:
-    """The request asks for JSON output (`response_format` json_schema or json_object)."""
-    rf = body.get("response_format")
-    return isinstance(rf, dict) and rf.get("type") in ("json_schema", "json_object")
 
 
 def request_key(model: str, prompt: str, items: list[tuple[str | None, list[str]]]) -> str:
@@ -329,52 +260,18 @@ def make_handler(engine: Engine, bucket: TokenBucket | None) -> type[BaseHTTPReq
         def _error(self, status: int, message: str, kind: str = "invalid_request_error") -> None:
             self._send(status, {"error": {"message": message, "type": kind}}, {})
 
-        def _authorised(self) -> bool:
-            if engine.api_key is None:
-                return True
-            if self.headers.get("Authorization", "") == f"Bearer {engine.api_key}":
-                return True
-            engine.count("unauthorised")
-            err = {
-                "message": "Incorrect API key provided (simulated)",
-                "type": "invalid_request_error",
-                "code": "invalid_api_key",
-            }
-            self._send(401, {"error": err}, {})
-            return False
-
-        def _model(self, name: str) -> dict[str, Any]:
-            return {"id": name, "object": "model", "created": CREATED, "owned_by": "ger-replay"}
-
-        def _unknown_model(self, name: str) -> None:
-            err = {
-                "message": f"The model `{name}` does not exist (simulated)",
-                "type": "invalid_request_error",
-                "code": "model_not_found",
-            }
-            self._send(404, {"error": err}, {})
+        def _refused(self) -> bool:
+            denied = engine.gate.auth(self.headers.get("Authorization", ""))
+            if denied is not None:
+                engine.count("unauthorised")
+                self._send(*denied, {})
+            return denied is not None
 
         def do_GET(self) -> None:
-            path = self.path.split("?", 1)[0].rstrip("/")
-            if path == "/v1/chat/completions":
-                self._error(405, "use POST")
-                return
-            if not path.startswith("/v1/models") or not engine.list_models:
-                self._error(404, f"no route {self.path}")
-                return
-            if not self._authorised():
-                return
-            engine.count("models")
-            served = engine.models if engine.models is not None else ("simulator",)
-            if path == "/v1/models":
-                data = [self._model(m) for m in served]
-                self._send(200, {"object": "list", "data": data}, {})
-                return
-            name = path[len("/v1/models/") :]
-            if path.startswith("/v1/models/") and (engine.models is None or name in served):
-                self._send(200, self._model(name), {})
-            else:
-                self._unknown_model(name)
+            if not self._refused():
+                status, payload = engine.gate.get(self.path)
+                engine.count("models" if status == 200 else "get_refused")
+                self._send(status, payload, {})
 
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
@@ -382,7 +279,7 @@ def make_handler(engine: Engine, bucket: TokenBucket | None) -> type[BaseHTTPReq
             if self.path.rstrip("/") != "/v1/chat/completions":
                 self._error(404, f"no route {self.path}")
                 return
-            if not self._authorised():
+            if self._refused():
                 return
             engine.count("requests")
             if bucket is not None:
@@ -403,9 +300,9 @@ def make_handler(engine: Engine, bucket: TokenBucket | None) -> type[BaseHTTPReq
                     raise ValueError("the body must be a JSON object")
                 if body.get("stream"):
                     raise ValueError("the simulator does not stream; send stream=false")
-                model = str(body.get("model", ""))
-                if engine.models is not None and model not in engine.models:
-                    self._unknown_model(model)
+                unknown = engine.gate.model(str(body.get("model", "")))
+                if unknown is not None:
+                    self._send(*unknown, {})
                     return
                 outcome, payload = engine.answer(body)
             except (ValueError, json.JSONDecodeError) as e:

@@ -3,10 +3,11 @@
 use std::sync::{Arc, Mutex};
 
 use numpy::{PyArray1, PyReadonlyArray1, ToPyArray};
-use pyo3::exceptions::{PyRuntimeError, PyValueError};
+use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
-use pyo3::types::PyDict;
 use rayon::ThreadPool;
+
+use super::errors::core_error;
 
 use crate::bootstrap::{
     self, interval, BootstrapError, CiMethod, CiResult, DiffResult, Job, PairedJob, Sampler,
@@ -15,7 +16,7 @@ use crate::bootstrap::{
 use crate::metrics::MetricKind;
 
 fn value_error(e: BootstrapError) -> PyErr {
-    PyValueError::new_err(e.to_string())
+    core_error(e.to_string())
 }
 
 /// Thread pools by (process id, size). A pool inherited through `fork` has no threads in the
@@ -68,33 +69,9 @@ fn detached<T: Send>(
 
 fn kind_of(metric: &str) -> PyResult<MetricKind> {
     MetricKind::parse(metric).ok_or_else(|| {
-        PyValueError::new_err(format!(
+        core_error(format!(
             "unknown metric {metric:?}: expected acc, war, uar, waf or macro_f1"
         ))
-    })
-}
-
-fn settings(
-    n_resamples: usize,
-    confidence: f64,
-    method: &str,
-    seed: u64,
-    sampler: &str,
-) -> PyResult<Settings> {
-    Ok(Settings {
-        n_resamples,
-        confidence,
-        method: CiMethod::parse(method).ok_or_else(|| {
-            PyValueError::new_err(format!(
-                "unknown method {method:?}: expected percentile or bca"
-            ))
-        })?,
-        seed,
-        sampler: Sampler::parse(sampler).ok_or_else(|| {
-            PyValueError::new_err(format!(
-                "unknown sampler {sampler:?}: expected auto, counts or index"
-            ))
-        })?,
     })
 }
 
@@ -110,56 +87,209 @@ fn sampler_name(s: Sampler) -> &'static str {
     }
 }
 
-fn ci_dict<'py>(py: Python<'py>, r: &CiResult) -> PyResult<Bound<'py, PyDict>> {
-    let d = PyDict::new(py);
-    d.set_item("estimate", r.estimate)?;
-    d.set_item("low", r.low)?;
-    d.set_item("high", r.high)?;
-    d.set_item("n_units", r.n_units)?;
-    d.set_item("n_profiles", r.n_profiles)?;
-    d.set_item("sampler", sampler_name(r.sampler))?;
-    Ok(d)
+/// How the bootstrap runs: resamples, confidence level, interval method, seed, sampler and
+/// threads. One object for every bootstrap function; checked when made.
+#[pyclass(frozen, eq, module = "ger_replay._core")]
+#[derive(Clone, PartialEq)]
+struct BootstrapSettings {
+    inner: Settings,
+    threads: Option<usize>,
 }
 
-fn diff_dict<'py>(py: Python<'py>, r: &DiffResult) -> PyResult<Bound<'py, PyDict>> {
-    let d = PyDict::new(py);
-    d.set_item("estimate_a", r.estimate_a)?;
-    d.set_item("estimate_b", r.estimate_b)?;
-    d.set_item("diff", r.diff)?;
-    d.set_item("low", r.low)?;
-    d.set_item("high", r.high)?;
-    d.set_item("p_value", r.p_value)?;
-    d.set_item("mcnemar_p", r.mcnemar_p)?;
-    d.set_item("only_a", r.only_a)?;
-    d.set_item("only_b", r.only_b)?;
-    d.set_item("n_units", r.n_units)?;
-    d.set_item("n_profiles", r.n_profiles)?;
-    Ok(d)
+#[pymethods]
+impl BootstrapSettings {
+    #[new]
+    #[pyo3(signature = (n_resamples=10000, confidence=0.95, method="percentile", seed=0,
+        sampler="auto", threads=None))]
+    fn new(
+        n_resamples: usize,
+        confidence: f64,
+        method: &str,
+        seed: u64,
+        sampler: &str,
+        threads: Option<usize>,
+    ) -> PyResult<Self> {
+        let method = CiMethod::parse(method).ok_or_else(|| {
+            core_error(format!(
+                "unknown method {method:?}: expected percentile or bca"
+            ))
+        })?;
+        let sampler = Sampler::parse(sampler).ok_or_else(|| {
+            core_error(format!(
+                "unknown sampler {sampler:?}: expected auto, counts or index"
+            ))
+        })?;
+        Ok(BootstrapSettings {
+            inner: Settings {
+                n_resamples,
+                confidence,
+                method,
+                seed,
+                sampler,
+            },
+            threads,
+        })
+    }
+
+    #[getter]
+    fn n_resamples(&self) -> usize {
+        self.inner.n_resamples
+    }
+
+    #[getter]
+    fn confidence(&self) -> f64 {
+        self.inner.confidence
+    }
+
+    #[getter]
+    fn method(&self) -> &'static str {
+        match self.inner.method {
+            CiMethod::Percentile => "percentile",
+            CiMethod::Bca => "bca",
+        }
+    }
+
+    #[getter]
+    fn seed(&self) -> u64 {
+        self.inner.seed
+    }
+
+    #[getter]
+    fn sampler(&self) -> &'static str {
+        sampler_name(self.inner.sampler)
+    }
+
+    #[getter]
+    fn threads(&self) -> Option<usize> {
+        self.threads
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "BootstrapSettings(n_resamples={}, confidence={}, method={:?}, seed={}, \
+             sampler={:?}, threads={})",
+            self.inner.n_resamples,
+            self.inner.confidence,
+            self.method(),
+            self.inner.seed,
+            self.sampler(),
+            self.threads.map_or("None".to_string(), |n| n.to_string()),
+        )
+    }
 }
 
-/// Bootstrap interval of one metric of integer-coded labels (fractions).
+fn settings_or_default(s: Option<&BootstrapSettings>) -> BootstrapSettings {
+    s.cloned().unwrap_or(BootstrapSettings {
+        inner: Settings::default(),
+        threads: None,
+    })
+}
+
+/// A bootstrap interval of one metric (fractions).
+#[pyclass(frozen, eq, get_all, module = "ger_replay._core")]
+#[derive(Clone, PartialEq)]
+struct BootstrapInterval {
+    /// The metric on the data.
+    estimate: f64,
+    low: f64,
+    high: f64,
+    /// Units resampled (samples, or groups).
+    n_units: u64,
+    /// Distinct unit profiles.
+    n_profiles: usize,
+    /// The resampler used: "counts" or "index".
+    sampler: &'static str,
+}
+
+impl From<&CiResult> for BootstrapInterval {
+    fn from(r: &CiResult) -> Self {
+        BootstrapInterval {
+            estimate: r.estimate,
+            low: r.low,
+            high: r.high,
+            n_units: r.n_units,
+            n_profiles: r.n_profiles,
+            sampler: sampler_name(r.sampler),
+        }
+    }
+}
+
+#[pymethods]
+impl BootstrapInterval {
+    fn __repr__(&self) -> String {
+        format!(
+            "BootstrapInterval(estimate={}, low={}, high={}, n_units={}, n_profiles={}, \
+             sampler={:?})",
+            self.estimate, self.low, self.high, self.n_units, self.n_profiles, self.sampler
+        )
+    }
+}
+
+/// A paired comparison: metric(b) - metric(a) with its interval (fractions).
+#[pyclass(frozen, eq, get_all, module = "ger_replay._core")]
+#[derive(Clone, PartialEq)]
+struct BootstrapDiff {
+    estimate_a: f64,
+    estimate_b: f64,
+    /// b minus a.
+    diff: f64,
+    low: f64,
+    high: f64,
+    /// Two-sided bootstrap p-value of no difference.
+    p_value: f64,
+    /// Exact McNemar p-value (accuracy on independent samples), else None.
+    mcnemar_p: Option<f64>,
+    /// Samples where only a / only b is correct.
+    only_a: u64,
+    only_b: u64,
+    n_units: u64,
+    n_profiles: usize,
+}
+
+impl From<&DiffResult> for BootstrapDiff {
+    fn from(r: &DiffResult) -> Self {
+        BootstrapDiff {
+            estimate_a: r.estimate_a,
+            estimate_b: r.estimate_b,
+            diff: r.diff,
+            low: r.low,
+            high: r.high,
+            p_value: r.p_value,
+            mcnemar_p: r.mcnemar_p,
+            only_a: r.only_a,
+            only_b: r.only_b,
+            n_units: r.n_units,
+            n_profiles: r.n_profiles,
+        }
+    }
+}
+
+#[pymethods]
+impl BootstrapDiff {
+    fn __repr__(&self) -> String {
+        format!(
+            "BootstrapDiff(diff={}, low={}, high={}, p_value={}, mcnemar_p={:?})",
+            self.diff, self.low, self.high, self.p_value, self.mcnemar_p
+        )
+    }
+}
+
+/// Bootstrap interval of one metric of integer-coded labels.
 #[pyfunction]
-#[pyo3(signature = (y_true, y_pred, n_classes, metric="acc", n_resamples=10000, confidence=0.95,
-    method="percentile", seed=0, groups=None, sampler="auto", threads=None))]
-#[allow(clippy::too_many_arguments)]
+#[pyo3(signature = (y_true, y_pred, n_classes, metric="acc", groups=None, settings=None))]
 fn bootstrap_ci<'py>(
     py: Python<'py>,
     y_true: PyReadonlyArray1<'py, i64>,
     y_pred: PyReadonlyArray1<'py, i64>,
     n_classes: usize,
     metric: &str,
-    n_resamples: usize,
-    confidence: f64,
-    method: &str,
-    seed: u64,
     groups: Option<PyReadonlyArray1<'py, i64>>,
-    sampler: &str,
-    threads: Option<usize>,
-) -> PyResult<Bound<'py, PyDict>> {
-    let s = settings(n_resamples, confidence, method, seed, sampler)?;
+    settings: Option<&BootstrapSettings>,
+) -> PyResult<BootstrapInterval> {
+    let s = settings_or_default(settings);
     let kind = kind_of(metric)?;
     let (t, p, g) = (codes(&y_true), codes(&y_pred), groups.as_ref().map(codes));
-    let r = detached(py, threads, || {
+    let r = detached(py, s.threads, || {
         bootstrap::confidence_interval(
             &Job {
                 truth: &t,
@@ -168,40 +298,36 @@ fn bootstrap_ci<'py>(
                 kind,
                 groups: g.as_deref(),
             },
-            &s,
+            &s.inner,
         )
     })?;
-    ci_dict(py, &r)
+    Ok(BootstrapInterval::from(&r))
 }
+
+/// One run of `bootstrap_ci_many`: truth, predictions, classes, metric, groups.
+type ManyJob<'py> = (
+    PyReadonlyArray1<'py, i64>,
+    PyReadonlyArray1<'py, i64>,
+    usize,
+    String,
+    Option<PyReadonlyArray1<'py, i64>>,
+);
 
 /// Intervals of several runs at once, each `(y_true, y_pred, n_classes, metric, groups)`; runs
 /// in parallel, each result equal to its own `bootstrap_ci`.
 #[pyfunction]
-#[pyo3(signature = (jobs, n_resamples=10000, confidence=0.95, method="percentile", seed=0,
-    sampler="auto", threads=None))]
-#[allow(clippy::type_complexity, clippy::too_many_arguments)]
+#[pyo3(signature = (jobs, settings=None))]
 fn bootstrap_ci_many<'py>(
     py: Python<'py>,
-    jobs: Vec<(
-        PyReadonlyArray1<'py, i64>,
-        PyReadonlyArray1<'py, i64>,
-        usize,
-        String,
-        Option<PyReadonlyArray1<'py, i64>>,
-    )>,
-    n_resamples: usize,
-    confidence: f64,
-    method: &str,
-    seed: u64,
-    sampler: &str,
-    threads: Option<usize>,
-) -> PyResult<Vec<Bound<'py, PyDict>>> {
-    let s = settings(n_resamples, confidence, method, seed, sampler)?;
+    jobs: Vec<ManyJob<'py>>,
+    settings: Option<&BootstrapSettings>,
+) -> PyResult<Vec<BootstrapInterval>> {
+    let s = settings_or_default(settings);
     let mut data = Vec::with_capacity(jobs.len());
     for (t, p, c, m, g) in &jobs {
         data.push((codes(t), codes(p), *c, kind_of(m)?, g.as_ref().map(codes)));
     }
-    let pool = pool(threads)?;
+    let pool = pool(s.threads)?;
     let results = py.detach(|| {
         let views: Vec<Job<'_>> = data
             .iter()
@@ -213,39 +339,34 @@ fn bootstrap_ci_many<'py>(
                 groups: g.as_deref(),
             })
             .collect();
-        pool.install(|| bootstrap::confidence_intervals(&views, &s))
+        pool.install(|| bootstrap::confidence_intervals(&views, &s.inner))
     });
     results
         .into_iter()
         .enumerate()
         .map(|(i, r)| {
-            let r = r.map_err(|e| PyValueError::new_err(format!("job {i}: {e}")))?;
-            ci_dict(py, &r)
+            r.map(|r| BootstrapInterval::from(&r))
+                .map_err(|e| core_error(format!("job {i}: {e}")))
         })
         .collect()
 }
 
 /// The bootstrap distribution of one metric (fractions, resample order).
 #[pyfunction]
-#[pyo3(signature = (y_true, y_pred, n_classes, metric="acc", n_resamples=10000, seed=0,
-    groups=None, sampler="auto", threads=None))]
-#[allow(clippy::too_many_arguments)]
+#[pyo3(signature = (y_true, y_pred, n_classes, metric="acc", groups=None, settings=None))]
 fn bootstrap_distribution<'py>(
     py: Python<'py>,
     y_true: PyReadonlyArray1<'py, i64>,
     y_pred: PyReadonlyArray1<'py, i64>,
     n_classes: usize,
     metric: &str,
-    n_resamples: usize,
-    seed: u64,
     groups: Option<PyReadonlyArray1<'py, i64>>,
-    sampler: &str,
-    threads: Option<usize>,
+    settings: Option<&BootstrapSettings>,
 ) -> PyResult<Bound<'py, PyArray1<f64>>> {
-    let s = settings(n_resamples, 0.95, "percentile", seed, sampler)?;
+    let s = settings_or_default(settings);
     let kind = kind_of(metric)?;
     let (t, p, g) = (codes(&y_true), codes(&y_pred), groups.as_ref().map(codes));
-    let d = detached(py, threads, || {
+    let d = detached(py, s.threads, || {
         bootstrap::ci_distribution(
             &Job {
                 truth: &t,
@@ -254,7 +375,7 @@ fn bootstrap_distribution<'py>(
                 kind,
                 groups: g.as_deref(),
             },
-            &s,
+            &s.inner,
         )
     })?;
     Ok(d.to_pyarray(py))
@@ -262,8 +383,7 @@ fn bootstrap_distribution<'py>(
 
 /// Paired comparison of two runs on the same samples: metric(b) - metric(a) (fractions).
 #[pyfunction]
-#[pyo3(signature = (y_true, pred_a, pred_b, n_classes, metric="acc", n_resamples=10000,
-    confidence=0.95, method="percentile", seed=0, groups=None, sampler="auto", threads=None))]
+#[pyo3(signature = (y_true, pred_a, pred_b, n_classes, metric="acc", groups=None, settings=None))]
 #[allow(clippy::too_many_arguments)]
 fn bootstrap_diff<'py>(
     py: Python<'py>,
@@ -272,19 +392,14 @@ fn bootstrap_diff<'py>(
     pred_b: PyReadonlyArray1<'py, i64>,
     n_classes: usize,
     metric: &str,
-    n_resamples: usize,
-    confidence: f64,
-    method: &str,
-    seed: u64,
     groups: Option<PyReadonlyArray1<'py, i64>>,
-    sampler: &str,
-    threads: Option<usize>,
-) -> PyResult<Bound<'py, PyDict>> {
-    let s = settings(n_resamples, confidence, method, seed, sampler)?;
+    settings: Option<&BootstrapSettings>,
+) -> PyResult<BootstrapDiff> {
+    let s = settings_or_default(settings);
     let kind = kind_of(metric)?;
     let (t, a, b) = (codes(&y_true), codes(&pred_a), codes(&pred_b));
     let g = groups.as_ref().map(codes);
-    let r = detached(py, threads, || {
+    let r = detached(py, s.threads, || {
         bootstrap::paired_difference(
             &PairedJob {
                 truth: &t,
@@ -294,16 +409,15 @@ fn bootstrap_diff<'py>(
                 kind,
                 groups: g.as_deref(),
             },
-            &s,
+            &s.inner,
         )
     })?;
-    diff_dict(py, &r)
+    Ok(BootstrapDiff::from(&r))
 }
 
 /// The bootstrap distribution of metric(b) - metric(a) (fractions, resample order).
 #[pyfunction]
-#[pyo3(signature = (y_true, pred_a, pred_b, n_classes, metric="acc", n_resamples=10000, seed=0,
-    groups=None, sampler="auto", threads=None))]
+#[pyo3(signature = (y_true, pred_a, pred_b, n_classes, metric="acc", groups=None, settings=None))]
 #[allow(clippy::too_many_arguments)]
 fn bootstrap_diff_distribution<'py>(
     py: Python<'py>,
@@ -312,17 +426,14 @@ fn bootstrap_diff_distribution<'py>(
     pred_b: PyReadonlyArray1<'py, i64>,
     n_classes: usize,
     metric: &str,
-    n_resamples: usize,
-    seed: u64,
     groups: Option<PyReadonlyArray1<'py, i64>>,
-    sampler: &str,
-    threads: Option<usize>,
+    settings: Option<&BootstrapSettings>,
 ) -> PyResult<Bound<'py, PyArray1<f64>>> {
-    let s = settings(n_resamples, 0.95, "percentile", seed, sampler)?;
+    let s = settings_or_default(settings);
     let kind = kind_of(metric)?;
     let (t, a, b) = (codes(&y_true), codes(&pred_a), codes(&pred_b));
     let g = groups.as_ref().map(codes);
-    let d = detached(py, threads, || {
+    let d = detached(py, s.threads, || {
         bootstrap::diff_distribution(
             &PairedJob {
                 truth: &t,
@@ -332,7 +443,7 @@ fn bootstrap_diff_distribution<'py>(
                 kind,
                 groups: g.as_deref(),
             },
-            &s,
+            &s.inner,
         )
     })?;
     Ok(d.to_pyarray(py))
@@ -345,6 +456,9 @@ fn mcnemar_exact(only_a: u64, only_b: u64) -> f64 {
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<BootstrapSettings>()?;
+    m.add_class::<BootstrapInterval>()?;
+    m.add_class::<BootstrapDiff>()?;
     m.add_function(wrap_pyfunction!(bootstrap_ci, m)?)?;
     m.add_function(wrap_pyfunction!(bootstrap_ci_many, m)?)?;
     m.add_function(wrap_pyfunction!(bootstrap_distribution, m)?)?;

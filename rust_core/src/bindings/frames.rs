@@ -1,11 +1,11 @@
+use super::errors::core_error;
 use numpy::PyReadonlyArray3;
-use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
 use crate::frames::{self, FrameError, PlanMethod};
 
 fn value_error(e: FrameError) -> PyErr {
-    PyValueError::new_err(e.to_string())
+    core_error(e.to_string())
 }
 
 /// The `k` frame indices to decode from a video of `n_frames` frames, by the rule `method`

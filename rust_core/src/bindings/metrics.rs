@@ -1,12 +1,12 @@
+use super::errors::core_error;
 use numpy::{PyArray2, PyReadonlyArray1, PyReadonlyArray2, ToPyArray};
-use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
 use crate::metrics::{Confusion, MetricError, Metrics};
 
 fn value_error(e: MetricError) -> PyErr {
-    PyValueError::new_err(e.to_string())
+    core_error(e.to_string())
 }
 
 fn confusion_of(
@@ -55,7 +55,7 @@ fn confusion_matrix<'py>(
     let cm = confusion_of(py, &y_true, &y_pred, n_classes)?;
     let arr =
         numpy::ndarray::Array2::from_shape_vec((n_classes, n_classes + 1), cm.counts().to_vec())
-            .map_err(|e| PyValueError::new_err(e.to_string()))?;
+            .map_err(|e| core_error(e.to_string()))?;
     Ok(arr.to_pyarray(py))
 }
 

@@ -3,6 +3,7 @@
 use pyo3::prelude::*;
 
 mod bootstrap;
+mod errors;
 mod frames;
 mod labels;
 mod metrics;

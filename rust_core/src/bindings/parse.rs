@@ -1,7 +1,9 @@
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 
-use pyo3::exceptions::{PyRuntimeError, PyValueError};
+use pyo3::exceptions::PyRuntimeError;
+
+use super::errors::core_error;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString};
 
@@ -100,7 +102,7 @@ impl ParseResult {
 fn label_space(labels: &[String], synonyms: Option<Vec<(String, String)>>) -> PyResult<LabelSpace> {
     let extra = synonyms.unwrap_or_default();
     let syn = Synonyms::with_extra(extra.iter().map(|(a, b)| (a.as_str(), b.as_str())));
-    LabelSpace::new(labels, syn).map_err(|e| PyValueError::new_err(e.to_string()))
+    LabelSpace::new(labels, syn).map_err(|e| core_error(e.to_string()))
 }
 
 fn panic_error(what: &str) -> PyErr {
@@ -154,7 +156,7 @@ fn parse_responses(
         Counts::One(n) => vec![n; texts.len()],
         Counts::Each(v) => {
             if v.len() != texts.len() {
-                return Err(PyValueError::new_err(format!(
+                return Err(core_error(format!(
                     "n_items has {} counts for {} answers",
                     v.len(),
                     texts.len()

@@ -1,5 +1,6 @@
 """Bundles: run folders packed into one deterministic `.tar.gz` with a manifest of checksums,
-and read back in place (into a private temporary folder) as a source for `score` and analyses.
+and read back in place (into a private temporary folder) as a source for `score` and analyses
+(read by `ger_replay.io.load`).
 
 Layout: `manifest.json` first, then `runs/<run folder name>/` holding `run.json`, `labels.csv`
 (unless packed without labels), `journal.jsonl` and `cassettes/*.json`. The same runs always give
@@ -21,11 +22,11 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import Any
 
-import polars as pl
-
+from ger_replay._version import __version__
 from ger_replay.errors import GerReplayError, InputError
-from ger_replay.share import safe_archive, schema, secrets
+from ger_replay.io import cassettes, safe_archive, schema, secrets
 
 SUFFIXES = (".tar.gz", ".tgz")
 RUNS_DIR = "runs"
@@ -55,8 +56,6 @@ class PackResult:
 
 
 def tool_version() -> str:
-    from ger_replay import __version__
-
     return __version__
 
 
@@ -116,7 +115,7 @@ def check_member(name: str, data: bytes, shown: str) -> list[GerReplayError]:
         if name == RUN_JSON:
             schema.check_run_json(schema.parse_json(data, shown), shown)
         elif base.parent.name == CASSETTES:
-            schema.load_cassette(data, shown)
+            cassettes.load_cassette(data, shown)
     except InputError as e:
         problems.append(e)
     problems.extend(f.error() for f in secrets.scan_bytes(data, shown))
@@ -241,52 +240,26 @@ def is_bundle(path: Path) -> bool:
     return path.is_file() and path.name.lower().endswith(SUFFIXES)
 
 
-def load(path: Path) -> tuple[pl.DataFrame, list[GerReplayError]]:
-    """The predictions table of every run in a bundle, each row carrying its provenance. A
-    bundle that fails verification gives its problems and no rows."""
-    from ger_replay.score import sources, table
-    from ger_replay.share import export, verify
+def read_manifest(b: OpenBundle) -> dict[str, Any]:
+    """The bundle's manifest, checked."""
+    return schema.check_manifest(
+        schema.parse_json(b.read(schema.MANIFEST_NAME), b.shown(schema.MANIFEST_NAME)),
+        b.shown(schema.MANIFEST_NAME),
+    )
 
-    with open_bundle(path) as b:
-        problems = verify.check_open(b)
-        if problems:
-            return table.empty(), list(problems)
-        manifest = schema.check_manifest(
-            schema.parse_json(b.read(schema.MANIFEST_NAME), b.shown(schema.MANIFEST_NAME)),
-            b.shown(schema.MANIFEST_NAME),
-        )
-        frames: list[pl.DataFrame] = []
-        errors: list[GerReplayError] = []
-        for run_dir in b.run_dirs():
-            got = sources.load([run_dir])
-            errors.extend(_renamed(e, b) for e in got.errors)
-            if got.table.height == 0:
-                continue
-            meta = schema.load_run_json(run_dir / RUN_JSON, b.shown(_rel(b, run_dir / RUN_JSON)))
-            prov = export.provenance(meta, bundle=path.name, bundle_sha256=b.sha256)
-            prov["bundle_tool_version"] = manifest.get("tool_version")
-            frames.append(export.with_provenance(got.table, prov))
-    if not frames:
-        return table.empty(), errors
-    return pl.concat(frames, how="diagonal_relaxed"), errors
+
+def run_meta(b: OpenBundle, run_dir: Path) -> dict[str, Any]:
+    """The checked run.json of one unpacked run, errors naming the member."""
+    return schema.load_run_json(run_dir / RUN_JSON, b.shown(_rel(b, run_dir / RUN_JSON)))
 
 
 def _rel(b: OpenBundle, p: Path) -> str:
     return p.relative_to(b.root).as_posix()
 
 
-def _renamed(e: GerReplayError, b: OpenBundle) -> GerReplayError:
+def renamed(e: GerReplayError, b: OpenBundle) -> GerReplayError:
     """Errors about unpacked files name the member inside the bundle, not the temporary path."""
     if e.path is not None:
         with suppress(ValueError):  # a path outside the bundle keeps its name
             e.path = b.shown(Path(e.path).resolve().relative_to(b.root.resolve()).as_posix())
     return e
-
-
-def _register() -> None:
-    from ger_replay.score import sources
-
-    sources.register(sources.Source("bundle", is_bundle, load), first=True)
-
-
-_register()

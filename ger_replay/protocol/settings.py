@@ -4,6 +4,7 @@ chat request; the recorder and the simulator both read these."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,8 +51,24 @@ class RequestSettings:
 
     @property
     def resolved_token_field(self) -> str:
-        if self.token_field != "auto":
-            return self.token_field
-        from ger_replay.record.endpoint import token_field_for
+        return self.token_field if self.token_field != "auto" else token_field_for(self.model)
 
-        return token_field_for(self.model)
+
+_REASONING = re.compile(r"^(?:o\d+(?:-|$)|gpt-5)")
+_NEW_OPENAI = re.compile(r"^(?:o\d+(?:-|$)|gpt-4o|chatgpt-4o|gpt-4\.1|gpt-4\.5|gpt-5)")
+
+
+def _bare(model: str) -> str:
+    """The model name without a vendor prefix ("openai/gpt-4o" -> "gpt-4o")."""
+    return model.rsplit("/", 1)[-1].strip().lower()
+
+
+def is_reasoning_model(model: str) -> bool:
+    """OpenAI's reasoning models (o1, o3, o4-mini, gpt-5...): default temperature only."""
+    return bool(_REASONING.match(_bare(model)))
+
+
+def token_field_for(model: str) -> str:
+    """The token-limit field a model's endpoint wants: `max_completion_tokens` for gpt-4o and
+    later, gpt-4.1, gpt-5 and the o-series, else `max_tokens`."""
+    return "max_completion_tokens" if _NEW_OPENAI.match(_bare(model)) else "max_tokens"

@@ -8,7 +8,7 @@ import json
 import random
 from collections.abc import Callable, Sequence
 
-from ger_replay.parsing.reference import ORDINALS
+from oracle.reference import ORDINALS
 
 Rankings = Sequence[Sequence[str]]
 

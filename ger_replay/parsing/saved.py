@@ -1,8 +1,7 @@
-"""What the `parse` command shows: a saved answer read, parsed and rendered."""
+"""A saved model answer read and parsed: what the `parse` command shows."""
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
@@ -55,15 +54,3 @@ def parse_file(
         return parse_response(text, n_items, cands, extra)
     except ValueError as e:
         raise InputError(str(e)) from None
-
-
-def render(result: ParseResult, fmt: str) -> str:
-    """`json` (the result's fields) or `table` (one line per item)."""
-    if fmt == "json":
-        return json.dumps(result.to_dict(), ensure_ascii=False, indent=2)
-    lines = [f"status: {result.status}" + (f" ({result.refusal})" if result.refusal else "")]
-    lines.append(f"items:  {len(result.rankings)}")
-    for i, (ranking, invented) in enumerate(zip(result.rankings, result.invented, strict=True)):
-        extra = f"   invented: {', '.join(invented)}" if invented else ""
-        lines.append(f"{i + 1:>4}  {', '.join(ranking) or '-'}{extra}")
-    return "\n".join(lines)

@@ -11,8 +11,8 @@ from __future__ import annotations
 from pathlib import Path, PurePosixPath
 
 from ger_replay.errors import GerReplayError, InputError
-from ger_replay.share import bundle as bundle_mod
-from ger_replay.share import schema, secrets
+from ger_replay.io import bundle as bundle_mod
+from ger_replay.io import schema, secrets
 
 
 def verify(path: Path) -> list[GerReplayError]:

@@ -16,10 +16,10 @@ from pathlib import Path
 import polars as pl
 
 from ger_replay.errors import InputError
+from ger_replay.io import table
 from ger_replay.protocol import datasets
 from ger_replay.protocol.datasets import Dataset
-from ger_replay.score import table
-from ger_replay.score.rules import Rules, UnknownLabel
+from ger_replay.protocol.rules import Rules, UnknownLabel
 
 COLUMNS = ("name", "gt", "gpt4v")
 RELEASED_MODEL = "gpt-4-vision-preview"

@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from ger_replay.errors import GerReplayError, InputError
-from ger_replay.share.schema import RUN_SCHEMA_VERSION, check_run_json
+from ger_replay.io.schema import RUN_SCHEMA_VERSION, check_readable, check_run_json
 
-#: The run.json schema version written; reading goes through `share.schema`, which upgrades
+#: The run.json schema version written; reading goes through `io.schema`, which upgrades
 #: older versions and names the version a file needs.
 SCHEMA_VERSION = RUN_SCHEMA_VERSION
 KIND = "ger-replay-run"
@@ -31,22 +31,6 @@ JOURNAL = "journal.jsonl"
 CASSETTES = "cassettes"
 LOCK = ".lock"
 TMP_SUFFIX = ".tmp"
-
-#: run.json keys every reader may rely on, with their types.
-REQUIRED: dict[str, type | tuple[type, ...]] = {
-    "schema_version": int,
-    "dataset": str,
-    "labels": list,
-    "model": str,
-    "template": str,
-    "frames": int,
-    "color": str,
-    "modality": str,
-    "repeat": int,
-    "batch_size": int,
-    "max_tries": int,
-    "sample_order": list,
-}
 
 
 def _fsync_dir(path: Path) -> None:
@@ -147,22 +131,7 @@ def read_meta(run_dir: Path) -> dict[str, Any]:
     except (OSError, UnicodeDecodeError) as e:
         raise InputError(f"cannot read: {e}", path) from None
     meta = check_run_json(meta, path)
-    problems = []
-    for key, typ in REQUIRED.items():
-        if key not in meta:
-            problems.append(f"missing {key!r}")
-        elif not isinstance(meta[key], typ) or (isinstance(meta[key], bool) and typ is int):
-            problems.append(f"{key!r} has the wrong type ({type(meta[key]).__name__})")
-    if problems:
-        raise InputError("; ".join(problems), path)
-    seg = meta.get("segments")
-    if seg is not None and (
-        not all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in seg)
-        or sum(seg) != len(meta["sample_order"])
-    ):
-        raise InputError("'segments' must be counts adding up to len(sample_order)", path)
-    if meta["batch_size"] < 1 or meta["max_tries"] < 1:
-        raise InputError("batch_size and max_tries must be at least 1", path)
+    check_readable(meta, path)
     return meta
 
 

@@ -2,8 +2,7 @@
 
 `check_run_json` reads a `run.json` of any schema version this tool knows, upgrading older
 versions step by step through `MIGRATIONS`, and otherwise fails naming the version the file needs.
-`load_cassette` parses a JSON cassette without ever running code: YAML (whose python tags could
-run commands) is refused before any parser sees it. `check_manifest` validates a bundle manifest.
+`check_manifest` validates a bundle manifest. Cassettes are read by `ger_replay.io.cassettes`.
 """
 
 from __future__ import annotations
@@ -11,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,40 +31,54 @@ MANIFEST_NAME = "manifest.json"
 
 _STR = (str,)
 _INT = (int,)
-#: Fields of a version-1 run.json and the JSON types each may take (None: may be null).
-RUN_FIELDS: dict[str, tuple[tuple[type, ...], bool]] = {
-    "kind": (_STR, False),
-    "name": (_STR, False),
-    "dataset": (_STR, False),
-    "task": (_STR, True),
-    "labels": ((list,), True),
-    "model": (_STR, False),
-    "endpoint": (_STR, True),
-    "template": (_STR, True),
-    "template_text": (_STR, True),
-    "frames": (_INT, True),
-    "frame_plan": (_STR, True),
-    "color": (_STR, True),
-    "modality": (_STR, True),
-    "repeat": (_INT, True),
-    "batch_size": (_INT, True),
-    "max_tries": (_INT, True),
-    "temperature": ((int, float), True),
-    "max_tokens": (_INT, True),
-    "token_field": (_STR, True),
-    "response_format": (_STR, True),
-    "params": ((dict,), True),
-    "endpoints": ((list,), True),
-    "subset": ((dict,), True),
-    "segments": ((list,), True),
-    "price": ((dict,), True),
-    "seed": (_INT, True),
-    "sample_order": ((list,), True),
-    "tool_version": (_STR, True),
-    "created": (_STR, True),
-    "synthetic": ((bool,), True),
-    "note": (_STR, True),
+
+
+@dataclass(frozen=True)
+class Field:
+    """One run.json field: the JSON types it may take, whether it may be null, and whether
+    every reader of a run folder relies on it (then it must be there, not null)."""
+
+    types: tuple[type, ...]
+    nullable: bool = True
+    read: bool = False
+
+
+#: The fields of a version-1 run.json: the one definition of its schema.
+RUN_FIELDS: dict[str, Field] = {
+    "schema_version": Field(_INT, nullable=False, read=True),
+    "kind": Field(_STR, nullable=False),
+    "name": Field(_STR, nullable=False),
+    "dataset": Field(_STR, nullable=False, read=True),
+    "task": Field(_STR),
+    "labels": Field((list,), read=True),
+    "model": Field(_STR, nullable=False, read=True),
+    "endpoint": Field(_STR),
+    "template": Field(_STR, read=True),
+    "template_text": Field(_STR),
+    "frames": Field(_INT, read=True),
+    "frame_plan": Field(_STR),
+    "color": Field(_STR, read=True),
+    "modality": Field(_STR, read=True),
+    "repeat": Field(_INT, read=True),
+    "batch_size": Field(_INT, read=True),
+    "max_tries": Field(_INT, read=True),
+    "temperature": Field((int, float)),
+    "max_tokens": Field(_INT),
+    "token_field": Field(_STR),
+    "response_format": Field(_STR),
+    "params": Field((dict,)),
+    "endpoints": Field((list,)),
+    "subset": Field((dict,)),
+    "segments": Field((list,)),
+    "price": Field((dict,)),
+    "seed": Field(_INT),
+    "sample_order": Field((list,), read=True),
+    "tool_version": Field(_STR),
+    "created": Field(_STR),
+    "synthetic": Field((bool,)),
+    "note": Field(_STR),
 }
+#: Fields a run.json must hold to be checked at all (a bundle's runs, `verify`).
 RUN_REQUIRED = ("schema_version", "dataset", "model")
 
 
@@ -134,11 +148,11 @@ def _check_fields(meta: Mapping[str, Any], name: str | Path) -> None:
         raise _fail(f"run.json lacks {', '.join(missing)}", name)
     if "kind" in meta and meta["kind"] != RUN_KIND:
         raise _fail(f"kind is {meta['kind']!r}, expected {RUN_KIND!r}", name)
-    for key, (types, nullable) in RUN_FIELDS.items():
+    for key, spec in RUN_FIELDS.items():
         if key not in meta:
             continue
-        v = meta[key]
-        if v is None and nullable:
+        v, types = meta[key], spec.types
+        if v is None and spec.nullable:
             continue
         # JSON true is no number: bool is an int subclass in Python
         ok = isinstance(v, types) and not (isinstance(v, bool) and bool not in types)
@@ -159,68 +173,27 @@ def load_run_json(path: Path, name: str | Path | None = None) -> dict[str, Any]:
     return check_run_json(parse_json(data, name or path), name or path)
 
 
-_YAML_TAG = re.compile(rb"!!?python/|tag:yaml\.org,2002:python/")
-
-
-def load_cassette(data: bytes, name: str | Path) -> dict[str, Any]:
-    """A JSON vcrpy cassette, checked for shape. YAML is refused before any parser sees it, so
-    opening a cassette can never run code."""
-    stripped = data.lstrip(b"\xef\xbb\xbf \t\r\n")
-    if not stripped.startswith(b"{"):
-        if _YAML_TAG.search(data):
-            raise _fail(
-                "a YAML python tag (it would run code when loaded): refused; "
-                "only JSON cassettes are read",
-                name,
-            )
-        raise _fail(
-            "not a JSON cassette (YAML and other formats are refused; record with "
-            "vcrpy serializer='json')",
-            name,
-        )
-    cassette = parse_json(data, name)
-    check_cassette(cassette, name)
-    return cassette
-
-
-def check_cassette(data: Any, name: str | Path) -> None:
-    if not isinstance(data, dict):
-        raise _fail("a cassette must be a JSON object", name)
-    if data.get("version") != 1:
-        raise _fail(f"cassette version {data.get('version')!r}: expected 1 (vcrpy)", name)
-    inter = data.get("interactions")
-    if not isinstance(inter, list):
-        raise _fail("cassette has no interactions list", name)
-    for i, it in enumerate(inter):
-        where = f"interaction {i}"
-        if not isinstance(it, dict):
-            raise _fail(f"{where} is not an object", name)
-        req, resp = it.get("request"), it.get("response")
-        if not isinstance(req, dict) or not isinstance(resp, dict):
-            raise _fail(f"{where} lacks a request or response object", name)
-        if not isinstance(req.get("method"), str) or not isinstance(req.get("uri"), str):
-            raise _fail(f"{where}: request without method or uri", name)
-        status = resp.get("status")
-        code = status.get("code") if isinstance(status, dict) else None
-        if not isinstance(code, int) or isinstance(code, bool):
-            raise _fail(f"{where}: response without a status code", name)
-        body = resp.get("body")
-        if not isinstance(body, dict) or not isinstance(body.get("string", 0), str | None):
-            raise _fail(f"{where}: response without a body string", name)
-    meta = data.get("metadata")
-    if meta is not None:
-        calls = meta.get("ger_replay", {}).get("calls") if isinstance(meta, dict) else None
-        if not isinstance(calls, list) or len(calls) != len(inter):
-            raise _fail(
-                f"cassette metadata describes "
-                f"{len(calls) if isinstance(calls, list) else 'no'} call(s) "
-                f"for {len(inter)} interaction(s)",
-                name,
-            )
-        for j, call in enumerate(calls):
-            samples = call.get("samples") if isinstance(call, dict) else None
-            if not isinstance(samples, list) or not all(isinstance(s, str) for s in samples):
-                raise _fail(f"call {j}: metadata without a list of sample ids", name)
+def check_readable(meta: Mapping[str, Any], name: str | Path) -> None:
+    """The fields every reader of a run folder relies on are there, not null, of their type."""
+    problems = []
+    for key, spec in RUN_FIELDS.items():
+        if not spec.read:
+            continue
+        typ = spec.types[0] if len(spec.types) == 1 else spec.types
+        if key not in meta:
+            problems.append(f"missing {key!r}")
+        elif not isinstance(meta[key], typ) or (isinstance(meta[key], bool) and typ is int):
+            problems.append(f"{key!r} has the wrong type ({type(meta[key]).__name__})")
+    if problems:
+        raise InputError("; ".join(problems), name)
+    if meta["batch_size"] < 1 or meta["max_tries"] < 1:
+        raise InputError("batch_size and max_tries must be at least 1", name)
+    seg = meta.get("segments")
+    if seg is not None and (
+        not all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in seg)
+        or sum(seg) != len(meta["sample_order"])
+    ):
+        raise InputError("'segments' must be counts adding up to len(sample_order)", name)
 
 
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")

@@ -7,15 +7,16 @@ from typing import Any
 
 import polars as pl
 
-#: Status of one sample in one run.
-OK = "ok"
-REFUSED = "refused"
-COUNT_MISMATCH = "count_mismatch"
-UNPARSEABLE = "unparseable"
-UNANSWERED = "unanswered"
-#: Answered, but no label in the ranking is one of the dataset's candidates.
-NO_CANDIDATE = "no_candidate"
-STATUSES = (OK, REFUSED, COUNT_MISMATCH, UNPARSEABLE, UNANSWERED, NO_CANDIDATE)
+from ger_replay.protocol.status import SAMPLE_STATUSES, Status
+
+#: Status of one sample in one run, as the plain strings the table stores (`Status` values).
+OK = Status.OK.value
+REFUSED = Status.REFUSED.value
+COUNT_MISMATCH = Status.COUNT_MISMATCH.value
+UNPARSEABLE = Status.UNPARSEABLE.value
+UNANSWERED = Status.UNANSWERED.value
+NO_CANDIDATE = Status.NO_CANDIDATE.value
+STATUSES: tuple[str, ...] = tuple(s.value for s in SAMPLE_STATUSES)
 
 #: Run metadata carried on every row (constant within a run).
 RUN_COLUMNS: dict[str, pl.DataType] = {

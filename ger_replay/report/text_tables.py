@@ -1,7 +1,9 @@
-"""Any analysis DataFrame as Markdown, LaTeX or CSV text (floats to two decimals, nulls as a
-dash), for the report's files."""
+"""Tables as text: any analysis DataFrame as Markdown, LaTeX or CSV text (floats to two decimals,
+nulls as a dash), for the report's files, and as the terminal shows it (`render_text`)."""
 
 from __future__ import annotations
+
+import json
 
 import polars as pl
 
@@ -52,3 +54,28 @@ def to_csv(df: pl.DataFrame) -> str:
     if lists:
         df = df.with_columns(pl.col(c).list.join(";") for c in lists)
     return df.write_csv()
+
+
+#: The formats `render_text` writes.
+TEXT_FORMATS = ("table", "markdown", "csv", "json")
+
+
+def render_text(df: pl.DataFrame, fmt: str) -> str:
+    """A DataFrame as the terminal shows it: an aligned table, Markdown, CSV or JSON."""
+    if fmt == "markdown":
+        return to_markdown(df).rstrip("\n")
+    if fmt == "csv":
+        return to_csv(df).rstrip("\n")
+    if fmt == "json":
+        return json.dumps(df.to_dicts(), indent=2, default=str)
+    with pl.Config(
+        tbl_rows=-1,
+        tbl_cols=-1,
+        tbl_width_chars=200,
+        fmt_str_lengths=60,
+        tbl_hide_dataframe_shape=True,
+        tbl_hide_column_data_types=True,
+        float_precision=2,
+        tbl_formatting="ASCII_MARKDOWN",
+    ):
+        return str(df)

@@ -1,0 +1,129 @@
+"""What every command shares: exit codes, the error printer, output, loading and the options
+several commands take."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn
+
+import click
+
+from ger_replay.errors import GerReplayError
+
+if TYPE_CHECKING:  # polars and the loader load when a command runs, not with `--help`
+    import polars as pl
+
+    from ger_replay.io.load import LoadResult
+
+#: Exit codes: 0 fine, 1 a check failed (scores moved, bundle altered, diff found), 2 bad input.
+EXIT_OK = 0
+EXIT_CHECK = 1
+EXIT_INPUT = 2
+
+FORMATS = ("table", "markdown", "csv", "json")
+
+
+def report_errors(errors: Sequence[object]) -> None:
+    """Lists every failure at the end, one per line, on stderr."""
+    if not errors:
+        return
+    click.echo(f"\n{len(errors)} problem(s):", err=True)
+    for e in errors:
+        click.echo(f"  error: {e}", err=True)
+
+
+def fail(e: BaseException, code: int = EXIT_INPUT) -> NoReturn:
+    """Prints one error and exits with `code`."""
+    click.echo(f"error: {e}", err=True)
+    sys.exit(code)
+
+
+def guarded(fn: Callable[[], int]) -> NoReturn:
+    """Runs a command body and exits with its code; an input problem becomes a message and
+    exit 2, not a traceback."""
+    try:
+        code = fn()
+    except GerReplayError as e:
+        fail(e)
+    sys.exit(code)
+
+
+def exit_for(errors: Sequence[object]) -> None:
+    """Exit 2 when anything could not be read (after everything that could was shown)."""
+    if errors:
+        sys.exit(EXIT_INPUT)
+
+
+def emit(text: str, output: Path | None = None) -> None:
+    """Writes `text` to `output`, or to stdout."""
+    if output:
+        output.write_text(text + "\n", encoding="utf-8")
+    else:
+        click.echo(text)
+
+
+def show(parts: Sequence[tuple[str, pl.DataFrame]], fmt: str) -> None:
+    """Titled DataFrames in one of `FORMATS` on stdout."""
+    from ger_replay.report.text_tables import render_text
+
+    if fmt == "json":
+        click.echo(json.dumps({k: v.to_dicts() for k, v in parts}, indent=2, default=str))
+        return
+    for i, (title, df) in enumerate(parts):
+        if i:
+            click.echo("")
+        if fmt != "csv":
+            click.echo(f"## {title}" if fmt == "markdown" else f"{title}:")
+        else:
+            click.echo(f"# {title}")
+        click.echo(render_text(df, fmt))
+
+
+def load(paths: Sequence[Path], label_files: Sequence[Path] = ()) -> LoadResult:
+    """Everything under `paths` (`--labels` files give the ground truth of runs shared without
+    it); a bad labels file ends the command."""
+    from ger_replay.io.load import load as load_paths
+    from ger_replay.io.load import read_ground_truth
+
+    try:
+        given = read_ground_truth(label_files) if label_files else None
+    except GerReplayError as e:
+        fail(e)
+    return load_paths(paths, labels=given)
+
+
+def bootstrap_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """--bootstrap/--confidence/--seed/--ci-method, shared by score and compare."""
+    f = click.option(
+        "--ci-method",
+        type=click.Choice(["percentile", "bca"]),
+        default="percentile",
+        show_default=True,
+        help="Bootstrap interval: percentile or bias-corrected and accelerated.",
+    )(f)
+    f = click.option(
+        "--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Bootstrap seed."
+    )(f)
+    f = click.option(
+        "--confidence",
+        type=click.FloatRange(0, 1, min_open=True, max_open=True),
+        default=0.95,
+        show_default=True,
+        help="Confidence level of the interval.",
+    )(f)
+    return f
+
+
+PATHS = click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+RUNS = click.option("--run", "runs", multiple=True, help="Only this run (repeatable).")
+FMT = click.option("--format", "fmt", type=click.Choice(FORMATS), default="table")
+MISSING = click.option(
+    "--missing",
+    type=click.Choice(["skip", "wrong"]),
+    default="skip",
+    show_default=True,
+    help="Unanswered samples: left out (the paper's rule) or counted as wrong.",
+)

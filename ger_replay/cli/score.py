@@ -1,0 +1,107 @@
+"""`score` and `datasets`."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ger_replay.cli import common
+from ger_replay.errors import GerReplayError
+
+
+@click.command("score")
+@common.PATHS
+@click.option(
+    "--bootstrap",
+    "n_boot",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Bootstrap resamples for ci_low/ci_high of every run (0: no interval).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "markdown", "csv", "json", "latex"]),
+    default="table",
+    show_default=True,
+)
+@common.MISSING
+@click.option(
+    "--expect", type=click.Path(path_type=Path), help="Earlier JSON scores to compare with."
+)
+@click.option(
+    "--tolerance",
+    type=float,
+    default=1e-9,
+    show_default=True,
+    help="Largest change of a value that --expect lets pass.",
+)
+@click.option("-o", "--output", type=click.Path(path_type=Path), help="Write here, not stdout.")
+@click.option(
+    "--labels",
+    "label_files",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="CSV with sample_id,gt: the ground truth of runs shared without labels (repeatable).",
+)
+@common.bootstrap_options
+def score_cmd(
+    paths: tuple[Path, ...],
+    fmt: str,
+    missing: str,
+    expect: Path | None,
+    tolerance: float,
+    output: Path | None,
+    label_files: tuple[Path, ...] = (),
+    n_boot: int = 0,
+    confidence: float = 0.95,
+    seed: int = 0,
+    ci_method: str = "percentile",
+) -> None:
+    """Score every run under PATHS (predictions files, run folders, bundles, released
+    predictions)."""
+    from ger_replay.report.tables import render_scores
+    from ger_replay.score.scoring import check_missing, score_table
+    from ger_replay.stats.bootstrap import add_table_intervals
+
+    loaded = common.load(paths, label_files)
+    result = score_table(loaded.table, missing=check_missing(missing))
+    if n_boot:
+        add_table_intervals(
+            result.rows, loaded.table, n_boot, confidence, ci_method, seed, check_missing(missing)
+        )
+    common.emit(render_scores(result.rows, fmt), output)
+    errors = [*loaded.errors, *result.errors]
+    common.report_errors(errors)
+    if expect is not None:
+        _check_expected(result.rows, expect, tolerance)
+    common.exit_for(errors)
+
+
+def _check_expected(rows: list[dict[str, Any]], expect: Path, tolerance: float) -> None:
+    """`--expect`: exit 1 when a run moved against the earlier scores."""
+    from ger_replay.score import expect as expect_mod
+
+    try:
+        changes = expect_mod.moved(rows, expect_mod.read_expected(expect), tolerance)
+    except GerReplayError as e:
+        common.fail(e)
+    if changes:
+        click.echo(f"\n{len(changes)} run(s) moved against {expect}:", err=True)
+        for line in changes:
+            click.echo(f"  {line}", err=True)
+        sys.exit(common.EXIT_CHECK)
+
+
+@click.command("datasets")
+@common.FMT
+def datasets_cmd(fmt: str) -> None:
+    """The 21 datasets of the benchmark: key, task, metric, test size and candidate labels."""
+    from ger_replay.protocol.datasets import registry_frame
+    from ger_replay.report.text_tables import render_text
+
+    click.echo(render_text(registry_frame(), fmt))

@@ -1,0 +1,271 @@
+"""Turning paths into the predictions table: the one place that decides how a path is read.
+
+The readers are tried in the order of `READERS`, and the first that recognises a path reads it:
+a bundle, a run folder, a predictions file (Parquet, CSV or JSONL, as `import` and `export`
+write), a folder of released predictions. A folder that no reader claims is searched one level
+down, so `score cassettes/` finds every run inside. What was read comes back as one
+`LoadResult`: the rows, the errors of whatever could not be read, each run's provenance and,
+for recorded run folders, their calls.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from ger_replay.errors import GerReplayError, InputError
+from ger_replay.io import bundle, provenance, released, runs, table, verify
+from ger_replay.io.runs import RecordedCalls
+
+
+@dataclass
+class LoadResult:
+    """What a load read: the predictions table, the errors of what it could not read, the
+    provenance of each run read from a run folder or a bundle (run -> provenance columns), and
+    the recorded calls of each run folder."""
+
+    table: pl.DataFrame
+    errors: list[GerReplayError] = field(default_factory=list)
+    provenance: dict[str, dict[str, Any]] = field(default_factory=dict)
+    calls: list[RecordedCalls] = field(default_factory=list)
+
+    def extend(self, other: LoadResult) -> None:
+        """Adds another result's errors, provenance and calls (not its rows)."""
+        self.errors.extend(other.errors)
+        self.provenance.update(other.provenance)
+        self.calls.extend(other.calls)
+
+
+@dataclass(frozen=True)
+class LoadOptions:
+    #: sample_id -> gt for runs shared without labels.csv (`pack --no-labels`)
+    labels: Mapping[str, str] | None = None
+
+
+@dataclass(frozen=True)
+class Reader:
+    name: str
+    detect: Callable[[Path], bool]
+    read: Callable[[Path, LoadOptions], LoadResult]
+
+
+PREDICTION_SUFFIXES = (".parquet", ".csv", ".jsonl")
+
+
+def read_predictions_file(path: Path) -> pl.DataFrame:
+    """A predictions table written by `import` or `export`."""
+    suffix = path.suffix.lower()
+    try:
+        if path.stat().st_size == 0:
+            raise InputError("the file is empty", path)
+        if suffix == ".parquet":
+            df = pl.read_parquet(path)
+        elif suffix == ".jsonl":
+            df = pl.read_ndjson(path, infer_schema_length=None)
+        elif suffix == ".csv":
+            df = pl.read_csv(path, infer_schema=False)
+            if "ranking" in df.columns:
+                df = df.with_columns(
+                    pl.col("ranking").map_elements(_decode_list, return_dtype=pl.List(pl.String))
+                )
+            if "invented" in df.columns:
+                df = df.with_columns(
+                    pl.col("invented").map_elements(_decode_list, return_dtype=pl.List(pl.String))
+                )
+        else:
+            raise InputError("expected a .parquet, .csv or .jsonl predictions file", path)
+    except InputError:
+        raise
+    except (pl.exceptions.PolarsError, OSError, ValueError) as e:
+        raise InputError(f"cannot read the predictions table: {e}", path) from None
+    required = {"run", "dataset", "sample_id", "gt", "status"}
+    missing = sorted(required - set(df.columns))
+    if missing:
+        raise InputError(
+            f"not a predictions table: missing column(s) {', '.join(missing)} "
+            f"(found {', '.join(df.columns) or 'none'})",
+            path,
+        )
+    bad = set(df.get_column("status").unique().to_list()) - set(table.STATUSES)
+    if bad:
+        raise InputError(f"unknown status value(s) {sorted(map(str, bad))}", path)
+    if "pred" not in df.columns:
+        raise InputError("not a predictions table: missing column pred", path)
+    return table.conform(df)
+
+
+def _decode_list(cell: str | None) -> list[str] | None:
+    if cell is None or cell == "":
+        return None
+    try:
+        v = json.loads(cell)
+    except json.JSONDecodeError:
+        return [p.strip() for p in cell.split(",") if p.strip()]
+    if not isinstance(v, list):
+        raise ValueError(f"expected a JSON list, found {cell!r}")
+    return [str(x) for x in v]
+
+
+def _read_run(path: Path, opts: LoadOptions) -> LoadResult:
+    got = runs.read_run(path, opts.labels)
+    run = str(got.meta.get("name") or path.name)
+    return LoadResult(
+        got.table,
+        got.errors,
+        {run: provenance.of_run(got.meta)},
+        [got.calls] if got.calls is not None else [],
+    )
+
+
+def _read_predictions_file(path: Path, opts: LoadOptions) -> LoadResult:
+    return LoadResult(read_predictions_file(path))
+
+
+def _is_predictions_file(path: Path) -> bool:
+    return path.is_file() and path.suffix.lower() in PREDICTION_SUFFIXES
+
+
+def _read_released(path: Path, opts: LoadOptions) -> LoadResult:
+    df, errors = released.import_results(path)
+    return LoadResult(df, list(errors))
+
+
+def _read_bundle(path: Path, opts: LoadOptions) -> LoadResult:
+    """The predictions table of every run in a bundle, each row carrying its provenance. A
+    bundle that fails verification gives its problems and no rows."""
+    with bundle.open_bundle(path) as b:
+        problems = verify.check_open(b)
+        if problems:
+            return LoadResult(table.empty(), list(problems))
+        manifest = bundle.read_manifest(b)
+        frames: list[pl.DataFrame] = []
+        out = LoadResult(table.empty())
+        for run_dir in b.run_dirs():
+            got = _load([run_dir], opts)
+            out.errors.extend(bundle.renamed(e, b) for e in got.errors)
+            if got.table.height == 0:
+                continue
+            meta = bundle.run_meta(b, run_dir)
+            prov = provenance.of_run(meta, bundle=path.name, bundle_sha256=b.sha256)
+            prov["bundle_tool_version"] = manifest.get("tool_version")
+            frames.append(provenance.with_provenance(got.table, prov))
+            out.provenance.update(dict.fromkeys(table.runs(got.table), prov))
+    if frames:
+        out.table = pl.concat(frames, how="diagonal_relaxed")
+    return out
+
+
+#: The readers, in the order they are tried.
+READERS: tuple[Reader, ...] = (
+    Reader("bundle", bundle.is_bundle, _read_bundle),
+    Reader("run-folder", runs.is_run, _read_run),
+    Reader("predictions-file", _is_predictions_file, _read_predictions_file),
+    Reader("released-predictions", released.is_released_layout, _read_released),
+)
+
+
+def claims(path: Path) -> bool:
+    """Whether some reader reads this path as it is."""
+    return any(r.detect(path) for r in READERS)
+
+
+def _load_one(path: Path, opts: LoadOptions) -> LoadResult:
+    for r in READERS:
+        if r.detect(path):
+            return r.read(path, opts)
+    if path.is_dir():
+        frames: list[pl.DataFrame] = []
+        out = LoadResult(table.empty())
+        children = sorted(p for p in path.iterdir() if not p.name.startswith("."))
+        claimed = False
+        for child in children:
+            if claims(child):
+                claimed = True
+                try:
+                    got = _load_one(child, opts)
+                except GerReplayError as e:
+                    out.errors.append(e)
+                    continue
+                frames.append(got.table)
+                out.extend(got)
+        if not claimed:
+            raise InputError(
+                "holds no runs (no predictions file, run folder or released predictions)", path
+            )
+        if frames:
+            out.table = pl.concat(frames, how="diagonal_relaxed")
+        return out
+    raise InputError(
+        "not a predictions file, run folder, bundle or released-predictions folder", path
+    )
+
+
+def read_ground_truth(paths: Sequence[str | Path]) -> dict[str, str]:
+    """sample_id -> gt from CSV files with (at least) the columns sample_id and gt: a run's
+    labels.csv or a manifest. A sample given twice with two labels is an error."""
+    out: dict[str, str] = {}
+    for path in map(Path, paths):
+        try:
+            df = pl.read_csv(path, infer_schema=False)
+        except FileNotFoundError:
+            raise InputError("no such file", path) from None
+        except (pl.exceptions.PolarsError, OSError, UnicodeDecodeError) as e:
+            raise InputError(f"cannot read the ground truth: {e}", path) from None
+        if not {"sample_id", "gt"} <= set(df.columns):
+            raise InputError(
+                f"expected the columns sample_id and gt, found {', '.join(df.columns)}", path
+            )
+        for i, (sid, gt) in enumerate(df.select("sample_id", "gt").iter_rows(), start=2):
+            if sid is None or gt is None:
+                raise InputError("empty sample_id or gt", path, i)
+            if out.setdefault(sid, gt) != gt:
+                raise InputError(f"sample {sid!r} given two labels: {out[sid]!r}, {gt!r}", path, i)
+    return out
+
+
+def load(paths: Sequence[str | Path], labels: Mapping[str, str] | None = None) -> LoadResult:
+    """Every run under the given paths, with the errors of whatever could not be read.
+    `labels` (sample_id -> gt) supplies the ground truth of runs shared without labels.csv,
+    also for the runs inside a bundle."""
+    return _load(paths, LoadOptions(labels))
+
+
+def _load(paths: Sequence[str | Path], opts: LoadOptions) -> LoadResult:
+    frames: list[pl.DataFrame] = []
+    out = LoadResult(table.empty())
+    for p in map(Path, paths):
+        if not p.exists():
+            out.errors.append(InputError("no such file or folder", p))
+            continue
+        try:
+            got = _load_one(p, opts)
+        except GerReplayError as e:
+            out.errors.append(e)
+            continue
+        frames.append(got.table)
+        out.extend(got)
+    if not frames:
+        return out
+    df = table.conform(pl.concat([table.conform(f) for f in frames], how="diagonal_relaxed"))
+    df, clash = drop_repeated_runs(df)
+    if clash is not None:
+        out.errors.append(clash)
+    out.table = df
+    return out
+
+
+def drop_repeated_runs(df: pl.DataFrame) -> tuple[pl.DataFrame, InputError | None]:
+    """Drops runs that were given more than once (or hold a sample twice), with the error
+    naming them: scoring them would count samples twice."""
+    dup = df.group_by("run").agg(pl.col("sample_id").n_unique().alias("u"), pl.len().alias("n"))
+    clash = sorted(dup.filter(pl.col("u") != pl.col("n")).get_column("run").to_list())
+    if not clash:
+        return df, None
+    return df.filter(~pl.col("run").is_in(clash)), InputError(
+        f"run(s) given more than once, or with duplicate samples: {', '.join(clash)}"
+    )

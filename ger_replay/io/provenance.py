@@ -1,0 +1,64 @@
+"""Where a row came from: the columns `export` writes beside the predictions table's own (the
+run's metadata from its run.json, the bundle it was read from and that bundle's sha256, the tool
+version that recorded it and the one that exported it)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import polars as pl
+
+#: Provenance columns and their types (null where a source has no such fact).
+PROVENANCE: dict[str, pl.DataType] = {
+    "run_name": pl.String(),
+    "task": pl.String(),
+    "endpoint": pl.String(),
+    "frame_plan": pl.String(),
+    "batch_size": pl.Int32(),
+    "max_tries": pl.Int32(),
+    "temperature": pl.Float64(),
+    "max_tokens": pl.Int32(),
+    "seed": pl.Int64(),
+    "created": pl.String(),
+    "synthetic": pl.Boolean(),
+    "run_schema_version": pl.Int32(),
+    "recorded_with": pl.String(),
+    "bundle": pl.String(),
+    "bundle_sha256": pl.String(),
+    "bundle_tool_version": pl.String(),
+    "exported_with": pl.String(),
+}
+
+_FROM_RUN = {
+    "run_name": "name",
+    "task": "task",
+    "endpoint": "endpoint",
+    "frame_plan": "frame_plan",
+    "batch_size": "batch_size",
+    "max_tries": "max_tries",
+    "temperature": "temperature",
+    "max_tokens": "max_tokens",
+    "seed": "seed",
+    "created": "created",
+    "synthetic": "synthetic",
+    "run_schema_version": "schema_version",
+    "recorded_with": "tool_version",
+}
+
+
+def of_run(
+    meta: Mapping[str, Any], bundle: str | None = None, bundle_sha256: str | None = None
+) -> dict[str, Any]:
+    """The provenance of one run, from its (checked) run.json metadata."""
+    out: dict[str, Any] = {col: meta.get(key) for col, key in _FROM_RUN.items()}
+    out["bundle"] = bundle
+    out["bundle_sha256"] = bundle_sha256
+    return out
+
+
+def with_provenance(df: pl.DataFrame, prov: Mapping[str, Any]) -> pl.DataFrame:
+    """`df` with the given provenance columns set (constant over its rows)."""
+    return df.with_columns(
+        [pl.lit(v, dtype=PROVENANCE[k]).alias(k) for k, v in prov.items() if k in PROVENANCE]
+    )

@@ -1,1 +1,0 @@
-"""Released predictions import, bundles, verification and export."""
