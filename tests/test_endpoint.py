@@ -46,6 +46,11 @@ def test_param_values_are_json_else_strings() -> None:
     for bad in ("novalue", "=3", "model=x", "messages=[]", "stream=true"):
         with pytest.raises(InputError):
             endpoint.parse_params([bad])
+    for secret in ("api_key=sk-x", "Authorization=Bearer x", "password=p"):
+        with pytest.raises(InputError, match="credential"):
+            endpoint.parse_params([secret])
+    with pytest.raises(InputError, match="credential"):
+        endpoint.check_params({"api_key": "x"}, "plan params")
     with pytest.raises(InputError, match="twice"):
         endpoint.parse_params(["seed=1", "seed=2"])
 

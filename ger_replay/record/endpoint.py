@@ -35,6 +35,21 @@ REASONING_MAX_TOKENS = 16000
 #: Body fields a parameter may not set: the tool writes them itself.
 RESERVED = ("model", "messages", "stream", "n")
 RESPONSE_FORMATS: tuple[str, ...] = ("text", "json")
+#: Field names of credentials: a key never goes into a body (nor, so, into run.json)
+CREDENTIAL_NAMES = frozenset(
+    {"api_key", "api-key", "apikey", "key", "authorization", "password", "secret", "token",
+     "access_token", "bearer"}
+)  # fmt: skip
+
+
+def _check_key(key: str, where: str) -> None:
+    if key in RESERVED:
+        raise InputError(f"{where} {key}: the tool sets {key!r} itself")
+    if key.lower() in CREDENTIAL_NAMES:
+        raise InputError(
+            f"{where} {key}: a credential never goes into a request body (it would be kept in "
+            "run.json and the cassettes); the key is read from OPENAI_API_KEY"
+        )
 
 
 def default_max_tokens(model: str) -> int:
@@ -53,8 +68,7 @@ def parse_param(text: str) -> tuple[str, Any]:
     key = key.strip()
     if not sep or not key:
         raise InputError(f"--param {text!r}: expected KEY=VALUE (for example temperature=0.2)")
-    if key in RESERVED:
-        raise InputError(f"--param {key}: the tool sets {key!r} itself")
+    _check_key(key, "--param")
     try:
         value: Any = json.loads(raw)
     except ValueError:
@@ -77,9 +91,10 @@ def check_params(params: Mapping[str, Any], where: str = "params") -> dict[str, 
     """Parameters read from a file (run.json, a plan): a JSON object without reserved keys."""
     if not isinstance(params, Mapping):
         raise InputError(f"{where} must be a table of body fields, found {type(params).__name__}")
-    bad = [k for k in params if not isinstance(k, str) or not k or k in RESERVED]
-    if bad:
-        raise InputError(f"{where}: the tool sets {', '.join(map(repr, bad))} itself")
+    for k in params:
+        if not isinstance(k, str) or not k:
+            raise InputError(f"{where}: an empty field name")
+        _check_key(k, where)
     return dict(params)
 
 
