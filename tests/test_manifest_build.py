@@ -304,3 +304,24 @@ def test_affectnet_from_the_released_list(tmp_path: Path, released_dir: Path) ->
     )  # fmt: skip
     assert code == 0, text
     assert len(_rows(out)) == len(names) == datasets.get("affectnet").test_samples
+
+
+def test_double_matches_settled_by_sub_folder_or_training_folder(tmp_path: Path) -> None:
+    media = tmp_path / "media"
+    # the same file name in Train and Val: the Val one is the test sample
+    _touch(media / "SFEW_2" / "Train" / "Sad" / "Same_01.png")
+    val = _touch(media / "SFEW_2" / "Val" / "Sad" / "Same_01.png")
+    # AffectNet names carry their folder: 1/abc.jpg is not 2/abc.jpg
+    one = _touch(media / "imgs" / "1" / "abc.jpg")
+    _touch(media / "imgs" / "2" / "abc.jpg")
+    _label_csv(
+        tmp_path / "results" / "sfew2" / "label.csv",
+        [("Same_01.png", "Sad"), ("1/abc.jpg", "Happy")],
+    )
+    out = tmp_path / "o.csv"
+    code, text = _manifest(
+        "sfew2", "--media", str(media), "--tests", str(tmp_path / "results"), "-o", str(out),
+    )  # fmt: skip
+    assert code == 0, text
+    got = {r["sample_id"]: (tmp_path / r["image"]).resolve() for r in _rows(out)}
+    assert got == {"Same_01": val.resolve(), "abc": one.resolve()}

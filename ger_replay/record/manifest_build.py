@@ -14,8 +14,10 @@ without leading zeros (`00001` is `1`).
   `--text FILE` (CSV; columns `name,text`, or others named by `--text-columns`), else a
   `<name>.txt` file under ROOT (MVSA's own layout).
 - A test sample with no media: exit 2 naming every such sample (`--allow-missing` writes the
-  rest and lists them). A sample matched by two files: exit 2 naming both (`--prefer files` or
-  `--prefer frames` settles a video file beside a frame folder of the same clip).
+  rest and lists them). A sample matched by two files is settled by the list's sub-folder
+  (`1/x.jpg` is not `2/x.jpg`), else by taking the only one outside a training folder
+  (`Train/`, `training_set/`, `FER2013Train/`...); otherwise exit 2 naming both (`--prefer
+  files` or `--prefer frames` settles a video file beside a frame folder of the same clip).
 
 The manifest is a CSV `sample_id,gt,image|video[,text]` with media paths relative to its folder.
 """
@@ -65,6 +67,8 @@ def match_key(name: str) -> str:
 class TestSample:
     sample_id: str
     gt: str
+    #: the name as the list gives it (it may hold a sub-folder that settles a double match)
+    name: str = ""
 
 
 def _read_rows(path: Path, columns: tuple[str, str], what: str) -> list[tuple[int, str, str]]:
@@ -120,7 +124,7 @@ def read_labels(path: Path, ds: Dataset) -> list[TestSample]:
             rules.truth(gt.strip())
         except UnknownLabel as e:
             raise InputError(str(e), path, line) from None
-        out.append(TestSample(key, gt.strip()))
+        out.append(TestSample(key, gt.strip(), name.strip()))
     return out
 
 
@@ -145,7 +149,7 @@ def released_tests(tests: Path, ds: Dataset, agree: str = "three") -> tuple[list
     """The test list of `ds` from the released predictions folder, and the file it came from.
     Twitter I: the list of `agree` (five, four or three annotators agreeing; three holds the
     other two)."""
-    from ger_replay.io.released import read_test_set
+    from ger_replay.io.released import read_frame, read_test_set
 
     folder = _dataset_folder(tests, ds)
     if ds.key == "twitter1":
@@ -155,7 +159,8 @@ def released_tests(tests: Path, ds: Dataset, agree: str = "three") -> tuple[list
     else:
         path = folder / "label.csv"
     df = read_test_set(path, Rules(ds))
-    return [TestSample(s, g) for s, g in df.iter_rows()], path
+    names = dict(read_frame(path).select("key", "name").iter_rows())
+    return [TestSample(s, g, str(names.get(s) or s)) for s, g in df.iter_rows()], path
 
 
 @dataclass
@@ -265,7 +270,7 @@ def build(
     found = scan(media, keys, kind, needs_text and text is None)
     texts = read_texts(text, text_columns) if (needs_text and text is not None) else None
     column = "video" if kind == "video" else "image"
-    rows, missing, problems = _rows(samples, found, texts, kind, needs_text, prefer, out)
+    rows, missing, problems = _rows(samples, found, texts, kind, needs_text, prefer, out, media)
     if problems:
         raise ManifestBuildError(
             f"{len(problems)} sample(s) matched by more than one file (point --media at one "
@@ -307,6 +312,7 @@ def _rows(
     needs_text: bool,
     prefer: str | None,
     out: Path,
+    media: Path,
 ) -> tuple[list[dict[str, str]], list[str], list[str]]:
     """(manifest rows, samples without media, samples matched twice)."""
     problems: list[str] = []
@@ -320,6 +326,8 @@ def _rows(
         if files and folders and prefer in ("files", "frames"):
             files, folders = (files, []) if prefer == "files" else ([], folders)
         hits = files + folders
+        if len(hits) > 1:
+            hits = settle(hits, s.name, media)
         if len(hits) > 1:
             problems.append(
                 f"{s.sample_id}: matched by {len(hits)} files: " + ", ".join(map(str, hits))
@@ -339,6 +347,23 @@ def _rows(
             continue
         rows.append(row)
     return rows, missing, problems
+
+
+_TRAIN = re.compile(r"(?i)^(?:train|training)(?:[_\- ]?(?:set|data|images?|clips?))?$|train$")
+
+
+def settle(hits: list[Path], name: str, media: Path) -> list[Path]:
+    """Settles a double match: the file whose path ends with the list's name (sub-folder
+    included), else the only one outside a training folder (`Train/`, `training_set/`, ...)."""
+    stem = _EXT.sub("", name.strip().replace("\\", "/")).strip("/")
+    if "/" in stem:
+        ends = [h for h in hits if _EXT.sub("", h.as_posix()).endswith("/" + stem)]
+        if len(ends) == 1:
+            return ends
+    outside = [
+        h for h in hits if not any(_TRAIN.search(p) for p in h.relative_to(media).parts[:-1])
+    ]
+    return outside if len(outside) == 1 else hits
 
 
 def _text_of(
