@@ -28,8 +28,14 @@ def _pick(df: pl.DataFrame, runs: Sequence[str]) -> pl.DataFrame:
 @common.FMT
 @click.option("--majority", type=click.Path(path_type=Path), help="Write the majority-vote run.")
 @click.option("--no-ci", is_flag=True, help="Skip the bootstrap intervals.")
+@common.RULES
 def stability_cmd(
-    paths: tuple[Path, ...], runs: tuple[str, ...], fmt: str, majority: Path | None, no_ci: bool
+    paths: tuple[Path, ...],
+    runs: tuple[str, ...],
+    fmt: str,
+    majority: Path | None,
+    no_ci: bool,
+    rules: str,
 ) -> None:
     """Stability of repeated runs of one dataset and setting (agreement, spread, majority vote)."""
     from ger_replay.analysis.stability import stability
@@ -40,7 +46,7 @@ def stability_cmd(
         common.report_errors(loaded.errors)
         if loaded.errors:
             return common.EXIT_INPUT
-        s = stability(_pick(loaded.table, runs), ci=not no_ci)
+        s = stability(_pick(loaded.table, runs), rules, ci=not no_ci)
         per_run = s.per_run.select(
             "run", "metric", "value", "ci_low", "ci_high", "n_scored", "n_total"
         )
@@ -52,6 +58,7 @@ def stability_cmd(
                 ("samples that flip most", s.flips(10)),
             ],
             fmt,
+            rules,
         )
         if majority is not None:
             write_table(s.majority, majority)
@@ -66,8 +73,9 @@ def stability_cmd(
 @common.RUNS
 @common.FMT
 @click.option("--normalise", "--normalize", is_flag=True, help="Row percentages, not counts.")
+@common.RULES
 def confusion_cmd(
-    paths: tuple[Path, ...], runs: tuple[str, ...], fmt: str, normalise: bool
+    paths: tuple[Path, ...], runs: tuple[str, ...], fmt: str, normalise: bool, rules: str
 ) -> None:
     """Confusion matrices (with failure columns) and class-wise recall of every run."""
     import polars as pl
@@ -80,7 +88,7 @@ def confusion_cmd(
         if loaded.table.height == 0:
             return common.EXIT_INPUT
         df = _pick(loaded.table, runs)
-        long = confusion.confusion(df)
+        long = confusion.confusion(df, rules)
         value = "row_percent" if normalise else "count"
         parts = [
             (
@@ -89,8 +97,8 @@ def confusion_cmd(
             )
             for run in long.get_column("run").unique(maintain_order=True).to_list()
         ]
-        parts.append(("class-wise recall, precision, F1 (%)", confusion.class_recall(df)))
-        common.show(parts, fmt)
+        parts.append(("class-wise recall, precision, F1 (%)", confusion.class_recall(df, rules)))
+        common.show(parts, fmt, rules)
         return common.EXIT_INPUT if loaded.errors else common.EXIT_OK
 
     common.guarded(go)
@@ -140,19 +148,21 @@ def _side(path: Path) -> pl.DataFrame | dict[str, dict[str, object]]:
 @common.FMT
 @click.option("--tolerance", type=float, default=1e-9, show_default=True)
 @click.option("--limit", type=int, default=50, show_default=True, help="Changed samples shown.")
-def diff_cmd(a: Path, b: Path, fmt: str, tolerance: float, limit: int) -> None:
+@common.RULES
+def diff_cmd(a: Path, b: Path, fmt: str, tolerance: float, limit: int, rules: str) -> None:
     """Samples whose label or status changed, and metric moves, between two scorings (exit 1
-    when anything changed)."""
+    when anything changed). --rules scores the predictions sides (a JSON scoring side keeps
+    the rules it was made with)."""
     import polars as pl
 
     from ger_replay.analysis.diff import diff
 
     def go() -> int:
-        d = diff(_side(a), _side(b), tolerance=tolerance)
+        d = diff(_side(a), _side(b), rules=rules, tolerance=tolerance)
         moved = d.metrics.filter(pl.col("moved"))
         parts = [("metric moves", moved if fmt != "json" else d.metrics)]
         parts.append((f"samples changed ({d.samples.height})", d.samples.head(limit)))
-        common.show(parts, fmt)
+        common.show(parts, fmt, rules)
         click.echo(
             f"{moved.height} run(s) moved, {d.samples.height} sample(s) changed "
             f"between {a} and {b}",
@@ -166,21 +176,19 @@ def diff_cmd(a: Path, b: Path, fmt: str, tolerance: float, limit: int) -> None:
 @click.command("report")
 @common.PATHS
 @click.option("-o", "--output", required=True, type=click.Path(path_type=Path), help="Folder.")
-@click.option("--missing", type=click.Choice(["skip", "wrong"]), default="skip", show_default=True)
+@common.RULES
 @click.option("--no-ci", is_flag=True, help="Skip the bootstrap intervals.")
 @click.option("--seed", type=int, default=0, show_default=True)
-def report_cmd(paths: tuple[Path, ...], output: Path, missing: str, no_ci: bool, seed: int) -> None:
+def report_cmd(paths: tuple[Path, ...], output: Path, rules: str, no_ci: bool, seed: int) -> None:
     """Tables (Markdown, CSV, LaTeX), figures (PNG, PDF) and OUTPUT/index.html for PATHS."""
     from ger_replay.report.build import build_report
-    from ger_replay.score.scoring import check_missing
 
     def go() -> int:
         loaded = common.load(paths)
         common.report_errors(loaded.errors)
         if loaded.table.height == 0:
             return common.EXIT_INPUT
-        rule = check_missing(missing)
-        res = build_report(loaded.table, output, loaded.calls, rule, not no_ci, seed)
+        res = build_report(loaded.table, output, loaded.calls, rules, not no_ci, seed)
         click.echo(f"report: {len(res.files)} file(s) in {output}; open {res.index}", err=True)
         for n in res.notes:
             click.echo(f"  not shown: {n}", err=True)

@@ -18,18 +18,31 @@ COLUMNS: list[tuple[str, str]] = [
     ("metric", "metric"),
     ("value", "value"),
     ("95% CI", "ci"),
+    ("paper", "paper"),
+    ("delta", "delta"),
     ("scored", "n_scored"),
     ("total", "n_total"),
     ("majority", "majority"),
+    ("paper majority", "paper_majority"),
     ("random", "random"),
+    ("paper random", "paper_random"),
 ]
+
+
+def rules_line(rows: Sequence[dict[str, Any]]) -> str | None:
+    """The line naming the rule set(s) that made the rows, for under a text table."""
+    from ger_replay.protocol.rulesets import describe
+
+    names = list(dict.fromkeys(str(r["rules"]) for r in rows if r.get("rules")))
+    return "; ".join(describe(n) for n in names) if names else None
 
 
 def _num(v: Any) -> str:
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return "-"
     if isinstance(v, float):
-        return f"{v:.2f}"
+        s = f"{v:.2f}"
+        return "0.00" if s == "-0.00" else s
     return str(v)
 
 
@@ -80,6 +93,9 @@ def to_table(rows: Sequence[dict[str, Any]]) -> str:
 
     out = [line(heads), "  ".join("-" * w for w in widths)]
     out += [line(b) for b in body]
+    foot = rules_line(rows)
+    if foot:
+        out += ["", foot]
     return "\n".join(out)
 
 
@@ -88,6 +104,9 @@ def to_markdown(rows: Sequence[dict[str, Any]]) -> str:
     align = ["---" if i < 3 else "---:" for i in range(len(heads))]
     out = ["| " + " | ".join(heads) + " |", "| " + " | ".join(align) + " |"]
     out += ["| " + " | ".join(c.replace("|", "\\|") for c in b) + " |" for b in body]
+    foot = rules_line(rows)
+    if foot:
+        out += ["", foot]
     return "\n".join(out)
 
 
@@ -118,6 +137,9 @@ def to_latex(rows: Sequence[dict[str, Any]]) -> str:
     ]
     out += [" & ".join(_latex_escape(c) for c in b) + " \\\\" for b in body]
     out += ["\\bottomrule", "\\end{tabular}"]
+    foot = rules_line(rows)
+    if foot:
+        out.append(f"% {foot}")
     return "\n".join(out)
 
 
@@ -135,11 +157,15 @@ def to_csv(rows: Sequence[dict[str, Any]]) -> str:
         "coverage",
         "majority",
         "random",
+        "paper",
+        "delta",
+        "paper_majority",
+        "paper_random",
         "acc",
         "uar",
         "waf",
         "macro_f1",
-        "missing",
+        "rules",
     ]
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
