@@ -325,3 +325,26 @@ def test_double_matches_settled_by_sub_folder_or_training_folder(tmp_path: Path)
     assert code == 0, text
     got = {r["sample_id"]: (tmp_path / r["image"]).resolve() for r in _rows(out)}
     assert got == {"Same_01": val.resolve(), "abc": one.resolve()}
+
+
+def test_cmumosi_own_transcripts(tmp_path: Path) -> None:
+    """CMU-MOSI as distributed: Raw/Video/Segmented/<video>_<n>.mp4 and
+    Raw/Transcript/Segmented/<video>.annotprocessed with lines <n>_DELIMITER_<text>."""
+    raw = tmp_path / "media" / "CMU_MOSI" / "Raw"
+    for n in (1, 2, 3):
+        _touch(raw / "Video" / "Segmented" / f"k5Y_838nuGo_{n}.mp4")
+    transcript = raw / "Transcript" / "Segmented" / "k5Y_838nuGo.annotprocessed"
+    _touch(transcript, b"1_DELIMITER_I LOVED IT\n2_DELIMITER_not for me\n3_DELIMITER_meh\n")
+    tests = [("k5Y_838nuGo_1", "2.2"), ("k5Y_838nuGo_2", "-1.4")]
+    _label_csv(tmp_path / "results" / "cmumosi" / "label.csv", tests)
+    args = ["cmumosi", "--media", str(tmp_path / "media"), "--tests", str(tmp_path / "results")]
+    code, text = _manifest(*args, "-o", str(tmp_path / "m.csv"))
+    assert code == 0, text
+    rows = _rows(tmp_path / "m.csv")
+    assert [(r["sample_id"], r["text"]) for r in rows] == [
+        ("k5Y_838nuGo_1", "I LOVED IT"),
+        ("k5Y_838nuGo_2", "not for me"),
+    ]
+    transcript.write_text("1_DELIMITER_fine\nno delimiter here\n")
+    code, text = _manifest(*args, "-o", str(tmp_path / "m.csv"))
+    assert code == 2 and f"{transcript}:2" in text and "_DELIMITER_" in text

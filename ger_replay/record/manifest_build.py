@@ -12,7 +12,7 @@ without leading zeros (`00001` is `1`).
 - Image datasets take image files; video datasets video files or frame folders (a folder named
   after the sample that holds image files); the multimodal and tweet datasets also a text:
   `--text FILE` (CSV; columns `name,text`, or others named by `--text-columns`), else a
-  `<name>.txt` file under ROOT (MVSA's own layout).
+  `<name>.txt` file under ROOT (MVSA's own layout), else CMU-MOSI's `*.annotprocessed`.
 - A test sample with no media: exit 2 naming every such sample (`--allow-missing` writes the
   rest and lists them). A sample matched by two files is settled by the list's sub-folder
   (`1/x.jpg` is not `2/x.jpg`), else by taking the only one outside a training folder
@@ -36,6 +36,7 @@ from ger_replay.errors import InputError
 from ger_replay.protocol import datasets
 from ger_replay.protocol.datasets import Dataset
 from ger_replay.protocol.rules import Rules, UnknownLabel
+from ger_replay.record import transcripts
 
 IMAGE_EXTS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".gif"})
 VIDEO_EXTS = frozenset(
@@ -170,6 +171,7 @@ class Found:
     files: dict[str, list[Path]] = field(default_factory=dict)
     folders: dict[str, list[Path]] = field(default_factory=dict)
     texts: dict[str, list[Path]] = field(default_factory=dict)
+    transcripts: list[Path] = field(default_factory=list)  # CMU-MOSI's *.annotprocessed
 
 
 def _has_images(folder: Path) -> bool:
@@ -210,11 +212,11 @@ def scan(root: Path, keys: set[str], kind: str, want_text: bool) -> Found:
                 continue
             ext = os.path.splitext(f)[1].lower()
             key = match_key(f)
-            if key not in keys:
-                continue
-            if ext in exts:
+            if want_text and ext == transcripts.SUFFIX:
+                found.transcripts.append(here / f)
+            elif key in keys and ext in exts:
                 found.files.setdefault(key, []).append(here / f)
-            elif want_text and ext == ".txt":
+            elif key in keys and want_text and ext == ".txt":
                 found.texts.setdefault(key, []).append(here / f)
     return found
 
@@ -225,9 +227,7 @@ def read_texts(path: Path, columns: tuple[str, str]) -> dict[str, str]:
     for line, name, text in _read_rows(path, columns, "the text file"):
         key = match_key(name)
         if key in seen:
-            raise InputError(
-                f"sample {key!r} has two texts (first on line {seen[key]})", path, line
-            )
+            raise InputError(f"sample {key!r} has two texts (also line {seen[key]})", path, line)
         seen[key] = line
         out[key] = text
     return out
@@ -269,6 +269,9 @@ def build(
     keys = _keys(samples, source)
     found = scan(media, keys, kind, needs_text and text is None)
     texts = read_texts(text, text_columns) if (needs_text and text is not None) else None
+    if texts is None and found.transcripts:  # CMU-MOSI's own transcripts
+        said = transcripts.annotprocessed(found.transcripts)
+        texts = {match_key(k): v for k, v in said.items()}
     column = "video" if kind == "video" else "image"
     rows, missing, problems = _rows(samples, found, texts, kind, needs_text, prefer, out, media)
     if problems:
@@ -297,9 +300,7 @@ def _keys(samples: Sequence[TestSample], source: Path) -> set[str]:
     for s in samples:
         k = match_key(s.sample_id)
         if k in by_key:
-            raise InputError(
-                f"samples {by_key[k]!r} and {s.sample_id!r} have the same name", source
-            )
+            raise InputError(f"{by_key[k]!r} and {s.sample_id!r} have the same name", source)
         by_key[k] = s.sample_id
     return set(by_key)
 
