@@ -197,3 +197,26 @@ def test_reasoning_models_get_no_temperature_and_a_larger_limit(
     assert "temperature" not in body and body["max_completion_tokens"] == 16000
     meta = rundir.read_meta(out)
     assert meta["temperature"] is None and meta["max_tokens"] == 16000
+
+
+def test_json_refusals_come_in_their_own_field_and_count_as_refusals(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ger_replay.io import journal
+
+    monkeypatch.setenv("OPENAI_API_KEY", FAKE_KEY)
+    manifest = image_manifest(tmp_path, 2)
+    out = tmp_path / "run"
+    with serve(manifest, datasets.get("sfew2"), seed=4, refuse_rate=1.0) as sim:
+        args = ["record", "--dataset", "sfew2", "--manifest", str(manifest), "--out", str(out)]
+        args += ["--base-url", sim.url, "--response-format", "json", "--max-tries", "1"]
+        res = CliRunner().invoke(main, args)
+        assert res.exit_code == 0, res.output
+    first = cassettes.read(out / "cassettes" / "b00000.json")[0]
+    message = json.loads(first.response["body"]["string"])["choices"][0]["message"]
+    assert message["content"] is None and message["refusal"].startswith("I'm sorry")
+    outcomes = {e["outcome"] for e in journal.read(out / rundir.JOURNAL) if e["event"] == "call"}
+    assert outcomes == {"refused"}
+    ref = CliRunner().invoke(main, ["refusals", str(out), "--format", "json"])
+    words = json.loads(ref.output)["refusal wordings"]
+    assert words and words[0]["wording"].startswith("I'm sorry")

@@ -197,7 +197,7 @@ class Engine:
             "choices": [
                 {
                     "index": 0,
-                    "message": {"role": "assistant", "content": text},
+                    "message": _message(text, wants_json(body) and text == REFUSAL),
                     "finish_reason": "stop",
                     "logprobs": None,
                 }
@@ -208,6 +208,14 @@ class Engine:
                 "total_tokens": prompt_tokens + completion_tokens,
             },
         }
+
+
+def _message(text: str, refused_json: bool) -> dict[str, Any]:
+    """The assistant message; a refusal of JSON output comes as OpenAI sends it: no content,
+    the words in `refusal`."""
+    if refused_json:
+        return {"role": "assistant", "content": None, "refusal": text}
+    return {"role": "assistant", "content": text}
 
 
 def request_key(model: str, prompt: str, items: list[tuple[str | None, list[str]]]) -> str:
