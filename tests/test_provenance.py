@@ -78,6 +78,10 @@ def test_resume_elsewhere_is_refused_then_allowed_and_listed(
     for p in (out / "cassettes").glob("*.json"):
         for it in json.loads(p.read_text())["interactions"]:
             assert json.loads(it["request"]["body"])["model"] in ("model-a", "model-b")
+    from ger_replay.io import export
+
+    row = export.collect([out]).table.row(0, named=True)
+    assert [e["model"] for e in json.loads(row["endpoints"])] == ["model-a", "model-b"]
     # offline replay rebuilds each call with its own endpoint and model
     monkeypatch.delenv("OPENAI_API_KEY")
     got = replay(out, manifest)

@@ -93,3 +93,24 @@ def test_smoke_run_then_full_run_pays_nothing_twice(
     monkeypatch.delenv("OPENAI_API_KEY")
     got = replay(out, manifest)
     assert got.batches == 9 and got.answered + got.unanswered == 40
+
+
+def test_export_says_a_run_is_a_subset_and_how_it_was_asked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ger_replay.io import export
+
+    monkeypatch.setenv("OPENAI_API_KEY", FAKE_KEY)
+    manifest = image_manifest(tmp_path, 20)
+    out = tmp_path / "run"
+    with serve(manifest, SFEW, seed=8) as sim:
+        res = CliRunner().invoke(
+            main,
+            ["record", "--dataset", "sfew2", "--manifest", str(manifest), "--out", str(out),
+             "--base-url", sim.url, "--limit", "7", "--param", "seed=3", "--param", "top_p=0.5"],
+        )  # fmt: skip
+        assert res.exit_code == 0, res.output
+    row = export.collect([out]).table.row(0, named=True)
+    assert row["subset_of"] == 20 and row["params"] == '{"seed": 3, "top_p": 0.5}'
+    assert row["token_field"] == "max_completion_tokens" and row["response_format"] == "text"
+    assert row["endpoints"] is None
