@@ -158,3 +158,12 @@ def test_factors_apply_where_they_mean_something(tmp_path: Path) -> None:
     assert o.limit == 14 and o.repeat == 4 and o.out == tmp_path / "o" / "rafdb-o4-mini-t1-gray-r4"
     assert o.settings.temperature is None and o.settings.max_tokens == 5000
     assert cells["rafdb-gpt-4o-t1-rgb-r4"].options.settings.temperature == 0.0
+
+
+def test_plan_with_run_options_is_refused(tmp_path: Path) -> None:
+    plan = tmp_path / "p.toml"
+    plan.write_text('[[datasets]]\nkey = "sfew2"\nmanifest = "m.csv"\n[[models]]\nmodel = "m"\n')
+    res = CliRunner().invoke(
+        main, ["record", "--plan", str(plan), "--model", "x", "--limit", "3", "--dry-run"]
+    )
+    assert res.exit_code == 2 and "--model, --limit belong in it" in res.output

@@ -108,6 +108,19 @@ def record_cmd(
     from ger_replay.record import recorder
 
     if plan_file is not None:
+        ctx = click.get_current_context()
+        given = [
+            f"--{k.replace('_', '-')}"
+            for k in kw
+            if ctx.get_parameter_source(k) is click.core.ParameterSource.COMMANDLINE
+        ]
+        if given:
+            common.fail(
+                GerReplayError(
+                    f"--plan takes the runs' settings from the plan file; {', '.join(given)} "
+                    "belong in it (see ger_replay/record/sweep.py)"
+                )
+            )
         _record_plan(plan_file, dry_run, no_preflight, allow_endpoint_change)
         return
     missing = [f"--{k}" for k in ("dataset", "manifest", "out") if kw.get(k) is None]
