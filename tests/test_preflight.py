@@ -185,3 +185,10 @@ def test_an_endpoint_without_a_model_list_passes_with_a_note(
     assert (
         opened["preflight"]["models_listed"] == 0 and "not checked" in opened["preflight"]["note"]
     )
+
+
+def test_azure_deployment_names_are_not_checked_against_the_model_list() -> None:
+    assert preflight._names_deployments("https://my-res.openai.azure.com/openai/v1")
+    assert preflight._names_deployments("https://x.cognitiveservices.azure.com/openai/v1/")
+    assert not preflight._names_deployments("https://api.openai.com/v1")
+    assert not preflight._names_deployments("https://openai.azure.com.evil.test/v1")

@@ -7,7 +7,8 @@ is not an OpenAI-style model list: the base URL should be the API root, usually 
 when the key is refused (401/403), and when the model is unknown: neither in the list nor found
 by `GET {base_url}/models/{model}`. An endpoint without a model list whose chat path exists (a
 `GET {base_url}/chat/completions` that is not 404, also free) passes with a note that the model
-was not checked; `--no-preflight` skips the check altogether.
+was not checked; so does an Azure OpenAI endpoint (`*.openai.azure.com`), whose `model` is a
+deployment's name; `--no-preflight` skips the check altogether.
 """
 
 from __future__ import annotations
@@ -120,11 +121,25 @@ def check(
                 f"the endpoint lists no models (GET {url}: not found; its chat path answers), "
                 "so the model was not checked"
             )
+        elif models and model not in models and _names_deployments(base_url):
+            note = "Azure OpenAI takes a deployment's name, not a model's: it was not checked"
         elif models and model not in models:
             _find(client, url, model, models)
     finally:
         client.close()
     return PreflightResult(url, models, time.monotonic() - t0, note)
+
+
+AZURE_HOSTS = (".openai.azure.com", ".cognitiveservices.azure.com", ".services.ai.azure.com")
+
+
+def _names_deployments(base_url: str) -> bool:
+    """Azure OpenAI: `model` is a deployment's name, which its model list does not hold."""
+    try:
+        host = (urlsplit(base_url).hostname or "").lower()
+    except ValueError:
+        return False
+    return host.endswith(AZURE_HOSTS)
 
 
 def _fail(url: str, cause: str) -> PreflightError:
