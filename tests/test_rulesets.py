@@ -262,3 +262,20 @@ def test_the_cli_names_every_rule_set() -> None:
 
     assert common.RULE_SETS == rulesets.NAMES
     assert common.RULE_SETS[0] == str(rulesets.DEFAULT)
+
+
+@pytest.mark.parametrize("key", KEYS)
+@pytest.mark.parametrize("rules", [r.value for r in RuleSet])
+def test_no_label_scores_as_a_refusal_under_every_rule_set(key: str, rules: str) -> None:
+    """An answer in prose naming no label gives no prediction: scored as the refused sample is."""
+    refused = five_samples(key)
+    no_label = refused.with_columns(
+        pl.when(pl.col("status") == table.REFUSED)
+        .then(pl.lit(table.NO_LABEL))
+        .otherwise(pl.col("status"))
+        .alias("status")
+    )
+    assert set(no_label["status"]) - set(refused["status"]) == {table.NO_LABEL}
+    (a,) = score_table(refused, rules).rows
+    (b,) = score_table(no_label, rules).rows
+    assert (a["n_scored"], a["value"]) == (b["n_scored"], b["value"])
