@@ -220,3 +220,27 @@ def test_json_refusals_come_in_their_own_field_and_count_as_refusals(
     ref = CliRunner().invoke(main, ["refusals", str(out), "--format", "json"])
     words = json.loads(ref.output)["refusal wordings"]
     assert words and words[0]["wording"].startswith("I'm sorry")
+
+
+def test_parameters_that_replace_the_typed_fields_keep_run_json_readable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", FAKE_KEY)
+    manifest = image_manifest(tmp_path, 3)
+    out = tmp_path / "run"
+    with serve(manifest, datasets.get("sfew2"), seed=4) as sim:
+        args = ["record", "--dataset", "sfew2", "--manifest", str(manifest), "--out", str(out)]
+        args += ["--base-url", sim.url, "--param", "temperature=warm", "--param", "max_tokens=77"]
+        res = CliRunner().invoke(main, args)
+        assert res.exit_code == 0, res.output
+        again = CliRunner().invoke(main, args)  # the same settings resume
+        assert again.exit_code == 0, again.output
+    meta = rundir.read_meta(out)
+    assert meta["temperature"] == 0.0 and meta["params"]["temperature"] == "warm"
+    assert (meta["max_tokens"], meta["token_field"]) == (77, "max_tokens")
+    (body,) = _bodies(out)
+    assert body["temperature"] == "warm" and body["max_tokens"] == 77
+    assert "max_completion_tokens" not in body
+    monkeypatch.delenv("OPENAI_API_KEY")
+    res = CliRunner().invoke(main, ["replay", str(out), "--manifest", str(manifest)])
+    assert res.exit_code == 0, res.output

@@ -115,8 +115,22 @@ def sample_order(ids: Sequence[str], seed: int, repeat: int) -> list[str]:
     return order
 
 
+def _sent_limits(settings: RequestSettings) -> tuple[float | None, int, str]:
+    """The temperature, token limit and its field the body carries: a parameter's when it gives
+    a number (run.json's typed fields hold numbers; anything else stays in `params` only)."""
+    p = settings.params
+    t = p.get("temperature", settings.temperature)
+    if t is not None and (isinstance(t, bool) or not isinstance(t, int | float)):
+        t = settings.temperature
+    for f in ("max_completion_tokens", "max_tokens"):
+        if isinstance(p.get(f), int) and not isinstance(p.get(f), bool):
+            return t, int(p[f]), f
+    return t, settings.max_tokens, settings.resolved_token_field
+
+
 def settings_meta(settings: RequestSettings) -> dict[str, Any]:
     builtin = settings.template in ("1", "2", "3")
+    temperature, max_tokens, token_field = _sent_limits(settings)
     return {
         "model": settings.model,
         "template": settings.template if builtin else "file",
@@ -125,9 +139,9 @@ def settings_meta(settings: RequestSettings) -> dict[str, Any]:
         "frame_plan": settings.frame_plan,
         "color": settings.color,
         "modality": settings.modality,
-        "temperature": settings.params.get("temperature", settings.temperature),
-        "max_tokens": settings.max_tokens,
-        "token_field": settings.resolved_token_field,
+        "temperature": temperature,
+        "max_tokens": max_tokens,
+        "token_field": token_field,
         "response_format": settings.response_format or "text",
         "params": dict(settings.params),
     }
