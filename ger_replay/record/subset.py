@@ -98,7 +98,10 @@ def layout(
     was = meta.get("subset")
     if not isinstance(was, Mapping):
         return order, segments, None
-    chosen = select(samples, dataset, limit, int(was.get("seed", seed)))
+    was_seed = was.get("seed", seed)
+    if not isinstance(was_seed, int) or isinstance(was_seed, bool):
+        raise InputError(f"run.json: subset seed must be a whole number, found {was_seed!r}")
+    chosen = select(samples, dataset, limit, was_seed)
     have = set(order)
     new = [s.sample_id for s in chosen if s.sample_id not in have]
     if not new:
@@ -106,4 +109,4 @@ def layout(
     parts = list(segments or [len(order)])
     order += shuffle(new)
     parts.append(len(new))
-    return order, parts, describe(len(order), len(samples), int(was.get("seed", seed)))
+    return order, parts, describe(len(order), len(samples), was_seed)
