@@ -372,7 +372,7 @@ def options(
         manifest=manifest,
         out=out,
         settings=settings,
-        base_url=base_url,
+        base_url=base_url.strip() or default_base_url(),
         batch_size=batch_size,
         max_tries=max_tries,
         rpm=rpm,
