@@ -18,26 +18,41 @@ if TYPE_CHECKING:  # polars and the loader load when a command runs, not with `-
 
     from ger_replay.io.load import LoadResult
 
-#: Exit codes: 0 fine, 1 a check failed (scores moved, bundle altered, diff found), 2 bad input.
+#: Exit codes: 0 fine, 1 a check failed (scores moved, bundle altered, diff found), 2 bad input,
+#: 130 stopped by Ctrl-C (or SIGTERM).
 EXIT_OK = 0
 EXIT_CHECK = 1
 EXIT_INPUT = 2
+EXIT_INTERRUPTED = 130
 
 FORMATS = ("table", "markdown", "csv", "json")
+
+
+def shown(text: object) -> str:
+    """Text fit for the terminal: no secret, no control sequence from a stranger's name."""
+    from ger_replay.io.neutral import terminal
+    from ger_replay.io.scrub import scrub_text
+
+    return terminal(scrub_text(str(text)))
+
+
+def echo(text: object = "", err: bool = False) -> None:
+    """`click.echo` of `shown(text)`: every line the tool prints goes through here."""
+    click.echo(shown(text), err=err)
 
 
 def report_errors(errors: Sequence[object]) -> None:
     """Lists every failure at the end, one per line, on stderr."""
     if not errors:
         return
-    click.echo(f"\n{len(errors)} problem(s):", err=True)
+    echo(f"\n{len(errors)} problem(s):", err=True)
     for e in errors:
-        click.echo(f"  error: {e}", err=True)
+        echo(f"  error: {e}", err=True)
 
 
 def fail(e: BaseException, code: int = EXIT_INPUT) -> NoReturn:
     """Prints one error and exits with `code`."""
-    click.echo(f"error: {e}", err=True)
+    echo(f"error: {e}", err=True)
     sys.exit(code)
 
 
@@ -60,9 +75,15 @@ def exit_for(errors: Sequence[object]) -> None:
 def emit(text: str, output: Path | None = None) -> None:
     """Writes `text` to `output`, or to stdout."""
     if output:
-        output.write_text(text + "\n", encoding="utf-8")
+        from ger_replay.io.atomic import atomic_write_text, write_error
+        from ger_replay.io.scrub import scrub_text
+
+        try:
+            atomic_write_text(output, scrub_text(text + "\n"))
+        except OSError as e:
+            fail(write_error(e, output))
     else:
-        click.echo(text)
+        echo(text)
 
 
 def show(parts: Sequence[tuple[str, pl.DataFrame]], fmt: str, rules: str | None = None) -> None:
@@ -74,20 +95,20 @@ def show(parts: Sequence[tuple[str, pl.DataFrame]], fmt: str, rules: str | None 
         out: dict[str, object] = {k: v.to_dicts() for k, v in parts}
         if rules is not None:
             out["rules"] = rules
-        click.echo(json.dumps(out, indent=2, default=str))
+        echo(json.dumps(out, indent=2, default=str))
         return
     for i, (title, df) in enumerate(parts):
         if i:
-            click.echo("")
+            echo("")
         if fmt != "csv":
-            click.echo(f"## {title}" if fmt == "markdown" else f"{title}:")
+            echo(f"## {title}" if fmt == "markdown" else f"{title}:")
         else:
-            click.echo(f"# {title}")
-        click.echo(render_text(df, fmt))
+            echo(f"# {title}")
+        echo(render_text(df, fmt))
     if rules is not None:
         from ger_replay.protocol.rulesets import describe
 
-        click.echo(("# " if fmt == "csv" else "\n") + describe(rules))
+        echo(("# " if fmt == "csv" else "\n") + describe(rules))
 
 
 def load(paths: Sequence[Path], label_files: Sequence[Path] = ()) -> LoadResult:

@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from ger_replay.cli import common
+from ger_replay.cli.common import echo
 from ger_replay.errors import GerReplayError
 
 
@@ -131,13 +132,21 @@ def record_cmd(
         opts.preflight = not no_preflight
         opts.allow_endpoint_change = allow_endpoint_change
         if dry_run:
-            click.echo("\n".join(recorder.plan(opts).lines()))
+            echo("\n".join(recorder.plan(opts).lines()))
             return
         summary = recorder.record(opts)
     except GerReplayError as e:
         common.fail(e)
-    click.echo("\n".join(recorder.summary_lines(summary)), err=True)
+    echo("\n".join(recorder.summary_lines(summary)), err=True)
     common.report_errors(summary.errors)
+    if summary.interrupted is not None:
+        import os
+        import sys
+
+        # calls abandoned in flight must not hold the exit: everything recorded is on disk
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(common.EXIT_INTERRUPTED)
     if not summary.complete:
         raise SystemExit(common.EXIT_CHECK)
 
@@ -183,7 +192,7 @@ def replay_cmd(run_dir: Path, manifest: Path, base_url: str | None) -> None:
         common.fail(e, common.EXIT_CHECK)
     except GerReplayError as e:
         common.fail(e)
-    click.echo(
+    echo(
         f"replayed {got.batches} batch(es), {got.calls} call(s): {got.answered} answered, "
         f"{got.unanswered} unanswered; every request had its recording",
         err=True,

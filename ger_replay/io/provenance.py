@@ -63,15 +63,33 @@ def of_run(
 ) -> dict[str, Any]:
     """The provenance of one run, from its (checked) run.json metadata."""
     out: dict[str, Any] = {col: meta.get(key) for col, key in _FROM_RUN.items()}
+    if isinstance(out.get("endpoint"), str):  # a run recorded elsewhere may keep credentials
+        from ger_replay.io.scrub import clean_url
+
+        out["endpoint"] = clean_url(out["endpoint"])
     params = meta.get("params")
     out["params"] = json.dumps(params, sort_keys=True) if isinstance(params, dict) else None
     subset = meta.get("subset")
     out["subset_of"] = subset.get("of") if isinstance(subset, dict) else None
-    used = meta.get("endpoints")
-    out["endpoints"] = json.dumps(used) if isinstance(used, list) and len(used) > 1 else None
+    out["endpoints"] = _endpoints(meta.get("endpoints"))
     out["bundle"] = bundle
     out["bundle_sha256"] = bundle_sha256
     return out
+
+
+def _endpoints(used: Any) -> str | None:
+    """Every endpoint and model of a run resumed elsewhere, as JSON (URLs cleaned again: a
+    run.json from elsewhere may keep credentials); None for a run of one endpoint."""
+    if not isinstance(used, list) or len(used) < 2:
+        return None
+    from ger_replay.io.scrub import clean_url
+
+    pairs = [
+        {"endpoint": clean_url(str(e.get("endpoint") or "")), "model": e.get("model")}
+        for e in used
+        if isinstance(e, dict)
+    ]
+    return json.dumps(pairs)
 
 
 def with_provenance(df: pl.DataFrame, prov: Mapping[str, Any]) -> pl.DataFrame:

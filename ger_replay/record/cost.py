@@ -96,8 +96,8 @@ def usage_of(content: bytes | str) -> tuple[int, int]:
     try:
         usage = json.loads(content).get("usage") or {}
         p, c = usage.get("prompt_tokens"), usage.get("completion_tokens")
-    except (ValueError, AttributeError, TypeError):
-        return 0, 0
+    except (ValueError, AttributeError, TypeError, RecursionError):
+        return 0, 0  # a hostile answer (absurdly nested, say) reports no usage
     return (p if isinstance(p, int) else 0), (c if isinstance(c, int) else 0)
 
 

@@ -2,8 +2,9 @@
 nothing, with the run's key and a short timeout (5 s to connect, 15 s in all).
 
 It fails, naming the URL without user info or query and the likely cause, when nothing listens
-(connection refused, unknown host, no answer), when the path is wrong (404/405, or an answer that
-is not an OpenAI-style model list: the base URL should be the API root, usually ending in /v1),
+(connection refused, unknown host, no answer), when the path is wrong (404/405/501 with no chat
+path either, or an answer that is not an OpenAI-style model list: the base URL should be the API
+root, usually ending in /v1),
 when the key is refused (401/403), and when the model is unknown: neither in the list nor found
 by `GET {base_url}/models/{model}`. An endpoint without a model list whose chat path exists (a
 `GET {base_url}/chat/completions` that is not 404, also free) passes with a note that the model
@@ -16,7 +17,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import openai
 
@@ -49,17 +50,10 @@ class PreflightResult:
 
 
 def redact_url(url: str) -> str:
-    """scheme://host[:port]/path: no user info, no query, no fragment."""
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname or ""
-        port = parts.port
-    except ValueError:
-        return "(an unreadable URL)"
-    if ":" in host:
-        host = f"[{host}]"
-    netloc = host if port is None else f"{host}:{port}"
-    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+    """scheme://host[:port]/path: no user info, no query, no fragment, no secret's value."""
+    from ger_replay.io.scrub import clean_url
+
+    return clean_url(url)
 
 
 def _cause(e: BaseException) -> str:
@@ -168,7 +162,7 @@ def _get(client: openai.OpenAI, model: str | None, url: str) -> Any:
             url, f"the key may not use this endpoint (HTTP {e.status_code}): check its rights"
         ) from None
     except openai.APIStatusError as e:
-        if e.status_code in (404, 405):
+        if e.status_code in (404, 405, 501):  # no such route, or no GET at all
             raise e from None
         raise _fail(url, f"the endpoint answered HTTP {e.status_code}: {_cause(e)}") from None
 

@@ -32,7 +32,7 @@ def of_interaction(it: cassettes.Interaction) -> tuple[str, str | None]:
         body = json.loads(it.request.body or b"")
         if isinstance(body, dict) and isinstance(body.get("model"), str):
             model = body["model"]
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, RecursionError):
         pass
     return clean(endpoint), model
 

@@ -266,7 +266,7 @@ def open_run(
             )
         rundir.remove_temp_files(out)
         return _resumed(opts, ds, samples, meta, changed)
-    if out.exists() and any(p.name != rundir.LOCK for p in out.iterdir()):
+    if out.exists() and any(not _leftover(p) for p in out.iterdir()):
         raise InputError("exists and is not a run folder; choose an empty or new folder", out)
     order, segments, sub = layout(opts, ds, samples, None)
     meta = new_meta(opts, ds, settings, size, order)
@@ -301,6 +301,16 @@ def _resumed(
     if changed is not None:
         rundir.write_meta(opts.out, changed)
     return meta
+
+
+def _leftover(p: Path) -> bool:
+    """What a creation cut short (before run.json) leaves: the lock, labels.csv, an empty
+    cassettes folder, temporary files. Such a folder is created again."""
+    if p.name in (rundir.LOCK, rundir.LABELS_CSV) or p.name.endswith(rundir.TMP_SUFFIX):
+        return not p.is_symlink()
+    if p.name == rundir.CASSETTES and p.is_dir() and not p.is_symlink():
+        return not any(p.iterdir())
+    return False
 
 
 def layout(

@@ -9,6 +9,8 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+from ger_replay.io.neutral import csv_cell, markdown_cell
+
 FORMATS = ("table", "markdown", "csv", "json", "latex")
 
 #: (header, key) of the summary columns, in order.
@@ -102,8 +104,8 @@ def to_table(rows: Sequence[dict[str, Any]]) -> str:
 def to_markdown(rows: Sequence[dict[str, Any]]) -> str:
     heads, body = _select(rows)
     align = ["---" if i < 3 else "---:" for i in range(len(heads))]
-    out = ["| " + " | ".join(heads) + " |", "| " + " | ".join(align) + " |"]
-    out += ["| " + " | ".join(c.replace("|", "\\|") for c in b) + " |" for b in body]
+    out = ["| " + " | ".join(map(markdown_cell, heads)) + " |", "| " + " | ".join(align) + " |"]
+    out += ["| " + " | ".join(markdown_cell(c) for c in b) + " |" for b in body]
     foot = rules_line(rows)
     if foot:
         out += ["", foot]
@@ -171,7 +173,7 @@ def to_csv(rows: Sequence[dict[str, Any]]) -> str:
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(keys)
     for r in rows:
-        w.writerow(["" if r.get(k) is None else r.get(k) for k in keys])
+        w.writerow(["" if r.get(k) is None else csv_cell(r.get(k)) for k in keys])
     return buf.getvalue().rstrip("\n")
 
 
