@@ -25,7 +25,7 @@ from ger_replay.io.scrub import scrub_text
 from ger_replay.io.writer import write_table
 from ger_replay.protocol.rulesets import RuleSet, describe
 from ger_replay.protocol.status import SAMPLE_STATUSES, Status
-from ger_replay.report import figure_style, figures, html, overview, paper, text_tables
+from ger_replay.report import bounds, figure_style, figures, html, overview, paper, text_tables
 from ger_replay.report.html import Block, FigureRef, Section, esc
 
 
@@ -101,7 +101,7 @@ def build_report(
         _stability_section(w, df, rules, ci, seed, notes),
         _robustness_section(w, df, rules, ci, seed, notes),
         _consistency_section(w, df, rules, notes),
-        _confusion_section(w, df, rules),
+        _confusion_section(w, df, rules, scores, notes),
     ]
     summary = _summary(scores, ref_data.statuses)
     if notes:
@@ -143,11 +143,12 @@ def _scores_section(w: _Writer, scores: pl.DataFrame, rules: RuleSet | str) -> S
             Block(f"<h3>{esc(t.title)}</h3>" + html.paper_table_html(t, files, out_dir))
         )
         sub = scores.filter(pl.col("task") == t.task)
+        sub, which = bounds.shown(sub, scores)
         fig = figures.scores_figure(sub, labels, t.title)
         ref = w.figure(
             fig,
             f"scores_{t.task}",
-            f"{t.title}: score of every run with its interval; dashed: Random, dotted: Majority.",
+            f"{t.title}: score of {which} with its interval; dashed: Random, dotted: Majority.",
         )
         sec.blocks.append(Block(figure=ref))
     w.frame("overview", overview.overview_values(scores))
@@ -208,7 +209,14 @@ def _stability_section(
         "frequent label (the paper's Figure 3). The majority-vote run is written as "
         "<code>tables/*_majority.csv</code> predictions and scores like any other run.",
     )
-    summaries = [_stability_set(w, sec, df, runs, rules, ci, seed) for runs in sets]
+    drawn, note = bounds.largest(sets)
+    notes.extend([note] if note else [])
+    summaries = [
+        _stability_set(w, sec, df, runs, rules, ci, seed)
+        if i in drawn
+        else stability.stability(df.filter(pl.col("run").is_in(runs)), rules, ci, seed).summary
+        for i, runs in enumerate(sets)
+    ]
     w.frame("stability_summary", pl.concat(summaries, how="diagonal_relaxed"))
     return sec
 
@@ -297,7 +305,9 @@ def _consistency_section(
             "Per true class: share of the samples both runs answered on which they agree "
             "(the paper's Figure 5).",
         )
-        for a, b in pairs:
+        if len(pairs) > bounds.FIGURE_LIMIT:
+            notes.append(f"consistency: the first {bounds.FIGURE_LIMIT} of {len(pairs)} pairs")
+        for a, b in pairs[: bounds.FIGURE_LIMIT]:
             c = consistency.consistency(df, a, b, rules)
             stem = f"consistency_{slug(a)}"
             w.frame(stem, c.per_class)
@@ -318,7 +328,9 @@ def _consistency_section(
     return None
 
 
-def _confusion_section(w: _Writer, df: pl.DataFrame, rules: RuleSet | str) -> Section:
+def _confusion_section(
+    w: _Writer, df: pl.DataFrame, rules: RuleSet | str, scores: pl.DataFrame, notes: list[str]
+) -> Section:
     long = confusion.confusion(df, rules)
     w.frame("confusion", long)
     rec = confusion.class_recall(df, rules)
@@ -329,7 +341,7 @@ def _confusion_section(w: _Writer, df: pl.DataFrame, rules: RuleSet | str) -> Se
         "kind (right of the orange line). Cells: percent of the row (count).",
     )
     for ds_key in rec.get_column("dataset").unique(maintain_order=True).to_list():
-        sub = rec.filter(pl.col("dataset") == ds_key)
+        sub, _ = bounds.shown(rec.filter(pl.col("dataset") == ds_key), scores)
         sec.blocks.append(
             Block(
                 figure=w.figure(
@@ -339,7 +351,11 @@ def _confusion_section(w: _Writer, df: pl.DataFrame, rules: RuleSet | str) -> Se
                 )
             )
         )
-    for run in long.get_column("run").unique(maintain_order=True).to_list():
+    picked, note = bounds.confusion_runs(
+        long.get_column("run").unique(maintain_order=True).to_list(), scores
+    )
+    notes.extend([note] if note else [])
+    for run in picked:
         sub = long.filter(pl.col("run") == run)
         stem = f"confusion_{slug(run)}"
         w.frame(stem, confusion.wide(sub, "count"))
