@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from ger_replay._version import __version__
-from ger_replay.cli import analyses, compare, parse, record, score, share
+from ger_replay.cli import analyses, compare, manifest, parse, record, score, share
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -23,6 +23,7 @@ COMMANDS: tuple[click.Command, ...] = (
     share.pack_cmd,
     share.verify_cmd,
     share.export_cmd,
+    manifest.manifest_cmd,
     record.record_cmd,
     record.replay_cmd,
     record.simulate_cmd,
