@@ -115,7 +115,7 @@ def _read_run(path: Path, opts: LoadOptions) -> LoadResult:
     got = runs.read_run(path, opts.labels)
     run = str(got.meta.get("name") or path.name)
     return LoadResult(
-        got.table,
+        provenance.with_provenance(got.table, {"synthetic": bool(got.meta.get("synthetic"))}),
         got.errors,
         {run: provenance.of_run(got.meta)},
         [got.calls] if got.calls is not None else [],

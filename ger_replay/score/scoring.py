@@ -29,6 +29,36 @@ def check_missing(value: str) -> Missing:
 METRIC_KEY = {"ACC": "acc", "WAR": "war", "WAF": "waf"}
 BASELINE_RUNS = 10
 
+#: A run is *partial* when fewer than this share of its test samples got an answer from the
+#: model (any status but `unanswered`: a refusal is an answer, a batch never sent is not). Partial
+#: runs are flagged in every output and left out of summaries (stability, the report's counts).
+PARTIAL_BELOW = 0.9
+
+
+def run_flags(df: pl.DataFrame) -> pl.DataFrame:
+    """One row per run: n_total, n_answered, answered (% of the samples the model answered),
+    partial (answered below `PARTIAL_BELOW`) and synthetic (run.json says so: the demo runs)."""
+    synthetic = (
+        pl.col("synthetic").fill_null(False).any() if "synthetic" in df.columns else pl.lit(False)
+    )
+    return (
+        df.group_by("run", maintain_order=True)
+        .agg(
+            pl.len().alias("n_total"),
+            (pl.col("status") != table.UNANSWERED).sum().alias("n_answered"),
+            synthetic.alias("synthetic"),
+        )
+        .with_columns((pl.col("n_answered") * 100 / pl.col("n_total")).alias("answered"))
+        .with_columns((pl.col("answered") < PARTIAL_BELOW * 100).alias("partial"))
+    )
+
+
+def flagged(df: pl.DataFrame, flag: str) -> set[str]:
+    """The runs of `df` with `flag` ("partial" or "synthetic") set."""
+    if df.height == 0:
+        return set()
+    return set(run_flags(df).filter(pl.col(flag)).get_column("run").to_list())
+
 
 @dataclass
 class Coded:
@@ -89,6 +119,7 @@ def code_run(run_df: pl.DataFrame, extra_synonyms: list[tuple[str, str]] | None 
     ).filter(pl.col("t") >= 0)
     pred_arr = coded.get_column("p").to_numpy().astype(np.int64, copy=False)
     meta = {k: run_df.item(0, k) for k in table.RUN_COLUMNS if k in run_df.columns}
+    meta["synthetic"] = "synthetic" in run_df.columns and bool(run_df.get_column("synthetic").any())
     return Coded(
         run=run,
         dataset=ds,
@@ -175,6 +206,10 @@ def score_coded(c: Coded, missing: Missing = "skip") -> dict[str, Any]:
     out["ci_high"] = None
     for k in ("model", "template", "frames", "color", "modality", "repeat"):
         out[k] = c.meta.get(k)
+    n_answered = sum(1 for s in c.status if s != table.UNANSWERED)
+    out["answered"] = n_answered * 100 / len(c.status) if c.status else None
+    out["partial"] = bool(c.status) and n_answered < PARTIAL_BELOW * len(c.status)
+    out["synthetic"] = bool(c.meta.get("synthetic"))
     return out
 
 
@@ -202,6 +237,17 @@ def score_table(
     return ScoreResult(rows, errors)
 
 
+def scores_frame(df: pl.DataFrame, missing: Missing = "skip") -> pl.DataFrame:
+    """The public `ger_replay.score_table`: one row per run as a polars DataFrame (run, dataset,
+    metric, value, n_scored, n_total, coverage, baselines, settings, partial, synthetic, ...);
+    raises the first error when a run cannot be scored."""
+    result = score_table(df, missing)
+    if result.errors:
+        raise result.errors[0]
+    flat = [{k: v for k, v in r.items() if not isinstance(v, dict)} for r in result.rows]
+    return pl.DataFrame(flat, infer_schema_length=None)
+
+
 def coded_runs(df: pl.DataFrame) -> list[Coded]:
     return [code_run(r) for r in df.partition_by("run", maintain_order=True)]
 
@@ -209,10 +255,14 @@ def coded_runs(df: pl.DataFrame) -> list[Coded]:
 __all__ = [
     "Coded",
     "Missing",
+    "PARTIAL_BELOW",
     "ScoreResult",
     "baselines",
     "code_run",
     "coded_runs",
     "score_coded",
+    "flagged",
+    "run_flags",
     "score_table",
+    "scores_frame",
 ]
