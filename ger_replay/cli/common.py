@@ -3,7 +3,6 @@ several commands take."""
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -11,17 +10,19 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
-from ger_replay.errors import GerReplayError
+from ger_replay.errors import GerReplayError, InputError
 
 if TYPE_CHECKING:  # polars and the loader load when a command runs, not with `--help`
     import polars as pl
 
     from ger_replay.io.load import LoadResult
 
-#: Exit codes: 0 fine, 1 a check failed (scores moved, bundle altered, diff found), 2 bad input.
+#: Exit codes: 0 fine, 1 a check failed (scores moved, bundle altered, diff found), 2 bad input,
+#: 130 stopped by Ctrl-C or SIGTERM.
 EXIT_OK = 0
 EXIT_CHECK = 1
 EXIT_INPUT = 2
+EXIT_INTERRUPTED = 130
 
 FORMATS = ("table", "markdown", "csv", "json")
 
@@ -58,9 +59,14 @@ def exit_for(errors: Sequence[object]) -> None:
 
 
 def emit(text: str, output: Path | None = None) -> None:
-    """Writes `text` to `output`, or to stdout."""
+    """Writes `text` to `output` (whole or not at all), or to stdout."""
     if output:
-        output.write_text(text + "\n", encoding="utf-8")
+        from ger_replay.io.writer import write_text
+
+        try:
+            write_text(output, text + "\n")
+        except OSError as e:
+            fail(InputError(f"cannot write: {e.strerror or e}", output))
     else:
         click.echo(text)
 
@@ -70,7 +76,9 @@ def show(parts: Sequence[tuple[str, pl.DataFrame]], fmt: str) -> None:
     from ger_replay.report.text_tables import render_text
 
     if fmt == "json":
-        click.echo(json.dumps({k: v.to_dicts() for k, v in parts}, indent=2, default=str))
+        from ger_replay.report.text_tables import to_json
+
+        click.echo(to_json({k: v.to_dicts() for k, v in parts}))
         return
     for i, (title, df) in enumerate(parts):
         if i:
@@ -118,8 +126,56 @@ def bootstrap_options(f: Callable[..., Any]) -> Callable[..., Any]:
 
 
 PATHS = click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
-RUNS = click.option("--run", "runs", multiple=True, help="Only this run (repeatable).")
-FMT = click.option("--format", "fmt", type=click.Choice(FORMATS), default="table")
+RUNS = click.option(
+    "--run", "runs", multiple=True, help="Only the run of this name (repeatable; default: all)."
+)
+FMT = click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default="table",
+    show_default=True,
+    help="Output style: an aligned table, Markdown, CSV or JSON.",
+)
+FMT_LATEX = click.option(
+    "--format",
+    "fmt",
+    type=click.Choice((*FORMATS, "latex")),
+    default="table",
+    show_default=True,
+    help="Output style: an aligned table, Markdown, CSV, JSON or a LaTeX tabular.",
+)
+OUTPUT = click.option(
+    "-o", "--output", type=click.Path(path_type=Path), help="Write to this file, not the terminal."
+)
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGTERM, turned into the same stop as Ctrl-C."""
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    raise Interrupted
+
+
+def stop_on_sigterm() -> None:
+    """SIGTERM ends a command the way Ctrl-C does (exit 130, one line); `record` and `simulate`
+    install their own handlers while they run."""
+    import signal
+    import threading
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _on_sigterm)
+
+
+def interrupted(e: KeyboardInterrupt) -> NoReturn:
+    """The one way a command ends on Ctrl-C or SIGTERM: a line on stderr and exit 130 (not
+    click's `Aborted!` and exit 1, which reads as a failed check)."""
+    how = "SIGTERM" if isinstance(e, Interrupted) else "Ctrl-C"
+    click.echo(f"\nstopped by {how}; no output of this command was left half-written", err=True)
+    sys.exit(EXIT_INTERRUPTED)
+
+
 MISSING = click.option(
     "--missing",
     type=click.Choice(["skip", "wrong"]),

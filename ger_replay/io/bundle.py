@@ -26,7 +26,7 @@ from typing import Any
 
 from ger_replay._version import __version__
 from ger_replay.errors import GerReplayError, InputError
-from ger_replay.io import cassettes, safe_archive, schema, secrets
+from ger_replay.io import cassettes, rundir, safe_archive, schema, secrets
 
 SUFFIXES = (".tar.gz", ".tgz")
 RUNS_DIR = "runs"
@@ -175,6 +175,7 @@ def pack(runs: Sequence[Path], out: Path, labels: bool = True) -> PackResult:
 def _write_archive(out: Path, members: Sequence[tuple[str, bytes]]) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent)
+    os.fchmod(fd, rundir.file_mode())
     try:
         with os.fdopen(fd, "wb") as raw:
             with (

@@ -9,6 +9,7 @@ from pathlib import Path
 import polars as pl
 
 from ger_replay.errors import InputError
+from ger_replay.io.rundir import atomic_write_text, file_mode
 
 WRITABLE = (".parquet", ".csv", ".jsonl")
 
@@ -37,6 +38,7 @@ def write_table(df: pl.DataFrame, path: Path) -> None:
         )
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    os.fchmod(fd, file_mode())
     os.close(fd)
     try:
         if suffix == ".parquet":
@@ -49,3 +51,8 @@ def write_table(df: pl.DataFrame, path: Path) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def write_text(path: Path, text: str) -> None:
+    """Writes a text output (a table, a page) whole or not at all, with the usual file mode."""
+    atomic_write_text(path, text)
