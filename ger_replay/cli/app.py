@@ -5,10 +5,21 @@ from __future__ import annotations
 import click
 
 from ger_replay._version import __version__
-from ger_replay.cli import analyses, compare, parse, record, score, share
+from ger_replay.cli import analyses, common, compare, inspect, parse, record, score, share
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Group(click.Group):
+    """The command group; Ctrl-C and SIGTERM end any command the one way (exit 130)."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        common.stop_on_sigterm()
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt as e:
+            common.interrupted(e)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="ger-replay")
 def main() -> None:
     """Record, replay and score zero-shot emotion recognition with multimodal LLMs."""
@@ -22,6 +33,8 @@ COMMANDS: tuple[click.Command, ...] = (
     share.pack_cmd,
     share.verify_cmd,
     share.export_cmd,
+    inspect.runs_cmd,
+    inspect.show_cmd,
     record.record_cmd,
     record.replay_cmd,
     record.simulate_cmd,

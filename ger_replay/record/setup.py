@@ -239,22 +239,27 @@ class Plan:
     prompt_tokens: int
     completion_tokens: int
     done: int = 0
+    model: str = ""
+    endpoint: str = ""
 
     def lines(self) -> list[str]:
+        todo = self.batches - self.done
         return [
-            f"samples:           {self.samples}",
-            f"batches:           {self.batches} of up to {self.batch_size}"
+            f"model:             {self.model} at {self.endpoint}",
+            f"samples:           {self.samples} in batches of up to {self.batch_size}",
+            f"batches:           {todo} to record of {self.batches}"
             + (f" ({self.done} already finished)" if self.done else ""),
             f"requests:          {self.min_requests} if every answer qualifies, "
             f"at most {self.max_requests}",
             f"tokens (estimate): {self.prompt_tokens:,} prompt + "
-            f"{self.completion_tokens:,} completion for one request per batch",
+            f"{self.completion_tokens:,} completion, one request per batch to record",
         ]
 
 
 def plan(opts: RecordOptions) -> Plan:
     """The plan of a run (`--dry-run`): no request is made and nothing is written. Tokens are
-    estimated from the first batch's messages, scaled to all samples."""
+    estimated from the first batch's messages, scaled to the samples still to record; batches
+    a resume would skip (finished in the journal) are not counted in requests or tokens."""
     from ger_replay.record.messages import build_messages
 
     ds, settings, size = resolve(opts)
@@ -266,12 +271,14 @@ def plan(opts: RecordOptions) -> Plan:
         order = meta["sample_order"]
         done = journal.finished_batches(journal.read(opts.out / rundir.JOURNAL))
     plan_batches = rundir.batches(order, size)
+    todo = [(b, ids) for b, ids in plan_batches if b not in done]
     by_id = {s.sample_id: s for s in samples}
     first = [by_id[i] for i in plan_batches[0][1]]
     tokens = estimate_tokens(build_messages(ds, first, settings))
     per_sample = tokens / len(first)
+    n_todo = sum(len(ids) for _, ids in todo)
     lo = hi = 0
-    for _, ids in plan_batches:
+    for _, ids in todo:
         a, b = strategy.planned_calls(len(ids), opts.max_tries)
         lo, hi = lo + a, hi + b
     return Plan(
@@ -280,9 +287,11 @@ def plan(opts: RecordOptions) -> Plan:
         batch_size=size,
         min_requests=lo,
         max_requests=hi,
-        prompt_tokens=round(per_sample * len(order)),
-        completion_tokens=30 * len(order),
-        done=sum(b in done for b, _ in plan_batches),
+        prompt_tokens=round(per_sample * n_todo),
+        completion_tokens=30 * n_todo,
+        done=len(plan_batches) - len(todo),
+        model=settings.model,
+        endpoint=cassettes.clean_url(opts.base_url),
     )
 
 

@@ -104,7 +104,7 @@ def to_table(rows: Sequence[dict[str, Any]]) -> str:
     widths = [
         max(len(h), *(len(b[i]) for b in body)) if body else len(h) for i, h in enumerate(heads)
     ]
-    numeric = [3 <= i and h != "note" for i, h in enumerate(heads)]
+    numeric = [i >= 3 and h != "note" for i, h in enumerate(heads)]
 
     def line(cells: list[str]) -> str:
         return "  ".join(

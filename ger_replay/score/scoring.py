@@ -253,16 +253,16 @@ def coded_runs(df: pl.DataFrame) -> list[Coded]:
 
 
 __all__ = [
+    "PARTIAL_BELOW",
     "Coded",
     "Missing",
-    "PARTIAL_BELOW",
     "ScoreResult",
     "baselines",
     "code_run",
     "coded_runs",
-    "score_coded",
     "flagged",
     "run_flags",
+    "score_coded",
     "score_table",
     "scores_frame",
 ]
