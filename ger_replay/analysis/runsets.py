@@ -180,10 +180,12 @@ def _level(v: Any) -> str:
 
 def select_runs(df: pl.DataFrame, runs: Sequence[str]) -> pl.DataFrame:
     """The rows of the named runs, in the order given."""
-    known = set(df.get_column("run").unique().to_list())
-    missing = [r for r in runs if r not in known]
+    names = df.get_column("run").unique(maintain_order=True).to_list()
+    missing = [r for r in runs if r not in set(names)]
     if missing:
-        raise InputError(f"no run named {', '.join(missing)} in the input")
+        raise InputError(
+            f"no run named {', '.join(missing)} in the input; its runs: {', '.join(names)}"
+        )
     return pl.concat([df.filter(pl.col("run") == r) for r in runs])
 
 

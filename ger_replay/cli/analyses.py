@@ -189,7 +189,13 @@ def _side(path: Path) -> pl.DataFrame | dict[str, dict[str, object]]:
 @click.argument("a", type=click.Path(path_type=Path))
 @click.argument("b", type=click.Path(path_type=Path))
 @common.FMT
-@click.option("--tolerance", type=float, default=1e-9, show_default=True)
+@click.option(
+    "--tolerance",
+    type=float,
+    default=1e-9,
+    show_default=True,
+    help="Largest change of a metric (in points) not counted as a move.",
+)
 @click.option("--limit", type=int, default=50, show_default=True, help="Changed samples shown.")
 def diff_cmd(a: Path, b: Path, fmt: str, tolerance: float, limit: int) -> None:
     """Samples whose label or status changed, and metric moves, between two scorings (exit 1
@@ -216,10 +222,16 @@ def diff_cmd(a: Path, b: Path, fmt: str, tolerance: float, limit: int) -> None:
 
 @click.command("report")
 @common.PATHS
-@click.option("-o", "--output", required=True, type=click.Path(path_type=Path), help="Folder.")
-@click.option("--missing", type=click.Choice(["skip", "wrong"]), default="skip", show_default=True)
-@click.option("--no-ci", is_flag=True, help="Skip the bootstrap intervals.")
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Report folder; an earlier report there is replaced whole once the new one is done.",
+)
+@common.MISSING
+@click.option("--no-ci", is_flag=True, help="Skip the bootstrap intervals (faster).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Bootstrap seed.")
 def report_cmd(paths: tuple[Path, ...], output: Path, missing: str, no_ci: bool, seed: int) -> None:
     """Tables (Markdown, CSV, LaTeX), figures (PNG, PDF) and OUTPUT/index.html for PATHS."""
     from ger_replay.report.build import build_report

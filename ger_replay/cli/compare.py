@@ -52,10 +52,8 @@ SET_COLUMNS = (
     help=f"Bootstrap resamples [default: {PAIR_RESAMPLES} for two runs, {SET_RESAMPLES} for sets].",
 )
 @common.bootstrap_options
-@click.option("--missing", type=click.Choice(["skip", "wrong"]), default="skip", show_default=True)
-@click.option(
-    "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
-)
+@common.MISSING
+@common.FMT
 def compare_cmd(
     paths: tuple[Path, ...],
     run_a: str | None,

@@ -22,13 +22,7 @@ from ger_replay.errors import GerReplayError
     show_default=True,
     help="Bootstrap resamples for ci_low/ci_high of every run (0: no interval).",
 )
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["table", "markdown", "csv", "json", "latex"]),
-    default="table",
-    show_default=True,
-)
+@common.FMT_LATEX
 @common.MISSING
 @click.option(
     "--expect", type=click.Path(path_type=Path), help="Earlier JSON scores to compare with."
@@ -38,9 +32,9 @@ from ger_replay.errors import GerReplayError
     type=float,
     default=1e-9,
     show_default=True,
-    help="Largest change of a value that --expect lets pass.",
+    help="Largest change of a value (in points) that --expect lets pass.",
 )
-@click.option("-o", "--output", type=click.Path(path_type=Path), help="Write here, not stdout.")
+@common.OUTPUT
 @click.option(
     "--labels",
     "label_files",

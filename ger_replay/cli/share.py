@@ -39,7 +39,13 @@ def import_cmd(kind: str, results_dir: Path, output: Path) -> None:
 
 @click.command("pack")
 @click.argument("runs", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("-o", "--output", required=True, type=click.Path(path_type=Path))
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Bundle to write (.tar.gz).",
+)
 @click.option("--no-labels", is_flag=True, help="Leave labels.csv (ground truth) out.")
 def pack_cmd(runs: tuple[Path, ...], output: Path, no_labels: bool) -> None:
     """Pack run folders into a deterministic BUNDLE.tar.gz with a manifest of checksums."""
@@ -71,7 +77,13 @@ def verify_cmd(bundle: Path) -> None:
 
 @click.command("export")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("-o", "--output", required=True, type=click.Path(path_type=Path))
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="File to write: .parquet, .csv or .jsonl.",
+)
 def export_cmd(paths: tuple[Path, ...], output: Path) -> None:
     """Write the predictions table with provenance (.parquet, .csv or .jsonl by extension)."""
     from ger_replay.io.export import export
