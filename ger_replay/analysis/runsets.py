@@ -272,6 +272,9 @@ def score_runs(
                 "coverage": s["coverage"],
                 "majority": s["majority"],
                 "random": s["random"],
+                "answered": s["answered"],
+                "partial": s["partial"],
+                "synthetic": s["synthetic"],
             }
         )
     return pl.DataFrame(rows, schema=SCORE_SCHEMA)
@@ -299,4 +302,7 @@ SCORE_SCHEMA: dict[str, Any] = {
     "coverage": pl.Float64,
     "majority": pl.Float64,
     "random": pl.Float64,
+    "answered": pl.Float64,
+    "partial": pl.Boolean,
+    "synthetic": pl.Boolean,
 }

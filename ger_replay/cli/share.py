@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from ger_replay.cli import common
-from ger_replay.errors import GerReplayError
+from ger_replay.errors import GerReplayError, InputError
 
 
 @click.command("import")
@@ -28,13 +28,16 @@ def import_cmd(kind: str, results_dir: Path, output: Path) -> None:
 
     try:
         df, errors = import_results(results_dir)
+        if errors:
+            common.report_errors(errors)
+            common.fail(
+                InputError(f"{len(errors)} problem(s) above: nothing written", output)
+            )
         write_table(df, output)
     except GerReplayError as e:
         common.fail(e)
     n_runs = df.get_column("run").n_unique() if df.height else 0
     click.echo(f"imported {n_runs} run(s), {df.height} rows -> {output}", err=True)
-    common.report_errors(errors)
-    common.exit_for(errors)
 
 
 @click.command("pack")

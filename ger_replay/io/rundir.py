@@ -60,6 +60,11 @@ def file_mode() -> int:
     return 0o666 & ~_umask()
 
 
+def dir_mode() -> int:
+    """The mode `mkdir` would give a new folder (0755 under the usual umask 022)."""
+    return 0o777 & ~_umask()
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Writes `data` to `path` so that a crash leaves the old file or the new one, never half."""
     path = Path(path)
