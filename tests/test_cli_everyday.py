@@ -4,6 +4,7 @@ partial runs flagged, no float noise, normal file modes) and the smaller points 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -114,10 +115,8 @@ def _wait_reading_stdin(proc: subprocess.Popen[str]) -> None:
             words = []
         if words[:2] == ["0", "0x0"]:  # read(0, ...)
             return
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(timeout=0.05)
-        except subprocess.TimeoutExpired:
-            pass
 
 
 @pytest.mark.parametrize(("sig", "word"), [(signal.SIGINT, "Ctrl-C"), (signal.SIGTERM, "SIGTERM")])
@@ -131,7 +130,7 @@ def test_a_real_signal_exits_130(sig: signal.Signals, word: str) -> None:
     )
     _wait_reading_stdin(proc)
     proc.send_signal(sig)
-    out, err = proc.communicate(timeout=60)
+    _out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
     assert f"stopped by {word}" in err and "Traceback" not in err
     assert len(err.strip().splitlines()) == 1

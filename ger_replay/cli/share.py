@@ -30,9 +30,7 @@ def import_cmd(kind: str, results_dir: Path, output: Path) -> None:
         df, errors = import_results(results_dir)
         if errors:
             common.report_errors(errors)
-            common.fail(
-                InputError(f"{len(errors)} problem(s) above: nothing written", output)
-            )
+            common.fail(InputError(f"{len(errors)} problem(s) above: nothing written", output))
         write_table(df, output)
     except GerReplayError as e:
         common.fail(e)
