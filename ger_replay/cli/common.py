@@ -90,9 +90,10 @@ def show(parts: Sequence[tuple[str, pl.DataFrame]], fmt: str) -> None:
         click.echo(render_text(df, fmt))
 
 
-def load(paths: Sequence[Path], label_files: Sequence[Path] = ()) -> LoadResult:
+def load(paths: Sequence[Path], label_files: Sequence[Path] = (), note: bool = True) -> LoadResult:
     """Everything under `paths` (`--labels` files give the ground truth of runs shared without
-    it); a bad labels file ends the command."""
+    it); a bad labels file ends the command. With `note`, synthetic and partial runs among
+    them are named on stderr (commands whose tables flag them pass False)."""
     from ger_replay.io.load import load as load_paths
     from ger_replay.io.load import read_ground_truth
 
@@ -100,7 +101,28 @@ def load(paths: Sequence[Path], label_files: Sequence[Path] = ()) -> LoadResult:
         given = read_ground_truth(label_files) if label_files else None
     except GerReplayError as e:
         fail(e)
-    return load_paths(paths, labels=given)
+    got = load_paths(paths, labels=given)
+    if note and got.table.height:
+        _note_flags(got.table)
+    return got
+
+
+def _note_flags(df: pl.DataFrame) -> None:
+    from ger_replay.score.scoring import PARTIAL_BELOW, flagged
+
+    synthetic, partial = sorted(flagged(df, "synthetic")), sorted(flagged(df, "partial"))
+    if synthetic:
+        click.echo(
+            f"note: SYNTHETIC run(s), answered by the simulator, not a model: "
+            f"{', '.join(synthetic)}",
+            err=True,
+        )
+    if partial:
+        click.echo(
+            f"note: partial run(s), under {PARTIAL_BELOW:.0%} of the samples answered: "
+            f"{', '.join(partial)}",
+            err=True,
+        )
 
 
 def bootstrap_options(f: Callable[..., Any]) -> Callable[..., Any]:

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from ger_replay.cli import common
 from ger_replay.errors import InputError
+
+if TYPE_CHECKING:
+    from ger_replay.io.sample_calls import SampleCall
 
 
 @click.command("runs")
@@ -19,7 +23,7 @@ def runs_cmd(paths: tuple[Path, ...], fmt: str) -> None:
     from ger_replay.analysis.overview import runs_overview
 
     def go() -> int:
-        loaded = common.load(paths)
+        loaded = common.load(paths, note=False)
         if loaded.table.height:
             common.show(
                 [("runs", runs_overview(loaded.table, loaded.provenance, loaded.calls))], fmt
@@ -79,7 +83,7 @@ def show_cmd(
     common.guarded(go)
 
 
-def _print_sample(row: dict[str, object], calls: list, fmt: str) -> None:
+def _print_sample(row: dict[str, Any], calls: list[SampleCall], fmt: str) -> None:
     from ger_replay.report.text_tables import to_json
 
     if fmt == "json":
@@ -136,7 +140,9 @@ def _print_sample(row: dict[str, object], calls: list, fmt: str) -> None:
     click.echo("\n".join(lines))
 
 
-def _check_media(run: Path, sample: str, calls: list, manifest: Path, thumbs: Path | None) -> None:
+def _check_media(
+    run: Path, sample: str, calls: list[SampleCall], manifest: Path, thumbs: Path | None
+) -> None:
     """The sample's media files from the manifest, the digests of what the run's settings
     make of them against the recorded ones, and thumbnails if asked."""
     from ger_replay.record.sample_media import sample_media

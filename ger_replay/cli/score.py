@@ -62,7 +62,7 @@ def score_cmd(
     from ger_replay.score.scoring import check_missing, score_table
     from ger_replay.stats.bootstrap import add_table_intervals
 
-    loaded = common.load(paths, label_files)
+    loaded = common.load(paths, label_files, note=False)
     result = score_table(loaded.table, missing=check_missing(missing))
     if n_boot:
         add_table_intervals(
