@@ -53,7 +53,7 @@ class ParseResult:
 
     @property
     def status(self) -> str:
-        """One of "ok", "refused", "count_mismatch", "unparseable"."""
+        """One of "ok", "refused", "count_mismatch", "unparseable", "no_label"."""
     @property
     def rankings(self) -> list[list[str]]:
         """One ranking per item found, in the candidates' spelling, most likely first."""
@@ -66,6 +66,9 @@ class ParseResult:
     @property
     def refusal(self) -> str | None:
         """The id of the refusal wording that matched, when the answer held no item."""
+    @property
+    def hedged(self) -> list[bool]:
+        """Per item, whether the answer named more than one label in prose."""
     def to_dict(self) -> dict[str, object]:
         """The result as a plain dict."""
     def __eq__(self, other: object, /) -> bool: ...

@@ -3,12 +3,16 @@ where it is absent (it is never copied into the project)."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED_DATA = ROOT.parent / "shared" / "data" / "gpt4v-emotion"
+#: ../shared/data beside the checkout; GER_REPLAY_SHARED_DATA names another place (a checkout
+#: kept elsewhere than beside it).
+SHARED = Path(os.environ.get("GER_REPLAY_SHARED_DATA") or ROOT.parent / "shared" / "data")
+SHARED_DATA = SHARED / "gpt4v-emotion"
 
 
 @pytest.fixture

@@ -185,7 +185,10 @@ def test_cli_diff_exit_codes(tmp_path: Path) -> None:
     a = noisy_runs(n=40, n_runs=1)
     pa, pb = tmp_path / "a.parquet", tmp_path / "b.parquet"
     write_table(a, pa)
-    write_table(a.with_columns(pl.lit("Happy").alias("pred")), pb)
+    # every answer becomes Happy (ranking and prediction alike: the paper's rules read the
+    # ranking's first label)
+    happy = pl.when(pl.col("ranking").is_not_null()).then(pl.lit(["Happy"]))
+    write_table(a.with_columns(pl.lit("Happy").alias("pred"), happy.alias("ranking")), pb)
     runner = CliRunner()
     scores = tmp_path / "a.json"
     res = runner.invoke(main, ["score", str(pa), "--format", "json", "-o", str(scores)])

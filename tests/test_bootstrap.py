@@ -3,6 +3,7 @@ paired comparisons and errors."""
 
 from __future__ import annotations
 
+import dataclasses
 import multiprocessing as mp
 
 import numpy as np
@@ -210,7 +211,8 @@ def test_add_intervals_fills_rows_of_coded_runs():
     )
     assert rows[0]["confidence"] == 0.9
     assert "ci_low" not in rows[1]
-    add_intervals(rows, [coded], n_resamples=2000, missing="wrong")
+    strict = dataclasses.replace(coded, scored=np.ones(400, dtype=bool), rules="strict")
+    add_intervals(rows, [strict], n_resamples=2000)
     assert rows[0]["ci_low"] == bootstrap_ci(t, p, "acc", n_resamples=2000)[0]
 
 

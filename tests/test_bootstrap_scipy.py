@@ -97,7 +97,7 @@ def test_released_runs_agree_with_scipy(released_dir: Path, method: str):
     runs = released_runs(released_dir)
     assert len(runs) == 8
     for c in runs:
-        t, p = c.select("skip")
+        t, p = c.select()
         metric = METRIC_KEY[c.dataset.metric]
         lo, hi = bootstrap_ci(t, p, metric, n_resamples=B, method=method, seed=11)
         slo, shi = scipy_ci(t, p, len(c.classes), metric, method)

@@ -137,9 +137,11 @@ def test_import_builds_the_predictions_table(results: Path) -> None:
 def test_scoring_rules_of_part_three(results: Path) -> None:
     df, _ = import_results(results)
     rows = by_run(score_table(df).rows)
+    assert {r["rules"] for r in rows.values()} == {"paper"}
     sfew = rows["sfew2/label-gpt4v"]
-    # a1 right, h1 right after skipping Pain, s1 wrong, s2 unanswered and left out
-    assert sfew["value"] == pytest.approx(200 / 3)
+    # paper rules: a1 right; h1's first label Pain is invalid: wrong on an image task;
+    # s1 wrong; s2 unanswered and left out
+    assert sfew["value"] == pytest.approx(100 / 3)
     assert (sfew["n_scored"], sfew["n_total"]) == (3, 4)
     assert sfew["per_class"]["Sad"] == 0.0
     assert sfew["per_class"]["Fear"] is None
@@ -153,14 +155,28 @@ def test_scoring_rules_of_part_three(results: Path) -> None:
     assert rows["twitter1/label-five-gpt4v"]["value"] == 0.0
     assert rows["twitter1/label-four-gpt4v"]["n_total"] == 2
     assert rows["twitter1/label-four-gpt4v"]["value"] == 100.0
-    # casme: e2 answered only with a label outside the candidates
-    assert rows["casme1/label-gpt4v"]["n_scored"] == 1
+    # casme: e2 answered only with a label outside the candidates: scored, wrong
+    assert rows["casme1/label-gpt4v"]["n_scored"] == 2
+    assert rows["casme1/label-gpt4v"]["value"] == 50.0
 
 
-def test_missing_wrong_counts_unanswered_against_the_run(results: Path) -> None:
+def test_lenient_takes_the_first_candidate(results: Path) -> None:
     df, _ = import_results(results)
-    rows = by_run(score_table(df, missing="wrong").rows)
-    assert rows["sfew2/label-gpt4v"]["value"] == pytest.approx(50.0)
+    rows = by_run(score_table(df, "lenient").rows)
+    sfew = rows["sfew2/label-gpt4v"]
+    # a1 right, h1 right after skipping Pain, s1 wrong, s2 unanswered and left out
+    assert sfew["value"] == pytest.approx(200 / 3)
+    assert (sfew["n_scored"], sfew["n_total"], sfew["rules"]) == (3, 4, "lenient")
+    # casme: e2 has no candidate at all: left out
+    assert rows["casme1/label-gpt4v"]["n_scored"] == 1
+    assert rows["casme1/label-gpt4v"]["value"] == 100.0
+
+
+def test_strict_counts_everything_unusable_against_the_run(results: Path) -> None:
+    df, _ = import_results(results)
+    rows = by_run(score_table(df, "strict").rows)
+    # a1 right; h1 (Pain first), s1 and the unanswered s2 wrong
+    assert rows["sfew2/label-gpt4v"]["value"] == pytest.approx(25.0)
     assert rows["sfew2/label-gpt4v"]["n_scored"] == 4
 
 
@@ -300,15 +316,26 @@ def independent_score(results_dir: Path, folder: str, run_file: str, test_file: 
     t, p = [], []
     with (results_dir / folder / run_file).open() as fh:
         for r in csv.DictReader(fh):
-            first = next((f(x) for x in r["gpt4v"].split(",") if f(x) in cands), None)
+            labels = [f(x.strip(" '\"[]{}")) for x in r["gpt4v"].split(",")]
+            labels = [x for x in labels if x]
             g = gt[stem(r["name"])]
-            if first is None:
-                continue
+            if not labels:
+                continue  # never answered: left out
+            first = labels[0]
+            if first not in cands:
+                # the paper's rule: an invalid first label is left out on the video datasets
+                # and counts as wrong everywhere else
+                if ds.task == "dynamic_facial":
+                    continue
+                first = "(invalid)"
             if ds.binary == "sentiment_score":
                 if float(g) == 0:
                     continue
-                t.append(float(g) > 0)
-                p.append(first in ("positive", "weakly positive"))
+                t.append("pos" if float(g) > 0 else "neg")
+                if first == "(invalid)":
+                    p.append(first)
+                else:
+                    p.append("pos" if first in ("positive", "weakly positive") else "neg")
             else:
                 t.append(f(g))
                 p.append(first)

@@ -29,12 +29,13 @@ def both(text: str, n: int, labels: list[str], synonyms: list[tuple[str, str]] |
     """The Rust result, after checking the reference parser agrees with it."""
     got = parse_response(text, n, labels, synonyms)
     want = ref.parse_answer(text, n, labels, synonyms, default=default_synonyms())
-    assert (got.status, got.rankings, got.invented, got.refusal, got.top1) == (
+    assert (got.status, got.rankings, got.invented, got.refusal, got.top1, got.hedged) == (
         want.status,
         want.rankings,
         want.invented,
         want.refusal,
         want.top1,
+        want.hedged,
     )
     return got
 
@@ -183,9 +184,22 @@ def test_a_refusal_wording_never_hides_results() -> None:
 
 
 def test_unparseable() -> None:
-    r = both("The weather is lovely today.", 2, SENT)
-    assert (r.status, r.rankings, r.refusal) == ("unparseable", [], None)
-    assert both("", 1, SENT).status == "unparseable"
+    for text in ["", "{}", "[[[", '```json\n{"name": 7}\n```', "12 34 ??", "ok ok"]:
+        r = both(text, 1, SENT)
+        assert (r.status, r.rankings, r.refusal) == ("unparseable", [], None), text
+
+
+def test_prose_without_a_label_is_no_label() -> None:
+    """A description naming no emotion, or a request for more context: a status of its own,
+    apart from the refusals and from unreadable answers."""
+    for text in [
+        "The weather is lovely today.",
+        "The image shows a man in a blue shirt standing in front of a brick building.",
+        "Could you please provide more context about the image?",
+        "There are two people sitting at a table with some food in front of them.",
+    ]:
+        r = both(text, 2, SENT)
+        assert (r.status, r.rankings, r.refusal, r.hedged) == ("no_label", [], None, []), text
 
 
 def test_user_synonyms_fold_free_form_answers() -> None:

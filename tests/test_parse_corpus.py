@@ -30,11 +30,28 @@ EXTRA = [("joyful", "happy"), ("calm", "neutral")]
 
 @pytest.mark.parametrize("case", CASES, ids=[c["note"] for c in CASES])
 def test_answers(case: dict) -> None:
-    want = (case["status"], case["rankings"], case["invented"], case["refusal"])
+    hedged = case.get("hedged", [False] * len(case["rankings"]))
+    want = (case["status"], case["rankings"], case["invented"], case["refusal"], hedged)
     got = parse_response(case["text"], case["n_items"], case["labels"])
-    assert (got.status, got.rankings, got.invented, got.refusal) == want
+    assert (got.status, got.rankings, got.invented, got.refusal, got.hedged) == want
     r = ref.parse_answer(case["text"], case["n_items"], case["labels"], default=DEFAULT)
-    assert (r.status, r.rankings, r.invented, r.refusal) == want
+    assert (r.status, r.rankings, r.invented, r.refusal, r.hedged) == want
+
+
+#: The shapes of answers models give beyond the paper's, each with its own cases.
+SHAPES = [
+    *("label_explanation", "label_closing", "main_emotion", "label_per_line", "markdown"),
+    *("json", "image_lines", "decline_then_answer", "refusal", "no_label", "invented", "hedged"),
+]
+
+
+def test_every_shape_has_cases_single_and_multi_item() -> None:
+    count = {s: sum(c["shape"] == s for c in CASES) for s in SHAPES}
+    assert min(count.values()) >= 15, count
+    assert {c["shape"] for c in CASES} <= {*SHAPES, "paper", "structured"}
+    for shape in ("label_explanation", "label_per_line", "markdown", "json", "image_lines"):
+        assert any(c["shape"] == shape and c["n_items"] > 1 for c in CASES), shape
+        assert any(c["shape"] == shape and c["n_items"] == 1 for c in CASES), shape
 
 
 def test_fuzz_corpus_is_present() -> None:
@@ -48,13 +65,14 @@ def _check_fuzz_input(data: bytes) -> None:
     n, labels = head % 32, LABEL_SETS[(head // 64) % len(LABEL_SETS)]
     got = parse_response(text, n, labels, EXTRA)
     want = ref.parse_answer(text, n, labels, EXTRA, default=DEFAULT)
-    assert (got.status, got.rankings, got.invented, got.refusal) == (
+    assert (got.status, got.rankings, got.invented, got.refusal, got.hedged) == (
         want.status,
         want.rankings,
         want.invented,
         want.refusal,
+        want.hedged,
     )
-    assert len(got.rankings) == len(got.invented)
+    assert len(got.rankings) == len(got.invented) == len(got.hedged)
     assert (got.status == "ok") == (n > 0 and len(got.rankings) == n)
     for ranking in got.rankings:
         assert len(set(ranking)) == len(ranking)
@@ -88,4 +106,5 @@ def test_large_and_hostile_inputs_return() -> None:
     ]
     for got in parse_responses(texts, 3, labels):
         assert len(got.rankings) == len(got.invented)
-        assert got.status in {"ok", "refused", "count_mismatch", "unparseable"}
+        assert len(got.rankings) == len(got.hedged)
+        assert got.status in {"ok", "refused", "count_mismatch", "unparseable", "no_label"}

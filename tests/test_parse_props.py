@@ -25,11 +25,12 @@ VARIANTS = {c: v for v, c in DEFAULT}
 def _agree(text: str, n: int, labels: list[str]) -> None:
     got = parse_response(text, n, labels)
     want = ref.parse_answer(text, n, labels, default=DEFAULT)
-    assert (got.status, got.rankings, got.invented, got.refusal) == (
+    assert (got.status, got.rankings, got.invented, got.refusal, got.hedged) == (
         want.status,
         want.rankings,
         want.invented,
         want.refusal,
+        want.hedged,
     ), text
 
 
@@ -121,3 +122,73 @@ def test_batch_equals_single(cases: list[tuple]) -> None:
     assert parse_responses(texts, counts, labels) == [
         parse_response(t, n, labels) for t, n in zip(texts, counts, strict=True)
     ]
+
+
+@st.composite
+def label_answers(draw: st.DrawFn) -> tuple[str, list[str], list[list[str]], list[bool], str]:
+    """(text, candidates, expected rankings, expected hedged, shape) of an answer giving one
+    label an item (two for a hedged main emotion), in the shapes of `shapes.LABEL_SHAPES`."""
+    labels = draw(st.sampled_from(LABEL_SETS))
+    shape = draw(st.sampled_from(sorted(shapes.LABEL_SHAPES)))
+    rng = random.Random(draw(st.integers(0, 2**32 - 1)))
+    if shape == "main_emotion":
+        tops = rng.sample(labels, draw(st.integers(1, 2)))
+        return shapes.main_emotion(tops, rng), labels, [tops], [len(tops) > 1], shape
+    n = 1 if shape in shapes.SINGLE_ITEM else draw(st.integers(1, 20))
+    tops = [rng.choice(labels) for _ in range(n)]
+    text = shapes.LABEL_SHAPES[shape](tops, rng)
+    return text, labels, [[t] for t in tops], [False] * n, shape
+
+
+@settings(max_examples=500, deadline=None)
+@given(label_answers())
+def test_label_shapes_parse_back(
+    case: tuple[str, list[str], list[list[str]], list[bool], str],
+) -> None:
+    text, labels, expected, hedged, _ = case
+    got = parse_response(text, len(expected), labels)
+    assert (got.status, got.rankings, got.hedged) == ("ok", expected, hedged), text
+    assert got.invented == [[] for _ in expected], text
+    _agree(text, len(expected), labels)
+
+
+@settings(max_examples=200, deadline=None)
+@given(label_answers(), st.sampled_from([-1, 1, 2]))
+def test_label_shapes_keep_count_mismatches(case: tuple, delta: int) -> None:
+    """Asked for another number of items, a multi-item answer is a count mismatch (what the
+    recorder retries on): explanations never add or hide items."""
+    text, labels, expected, _, shape = case
+    n = len(expected) + delta
+    if shape in shapes.SINGLE_ITEM or n < 1:
+        return
+    got = parse_response(text, n, labels)
+    assert got.status == "count_mismatch", text
+    assert len(got.rankings) == len(expected), text
+    _agree(text, n, labels)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.sampled_from(LABEL_SETS),
+    st.sampled_from([*shapes.REFUSAL_TEXTS, *shapes.NO_LABEL_TEXTS]),
+    st.integers(1, 4),
+)
+def test_refusals_and_prose_without_labels(labels: list[str], text: str, n: int) -> None:
+    got = parse_response(text, n, labels)
+    want = "refused" if text in shapes.REFUSAL_TEXTS else "no_label"
+    assert (got.status, got.rankings, got.hedged) == (want, [], []), text
+    _agree(text, n, labels)
+
+
+PROSE_FRAGMENTS = [
+    "The primary emotion ", "appears to be ", "seems ", "looks ", "is ", " or ", "not ", ", ",
+    ". ", "\n", "happy", "sad", "weakly positive", "Sleepy", "joy", "Answer: ", "1. ", "- ",
+    "| ", " |", "I can't identify people", ", but ", "However, ", "the person ", "emotion ",
+    "expression ", "full of ", "clearly ", "’", "…", "Disgustedly Surprised", "fear/surprise",
+]  # fmt: skip
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.lists(st.sampled_from(PROSE_FRAGMENTS), max_size=40), st.integers(0, 4))
+def test_parsers_agree_on_prose_soup(parts: list[str], n: int) -> None:
+    _agree("".join(parts), n, LABEL_SETS[int(n) % len(LABEL_SETS)])

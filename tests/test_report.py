@@ -110,3 +110,48 @@ def test_cli_report_and_bad_input(tmp_path: Path) -> None:
     assert (tmp_path / "out" / "index.html").is_file()
     bad = runner.invoke(main, ["report", str(tmp_path / "nope"), "-o", str(tmp_path / "o2")])
     assert bad.exit_code == 2 and "no such file" in bad.output
+
+
+def test_task_tables_carry_the_papers_rows(released_report: ReportResult) -> None:
+    md = (released_report.out_dir / "tables" / "table_facial_emotion.md").read_text()
+    assert "| *GPT-4V (paper)* | 42.77 |" in md
+    assert "| *Best supervised (paper)* | 63.77 (POSTER++) |" in md
+    dyn = pl.read_csv(released_report.out_dir / "tables" / "table_dynamic_facial.csv")
+    row = dyn.filter(pl.col("row").str.starts_with("GPT-4V (paper)"))
+    assert row.get_column("value").to_list() == [43.8]  # the released DFEW run has 2 frames
+    mm = (released_report.out_dir / "tables" / "table_multimodal.md").read_text()
+    for v in ("82.32", "51.17", "80.43", "81.41 (MuT)"):
+        assert v in mm
+
+
+def test_overview_figure_and_its_numbers(released_report: ReportResult) -> None:
+    out = released_report.out_dir
+    assert (out / "figures" / "overview.png").is_file()
+    over = pl.read_csv(out / "tables" / "overview.csv")
+    assert over.get_column("column").to_list() == [
+        "Twitter I (5 agree)",
+        "Twitter I (4 agree)",
+        "Twitter I (3 agree)",
+        "AffectNet",
+        "DFEW",
+        "CMU-MOSI",
+    ]
+    aff = over.filter(pl.col("dataset") == "affectnet").row(0, named=True)
+    assert aff["GPT-4V (paper)"] == 42.77 and aff["Best supervised (paper)"] == 63.77
+    assert aff["Majority"] == pytest.approx(12.5) and aff["Random"] == pytest.approx(12.5)
+    page = released_report.index.read_text(encoding="utf-8")
+    assert "rules: paper:" in page
+
+
+def test_report_header_names_the_rule_set(tmp_path: Path) -> None:
+    p = tmp_path / "runs.parquet"
+    write_table(noisy_runs(n=30, n_runs=1), p)
+    res = CliRunner().invoke(
+        main, ["report", str(p), "-o", str(tmp_path / "out"), "--no-ci", "--rules", "strict"]
+    )
+    assert res.exit_code == 0, res.output
+    page = (tmp_path / "out" / "index.html").read_text(encoding="utf-8")
+    assert "rules: strict:" in page.split("<h2")[0]
+    scores = pl.read_csv(tmp_path / "out" / "tables" / "scores.csv")
+    assert scores.get_column("rules").unique().to_list() == ["strict"]
+    assert scores.get_column("n_scored").to_list() == [30]

@@ -13,7 +13,7 @@ import polars as pl
 
 import ger_replay._core as _core
 from ger_replay.io import table
-from ger_replay.score.scoring import Coded, Missing, code_run
+from ger_replay.score.scoring import Coded, RuleSet, code_run
 
 #: The failure statuses, in the order their columns appear.
 FAILURES: tuple[str, ...] = tuple(s for s in table.STATUSES if s != table.OK)
@@ -78,9 +78,11 @@ def run_confusion(c: Coded) -> pl.DataFrame:
     return pl.DataFrame(rows, schema=LONG_SCHEMA, orient="row")
 
 
-def confusion(df: pl.DataFrame) -> pl.DataFrame:
+def confusion(df: pl.DataFrame, rules: RuleSet | str = "paper") -> pl.DataFrame:
     """The confusion of every run of a predictions table, in long form (see `run_confusion`)."""
-    frames = [run_confusion(code_run(r)) for r in df.partition_by("run", maintain_order=True)]
+    frames = [
+        run_confusion(code_run(r, rules=rules)) for r in df.partition_by("run", maintain_order=True)
+    ]
     return pl.concat(frames) if frames else pl.DataFrame(schema=LONG_SCHEMA)
 
 
@@ -107,13 +109,13 @@ def wide(
     return out.select("truth", *cols)
 
 
-def class_recall(df: pl.DataFrame, missing: Missing = "skip") -> pl.DataFrame:
+def class_recall(df: pl.DataFrame, rules: RuleSet | str = "paper") -> pl.DataFrame:
     """Per run and class: support, recall, precision and F1 in percent (Figure 4's bars), under
-    the scoring rule for missing answers."""
+    the rule set."""
     rows = []
     for run_df in df.partition_by("run", maintain_order=True):
-        c = code_run(run_df)
-        t, p = c.select(missing)
+        c = code_run(run_df, rules=rules)
+        t, p = c.select()
         if len(t) == 0:
             continue
         m = _core.compute_metrics(t, p, len(c.classes))

@@ -15,7 +15,7 @@ import polars as pl
 
 from ger_replay.analysis import runsets
 from ger_replay.errors import InputError
-from ger_replay.score.scoring import Coded, code_run, matched_indices
+from ger_replay.score.scoring import Coded, RuleSet, code_run, matched_indices
 
 PER_CLASS_SCHEMA: dict[str, pl.DataType] = {
     "class": pl.String(),
@@ -88,14 +88,16 @@ def _row(name: str, t: np.ndarray, pa: np.ndarray, pb: np.ndarray) -> dict[str, 
     }
 
 
-def consistency(df: pl.DataFrame, run_a: str, run_b: str) -> Consistency:
+def consistency(
+    df: pl.DataFrame, run_a: str, run_b: str, rules: RuleSet | str = "paper"
+) -> Consistency:
     """Agreement of two runs of one dataset, per true class and overall."""
     if run_a == run_b:
         raise InputError(f"consistency needs two different runs; got {run_a} twice")
     sub = runsets.select_runs(df, [run_a, run_b])
     key = runsets.one_dataset(sub, "consistency")
-    a = code_run(sub.filter(pl.col("run") == run_a))
-    b = code_run(sub.filter(pl.col("run") == run_b))
+    a = code_run(sub.filter(pl.col("run") == run_a), rules=rules)
+    b = code_run(sub.filter(pl.col("run") == run_b), rules=rules)
     t, pa, pb, only_a, only_b = _align(a, b)
     if len(t) == 0:
         raise InputError(f"consistency: runs {run_a} and {run_b} share no scorable samples")

@@ -15,7 +15,7 @@ from typing import Any
 import polars as pl
 
 from ger_replay.errors import InputError
-from ger_replay.score.scoring import Missing, score_table
+from ger_replay.score.scoring import RuleSet, score_table
 
 SAMPLE_SCHEMA: dict[str, pl.DataType] = {
     "run": pl.String(),
@@ -113,8 +113,8 @@ def metric_moves(
     return pl.DataFrame(out, schema=METRIC_SCHEMA)
 
 
-def score_rows(df: pl.DataFrame, missing: Missing = "skip") -> dict[str, dict[str, Any]]:
-    res = score_table(df, missing)
+def score_rows(df: pl.DataFrame, rules: RuleSet | str = "paper") -> dict[str, dict[str, Any]]:
+    res = score_table(df, rules)
     if res.errors:
         raise res.errors[0]
     return {r["run"]: r for r in res.rows}
@@ -123,13 +123,21 @@ def score_rows(df: pl.DataFrame, missing: Missing = "skip") -> dict[str, dict[st
 def diff(
     a: pl.DataFrame | Mapping[str, Mapping[str, Any]],
     b: pl.DataFrame | Mapping[str, Mapping[str, Any]],
-    missing: Missing = "skip",
+    rules: RuleSet | str = "paper",
     tolerance: float = 1e-9,
 ) -> Diff:
     """Compare two scorings. Each side is a predictions table or the rows of a JSON scoring
     (run -> {value, n_scored, n_total, ...})."""
-    rows_a = score_rows(a, missing) if isinstance(a, pl.DataFrame) else a
-    rows_b = score_rows(b, missing) if isinstance(b, pl.DataFrame) else b
+    rows_a = score_rows(a, rules) if isinstance(a, pl.DataFrame) else a
+    rows_b = score_rows(b, rules) if isinstance(b, pl.DataFrame) else b
+    if isinstance(a, pl.DataFrame) != isinstance(b, pl.DataFrame):
+        scoring = rows_b if isinstance(a, pl.DataFrame) else rows_a
+        other = {str(r.get("rules")) for r in scoring.values() if r.get("rules")} - {str(rules)}
+        if other:
+            raise InputError(
+                f"the JSON scoring was made under the {', '.join(sorted(other))} rules; "
+                f"pass --rules {sorted(other)[0]} to compare it with predictions"
+            )
     if len(rows_a) == 1 and len(rows_b) == 1 and set(rows_a) != set(rows_b):
         a, b, rows_a, rows_b = _one_pair(a, b, rows_a, rows_b)
     if isinstance(a, pl.DataFrame) and isinstance(b, pl.DataFrame):

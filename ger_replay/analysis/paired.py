@@ -17,7 +17,7 @@ import polars as pl
 from ger_replay.analysis.consistency import paired_agreement
 from ger_replay.errors import InputError
 from ger_replay.io import table
-from ger_replay.score.scoring import METRIC_KEY, Coded, Missing, code_run
+from ger_replay.score.scoring import METRIC_KEY, Coded, RuleSet, code_run
 from ger_replay.stats.bootstrap import METRICS
 from ger_replay.stats.paired import BootstrapOptions, PairedSamples, pair, paired_diff
 
@@ -40,12 +40,11 @@ def compare_runs(
     confidence: float = 0.95,
     method: str = "percentile",
     seed: int = 0,
-    missing: Missing = "skip",
     threads: int | None = None,
 ) -> dict[str, Any]:
     """The paired comparison of b against a as a flat dict (values in percent); metric defaults
     to the dataset's."""
-    p = pair(a, b, missing)
+    p = pair(a, b)
     m = metric or METRIC_KEY[a.dataset.metric]
     if m not in METRICS:
         raise InputError(f"unknown metric {m!r}: expected one of {', '.join(METRICS)}")
@@ -55,7 +54,7 @@ def compare_runs(
         "run_b": p.run_b,
         "dataset": p.dataset,
         "metric": m,
-        "missing": missing,
+        "rules": p.rules,
         "n_paired": len(p.truth),
         "n_a": p.n_a,
         "n_b": p.n_b,
@@ -66,19 +65,21 @@ def compare_runs(
     return out
 
 
-def select_runs(df: pl.DataFrame, run_a: str, run_b: str) -> tuple[Coded, Coded]:
-    """The two named runs of a predictions table, coded."""
+def select_runs(
+    df: pl.DataFrame, run_a: str, run_b: str, rules: RuleSet | str = "paper"
+) -> tuple[Coded, Coded]:
+    """The two named runs of a predictions table, coded under the rule set."""
     names = table.runs(df)
     for r in (run_a, run_b):
         if r not in names:
             raise InputError(f"no run named {r!r}; runs: {', '.join(names) or 'none'}")
     return (
-        code_run(df.filter(pl.col("run") == run_a)),
-        code_run(df.filter(pl.col("run") == run_b)),
+        code_run(df.filter(pl.col("run") == run_a), rules=rules),
+        code_run(df.filter(pl.col("run") == run_b), rules=rules),
     )
 
 
-def only_run(df: pl.DataFrame, where: str) -> Coded:
+def only_run(df: pl.DataFrame, where: str, rules: RuleSet | str = "paper") -> Coded:
     """The single run of a predictions table (what one path of `compare A B` must hold)."""
     names = table.runs(df)
     if len(names) != 1:
@@ -87,7 +88,7 @@ def only_run(df: pl.DataFrame, where: str) -> Coded:
             "name the two to compare with --run-a and --run-b",
             where,
         )
-    return code_run(df)
+    return code_run(df, rules=rules)
 
 
 def holds_many_runs(df: pl.DataFrame) -> bool:

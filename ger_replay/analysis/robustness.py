@@ -17,7 +17,7 @@ from ger_replay.analysis import runsets
 from ger_replay.analysis.runsets import FACTORS, FactorSet
 from ger_replay.errors import InputError
 from ger_replay.score import scoring
-from ger_replay.score.scoring import Missing
+from ger_replay.score.scoring import RuleSet
 from ger_replay.stats.paired import BootstrapOptions, pair, paired_diff
 
 #: The order levels are shown in; the reference level is marked by `reference_level`.
@@ -64,12 +64,12 @@ def reference_level(factor: str, levels: Sequence[str]) -> str:
 
 
 def _paired(
-    ref: scoring.Coded, other: scoring.Coded, missing: Missing, opts: BootstrapOptions
+    ref: scoring.Coded, other: scoring.Coded, opts: BootstrapOptions
 ) -> tuple[float | None, float | None, float | None]:
     """The paired interval and p-value of other - ref (the one paired path of `stats.paired`),
     or Nones where the two share no scorable sample."""
     try:
-        p = pair(ref, other, missing)
+        p = pair(ref, other)
     except InputError:
         return None, None, None
     d = paired_diff(p, scoring.METRIC_KEY[ref.dataset.metric], opts)
@@ -80,13 +80,15 @@ def _set_rows(
     fs: FactorSet,
     df: pl.DataFrame,
     scores: dict[str, dict[str, Any]],
-    missing: Missing,
+    rules: RuleSet | str,
     opts: BootstrapOptions,
 ) -> list[dict[str, Any]]:
     levels = sorted(fs.levels, key=lambda lv: _sort_key(fs.factor, lv[0]))
     ref_level = reference_level(fs.factor, [lv for lv, _ in levels])
     ref_run = dict(levels)[ref_level]
-    coded = {run: scoring.code_run(df.filter(pl.col("run") == run)) for _, run in levels}
+    coded = {
+        run: scoring.code_run(df.filter(pl.col("run") == run), rules=rules) for _, run in levels
+    }
     ref_val = scores[ref_run]["value"]
     fixed = runsets.setting_label(fs.fixed, [c for c in runsets.SETTING_COLUMNS if c in fs.fixed])
     out = []
@@ -95,7 +97,7 @@ def _set_rows(
         is_ref = run == ref_run
         lo = hi = p = None
         if not is_ref:
-            lo, hi, p = _paired(coded[ref_run], coded[run], missing, opts)
+            lo, hi, p = _paired(coded[ref_run], coded[run], opts)
         out.append(
             {
                 "factor": fs.factor,
@@ -123,7 +125,7 @@ def _set_rows(
 def robustness(
     df: pl.DataFrame,
     factors: Sequence[str] = FACTORS,
-    missing: Missing = "skip",
+    rules: RuleSet | str = "paper",
     ci: bool = True,
     seed: int = 0,
     n_resamples: int = 2000,
@@ -138,10 +140,10 @@ def robustness(
     sub = df.filter(pl.col("run").is_in(runs))
     scores = {
         r["run"]: r
-        for r in runsets.score_runs(sub, missing, ci, n_resamples, seed=seed).iter_rows(named=True)
+        for r in runsets.score_runs(sub, rules, ci, n_resamples, seed=seed).iter_rows(named=True)
     }
     opts = BootstrapOptions(n_resamples=n_resamples, seed=seed)
-    rows = [row for fs in sets for row in _set_rows(fs, sub, scores, missing, opts)]
+    rows = [row for fs in sets for row in _set_rows(fs, sub, scores, rules, opts)]
     return pl.DataFrame(rows, schema=SCHEMA)
 
 

@@ -20,7 +20,7 @@ import polars as pl
 from ger_replay.errors import InputError
 from ger_replay.protocol import datasets
 from ger_replay.score import scoring
-from ger_replay.score.scoring import Coded, Missing
+from ger_replay.score.scoring import Coded, RuleSet
 from ger_replay.stats.bootstrap import bootstrap_ci
 
 #: The columns that make a run's setting (besides the dataset it ran on).
@@ -214,14 +214,13 @@ def column_label_safe(dataset: str, subset: str) -> str:
 
 def interval(
     c: Coded,
-    missing: Missing = "skip",
     n_resamples: int = 2000,
     confidence: float = 0.95,
     seed: int = 0,
 ) -> tuple[float | None, float | None]:
     """A bootstrap interval of the run's metric in percent, or (None, None) where nothing is
     scored."""
-    t, p = c.select(missing)
+    t, p = c.select()
     if len(t) == 0:
         return None, None
     metric = scoring.METRIC_KEY[c.dataset.metric]
@@ -238,7 +237,7 @@ def interval(
 
 def score_runs(
     df: pl.DataFrame,
-    missing: Missing = "skip",
+    rules: RuleSet | str = "paper",
     ci: bool = True,
     n_resamples: int = 2000,
     seed: int = 0,
@@ -247,11 +246,11 @@ def score_runs(
     info = {r["run"]: r for r in run_info(df).iter_rows(named=True)}
     rows = []
     for run_df in df.partition_by("run", maintain_order=True):
-        c = scoring.code_run(run_df)
+        c = scoring.code_run(run_df, rules=rules)
         if len(c.truth) == 0:
             raise InputError(f"run {c.run}: no scorable samples")
-        s = scoring.score_coded(c, missing)
-        lo, hi = interval(c, missing, n_resamples, seed=seed) if ci else (None, None)
+        s = scoring.score_coded(c)
+        lo, hi = interval(c, n_resamples, seed=seed) if ci else (None, None)
         meta = info[c.run]
         rows.append(
             {
@@ -272,6 +271,11 @@ def score_runs(
                 "coverage": s["coverage"],
                 "majority": s["majority"],
                 "random": s["random"],
+                "paper": s["paper"],
+                "delta": s["delta"],
+                "paper_random": s["paper_random"],
+                "paper_majority": s["paper_majority"],
+                "rules": s["rules"],
                 "answered": s["answered"],
                 "partial": s["partial"],
                 "synthetic": s["synthetic"],
@@ -302,6 +306,12 @@ SCORE_SCHEMA: dict[str, Any] = {
     "coverage": pl.Float64,
     "majority": pl.Float64,
     "random": pl.Float64,
+    #: the paper's GPT-4V value for the run's setting, ours minus it, the paper's baselines
+    "paper": pl.Float64,
+    "delta": pl.Float64,
+    "paper_random": pl.Float64,
+    "paper_majority": pl.Float64,
+    "rules": pl.String,
     "answered": pl.Float64,
     "partial": pl.Boolean,
     "synthetic": pl.Boolean,

@@ -5,8 +5,9 @@ agreement, 1..R; 0 when no run answered). Over the set: the histogram of the agr
 run's metric with its interval, best minus worst, Fleiss' kappa across the runs, the samples that
 flip most, and a majority-vote run written like any other run.
 
-Votes are over the candidate labels the runs predicted (the `pred` column of answered rows); a
-run that gave no usable answer for a sample casts no vote for it.
+Votes are over the candidate labels the runs predicted under the rule set (paper and strict: the
+first label of the ranking, if it is a candidate; lenient: the first candidate); a run that gave
+no usable answer for a sample casts no vote for it.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from ger_replay.io import table
 from ger_replay.protocol import datasets
 from ger_replay.protocol.labels import LabelSpace
 from ger_replay.protocol.rules import Rules
-from ger_replay.score.scoring import Missing
+from ger_replay.score import rulesets as apply_rules
+from ger_replay.score.scoring import RuleSet
 
 MAJORITY_SOURCE = "majority-vote"
 
@@ -125,7 +127,16 @@ def _mean_ranks(df: pl.DataFrame, space: LabelSpace) -> pl.DataFrame:
     )
 
 
-def majority_vote(df: pl.DataFrame, run_name: str | None = None) -> pl.DataFrame:
+def _by_rules(rows: pl.DataFrame, ds: datasets.Dataset, rules: RuleSet | str) -> pl.DataFrame:
+    """`rows` with `pred` replaced by the label the rule set reads off each answer (paper and
+    strict: the first label, if it is a candidate; lenient: the first candidate)."""
+    space = LabelSpace(ds.labels)
+    return rows.with_columns(apply_rules.picked_label(rows, space, rules).alias("pred"))
+
+
+def majority_vote(
+    df: pl.DataFrame, run_name: str | None = None, rules: RuleSet | str = "paper"
+) -> pl.DataFrame:
     """The majority-vote run over repeated runs, as predictions-table rows that score like any
     other run. Each sample's ranking puts labels by votes (most first), ties broken by the mean
     rank across the runs' rankings, then by the order of the candidates; a sample no run answered
@@ -134,6 +145,7 @@ def majority_vote(df: pl.DataFrame, run_name: str | None = None) -> pl.DataFrame
     ds = datasets.get(key)
     space = LabelSpace(ds.labels)
     rows, _ = aligned(df)
+    rows = _by_rules(rows, ds, rules)
     runs = table.runs(rows)
     order = {c: i for i, c in enumerate(ds.labels)}
     scored = (
@@ -217,7 +229,7 @@ def _kappa(rows: pl.DataFrame, n_runs: int, labels: tuple[str, ...]) -> tuple[fl
 
 
 def stability(
-    df: pl.DataFrame, missing: Missing = "skip", ci: bool = True, seed: int = 0
+    df: pl.DataFrame, rules: RuleSet | str = "paper", ci: bool = True, seed: int = 0
 ) -> Stability:
     """The stability analysis of repeated runs of one dataset and setting."""
     key = check_repeats(df)
@@ -226,7 +238,7 @@ def stability(
     if rows.height == 0:
         raise InputError("stability: the runs share no samples")
     runs = table.runs(rows)
-    rules = Rules(ds)
+    rows = _by_rules(rows, ds, rules)
     votes = _votes(rows)
     modal = (
         votes.with_columns(
@@ -243,7 +255,7 @@ def stability(
             pl.len().alias("n_labels"),
         )
     )
-    correct = _n_correct(rows, rules)
+    correct = _n_correct(rows, Rules(ds))
     base = rows.filter(pl.col("run") == runs[0]).select("sample_id", "gt")
     per_sample = (
         base.join(modal, on="sample_id", how="left", maintain_order="left")
@@ -266,9 +278,9 @@ def stability(
         .with_columns((pl.col("n_samples") / per_sample.height * 100).alias("percent"))
         .sort("agreement")
     )
-    maj = majority_vote(df)
+    maj = majority_vote(df, rules=rules)
     per_run = runsets.score_runs(
-        pl.concat([rows, maj], how="diagonal_relaxed"), missing, ci, seed=seed
+        pl.concat([rows, maj], how="diagonal_relaxed"), rules, ci, seed=seed
     )
     vals = per_run.filter(pl.col("source").fill_null("") != MAJORITY_SOURCE).get_column("value")
     arr = vals.to_numpy().astype(np.float64)

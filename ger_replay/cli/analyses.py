@@ -33,8 +33,14 @@ def _pick(df: pl.DataFrame, runs: Sequence[str]) -> pl.DataFrame:
     "(.parquet, .csv or .jsonl).",
 )
 @click.option("--no-ci", is_flag=True, help="Skip the bootstrap intervals (faster).")
+@common.RULES
 def stability_cmd(
-    paths: tuple[Path, ...], runs: tuple[str, ...], fmt: str, majority: Path | None, no_ci: bool
+    paths: tuple[Path, ...],
+    runs: tuple[str, ...],
+    fmt: str,
+    majority: Path | None,
+    no_ci: bool,
+    rules: str,
 ) -> None:
     """Stability of repeated runs (agreement, spread, majority vote). Runs are grouped by
     dataset and setting (model, template, frames, color, modality); partial runs are left out.
@@ -52,7 +58,7 @@ def stability_cmd(
         sets, df = _repeat_sets(_pick(loaded.table, runs))
         parts, votes = [], []
         for group in sets:
-            s = stability(df.filter(pl.col("run").is_in(group)), ci=not no_ci)
+            s = stability(df.filter(pl.col("run").is_in(group)), rules, ci=not no_ci)
             title = f"{s.dataset}, {_setting(df, group[0])}: {len(group)} runs"
             per_run = s.per_run.select(
                 "run", "metric", "value", "ci_low", "ci_high", "n_scored", "n_total"
@@ -64,7 +70,7 @@ def stability_cmd(
                 ("samples that flip most", s.flips(10)),
             ]
             votes.append(s.majority)
-        common.show(parts, fmt)
+        common.show(parts, fmt, rules)
         if majority is not None:
             write_table(pl.concat(votes, how="diagonal_relaxed"), majority)
             click.echo(f"majority-vote run(s) written to {majority}", err=True)
@@ -117,8 +123,9 @@ def _repeat_sets(df: pl.DataFrame) -> tuple[list[list[str]], pl.DataFrame]:
 @common.RUNS
 @common.FMT
 @click.option("--normalise", "--normalize", is_flag=True, help="Row percentages, not counts.")
+@common.RULES
 def confusion_cmd(
-    paths: tuple[Path, ...], runs: tuple[str, ...], fmt: str, normalise: bool
+    paths: tuple[Path, ...], runs: tuple[str, ...], fmt: str, normalise: bool, rules: str
 ) -> None:
     """Confusion matrices (with failure columns) and class-wise recall of every run."""
     import polars as pl
@@ -131,7 +138,7 @@ def confusion_cmd(
         if loaded.table.height == 0:
             return common.EXIT_INPUT
         df = _pick(loaded.table, runs)
-        long = confusion.confusion(df)
+        long = confusion.confusion(df, rules)
         value = "row_percent" if normalise else "count"
         parts = [
             (
@@ -140,8 +147,8 @@ def confusion_cmd(
             )
             for run in long.get_column("run").unique(maintain_order=True).to_list()
         ]
-        parts.append(("class-wise recall, precision, F1 (%)", confusion.class_recall(df)))
-        common.show(parts, fmt)
+        parts.append(("class-wise recall, precision, F1 (%)", confusion.class_recall(df, rules)))
+        common.show(parts, fmt, rules)
         return common.EXIT_INPUT if loaded.errors else common.EXIT_OK
 
     common.guarded(go)
@@ -197,19 +204,21 @@ def _side(path: Path) -> pl.DataFrame | dict[str, dict[str, object]]:
     help="Largest change of a metric (in points) not counted as a move.",
 )
 @click.option("--limit", type=int, default=50, show_default=True, help="Changed samples shown.")
-def diff_cmd(a: Path, b: Path, fmt: str, tolerance: float, limit: int) -> None:
+@common.RULES
+def diff_cmd(a: Path, b: Path, fmt: str, tolerance: float, limit: int, rules: str) -> None:
     """Samples whose label or status changed, and metric moves, between two scorings (exit 1
-    when anything changed)."""
+    when anything changed). --rules scores the predictions sides (a JSON scoring side keeps
+    the rules it was made with)."""
     import polars as pl
 
     from ger_replay.analysis.diff import diff
 
     def go() -> int:
-        d = diff(_side(a), _side(b), tolerance=tolerance)
+        d = diff(_side(a), _side(b), rules=rules, tolerance=tolerance)
         moved = d.metrics.filter(pl.col("moved"))
         parts = [("metric moves", moved if fmt != "json" else d.metrics)]
         parts.append((f"samples changed ({d.samples.height})", d.samples.head(limit)))
-        common.show(parts, fmt)
+        common.show(parts, fmt, rules)
         click.echo(
             f"{moved.height} run(s) moved, {d.samples.height} sample(s) changed "
             f"between {a} and {b}",
@@ -229,21 +238,19 @@ def diff_cmd(a: Path, b: Path, fmt: str, tolerance: float, limit: int) -> None:
     type=click.Path(path_type=Path),
     help="Report folder; an earlier report there is replaced whole once the new one is done.",
 )
-@common.MISSING
+@common.RULES
 @click.option("--no-ci", is_flag=True, help="Skip the bootstrap intervals (faster).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Bootstrap seed.")
-def report_cmd(paths: tuple[Path, ...], output: Path, missing: str, no_ci: bool, seed: int) -> None:
+def report_cmd(paths: tuple[Path, ...], output: Path, rules: str, no_ci: bool, seed: int) -> None:
     """Tables (Markdown, CSV, LaTeX), figures (PNG, PDF) and OUTPUT/index.html for PATHS."""
     from ger_replay.report.build import build_report
-    from ger_replay.score.scoring import check_missing
 
     def go() -> int:
         loaded = common.load(paths)
         common.report_errors(loaded.errors)
         if loaded.table.height == 0:
             return common.EXIT_INPUT
-        rule = check_missing(missing)
-        res = build_report(loaded.table, output, loaded.calls, rule, not no_ci, seed)
+        res = build_report(loaded.table, output, loaded.calls, rules, not no_ci, seed)
         click.echo(f"report: {len(res.files)} file(s) in {output}; open {res.index}", err=True)
         for n in res.notes:
             click.echo(f"  not shown: {n}", err=True)

@@ -30,6 +30,7 @@ COMMANDS: tuple[click.Command, ...] = (
     score.score_cmd,
     score.datasets_cmd,
     share.import_cmd,
+    score.reproduce_cmd,
     share.pack_cmd,
     share.verify_cmd,
     share.export_cmd,

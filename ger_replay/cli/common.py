@@ -71,14 +71,18 @@ def emit(text: str, output: Path | None = None) -> None:
         click.echo(text)
 
 
-def show(parts: Sequence[tuple[str, pl.DataFrame]], fmt: str) -> None:
-    """Titled DataFrames in one of `FORMATS` on stdout."""
+def show(parts: Sequence[tuple[str, pl.DataFrame]], fmt: str, rules: str | None = None) -> None:
+    """Titled DataFrames in one of `FORMATS` on stdout; `rules` names the rule set that made
+    them (a `rules` field in JSON, a line under the tables otherwise)."""
     from ger_replay.report.text_tables import render_text
 
     if fmt == "json":
         from ger_replay.report.text_tables import to_json
 
-        click.echo(to_json({k: v.to_dicts() for k, v in parts}))
+        out: dict[str, object] = {k: v.to_dicts() for k, v in parts}
+        if rules is not None:
+            out["rules"] = rules
+        click.echo(to_json(out))
         return
     for i, (title, df) in enumerate(parts):
         if i:
@@ -88,6 +92,10 @@ def show(parts: Sequence[tuple[str, pl.DataFrame]], fmt: str) -> None:
         else:
             click.echo(f"# {title}")
         click.echo(render_text(df, fmt))
+    if rules is not None:
+        from ger_replay.protocol.rulesets import describe
+
+        click.echo(("# " if fmt == "csv" else "\n") + describe(rules))
 
 
 def load(paths: Sequence[Path], label_files: Sequence[Path] = (), note: bool = True) -> LoadResult:
@@ -198,10 +206,16 @@ def interrupted(e: KeyboardInterrupt) -> NoReturn:
     sys.exit(EXIT_INTERRUPTED)
 
 
-MISSING = click.option(
-    "--missing",
-    type=click.Choice(["skip", "wrong"]),
-    default="skip",
+#: The rule sets of `ger_replay.protocol.rulesets` (named here so that `--help` loads nothing;
+#: tests/test_rulesets.py checks the two lists agree), the paper's first.
+RULE_SETS = ("paper", "strict", "lenient")
+RULES = click.option(
+    "--rules",
+    type=click.Choice(RULE_SETS),
+    default=RULE_SETS[0],
     show_default=True,
-    help="Unanswered samples: left out (the paper's rule) or counted as wrong.",
+    help="Scoring rule set: paper (the paper's rules: first label only; an invalid first label "
+    "wrong on image and multimodal tasks, left out on video datasets; unanswered left out), "
+    "strict (every test sample scored, anything unusable wrong) or lenient (first candidate of "
+    "the ranking; nothing usable left out).",
 )

@@ -13,7 +13,7 @@ from ger_replay.errors import GerReplayError, InputError
 
 if TYPE_CHECKING:  # the loader and the scoring load when the command runs
     from ger_replay.io.load import LoadResult
-    from ger_replay.score.scoring import Coded, Missing
+    from ger_replay.score.scoring import Coded
 
 #: Default resamples of a paired comparison of two runs, and of every pair within sets of runs.
 PAIR_RESAMPLES = 10000
@@ -52,7 +52,7 @@ SET_COLUMNS = (
     help=f"Bootstrap resamples [default: {PAIR_RESAMPLES} for two runs, {SET_RESAMPLES} for sets].",
 )
 @common.bootstrap_options
-@common.MISSING
+@common.RULES
 @common.FMT
 def compare_cmd(
     paths: tuple[Path, ...],
@@ -63,7 +63,7 @@ def compare_cmd(
     confidence: float,
     seed: int,
     ci_method: str,
-    missing: str,
+    rules: str,
     fmt: str,
 ) -> None:
     """Paired comparison of two runs on the same samples: B minus A, its bootstrap interval, a
@@ -73,18 +73,16 @@ def compare_cmd(
     setting (template, color, frames, modality)."""
     from ger_replay.analysis import paired
     from ger_replay.report.compare_text import render_comparison
-    from ger_replay.score.scoring import check_missing
 
-    rule = check_missing(missing)
     if run_a is None and run_b is None:
         loaded = common.load(paths)
         if paired.holds_many_runs(loaded.table):
             n_sets = n_boot or SET_RESAMPLES
-            common.guarded(lambda: _sets(loaded, paths, fmt, rule, seed, n_sets))
+            common.guarded(lambda: _sets(loaded, paths, fmt, rules, seed, n_sets))
     try:
-        a, b, errors = _load_pair(paths, run_a, run_b)
+        a, b, errors = _load_pair(paths, run_a, run_b, rules)
         n_pair = n_boot or PAIR_RESAMPLES
-        result = paired.compare_runs(a, b, metric, n_pair, confidence, ci_method, seed, rule)
+        result = paired.compare_runs(a, b, metric, n_pair, confidence, ci_method, seed)
     except GerReplayError as e:
         common.fail(e)
     click.echo(render_comparison(result, fmt))
@@ -96,7 +94,7 @@ def _sets(
     loaded: LoadResult,
     paths: tuple[Path, ...],
     fmt: str,
-    missing: Missing,
+    rules: str,
     seed: int,
     n_resamples: int,
 ) -> int:
@@ -108,7 +106,7 @@ def _sets(
     df, errors = loaded.table, loaded.errors
     if df.height == 0:
         raise InputError("no runs to compare under " + ", ".join(map(str, paths)))
-    long = robustness.robustness(df, missing=missing, seed=seed, n_resamples=n_resamples)
+    long = robustness.robustness(df, rules=rules, seed=seed, n_resamples=n_resamples)
     if long.height == 0:
         raise InputError(
             "no two runs differ in one setting only (template, color, frames or modality); "
@@ -117,13 +115,13 @@ def _sets(
     parts = [("Sets of runs differing in one setting", long.select(SET_COLUMNS))]
     for factor in long.get_column("factor").unique(maintain_order=True).to_list():
         parts.append((f"{factor} (Table 9 layout)", robustness.wide(long, factor)))
-    common.show(parts, fmt)
+    common.show(parts, fmt, rules)
     common.report_errors(errors)
     return common.EXIT_INPUT if errors else common.EXIT_OK
 
 
 def _load_pair(
-    paths: tuple[Path, ...], run_a: str | None, run_b: str | None
+    paths: tuple[Path, ...], run_a: str | None, run_b: str | None, rules: str = "paper"
 ) -> tuple[Coded, Coded, list[GerReplayError]]:
     """The two runs to compare: named ones from everything under `paths`, or, without names,
     the single run each of exactly two paths holds; with the errors of what could not be read."""
@@ -133,7 +131,7 @@ def _load_pair(
         raise InputError("give both --run-a and --run-b, or neither")
     if run_a is not None and run_b is not None:
         loaded = common.load(paths)
-        a, b = select_runs(loaded.table, run_a, run_b)
+        a, b = select_runs(loaded.table, run_a, run_b, rules)
         return a, b, list(loaded.errors)
     if len(paths) != 2:
         raise InputError(
@@ -145,5 +143,5 @@ def _load_pair(
     for path in paths:
         loaded = common.load([path])
         errors.extend(loaded.errors)
-        coded.append(only_run(loaded.table, str(path)))
+        coded.append(only_run(loaded.table, str(path), rules))
     return coded[0], coded[1], errors

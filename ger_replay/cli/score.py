@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from ger_replay.cli import common
-from ger_replay.errors import GerReplayError
+from ger_replay.errors import GerReplayError, InputError
 
 
 @click.command("score")
@@ -23,7 +23,7 @@ from ger_replay.errors import GerReplayError
     help="Bootstrap resamples for ci_low/ci_high of every run (0: no interval).",
 )
 @common.FMT_LATEX
-@common.MISSING
+@common.RULES
 @click.option(
     "--expect", type=click.Path(path_type=Path), help="Earlier JSON scores to compare with."
 )
@@ -46,7 +46,7 @@ from ger_replay.errors import GerReplayError
 def score_cmd(
     paths: tuple[Path, ...],
     fmt: str,
-    missing: str,
+    rules: str,
     expect: Path | None,
     tolerance: float,
     output: Path | None,
@@ -59,15 +59,13 @@ def score_cmd(
     """Score every run under PATHS (predictions files, run folders, bundles, released
     predictions)."""
     from ger_replay.report.tables import render_scores
-    from ger_replay.score.scoring import check_missing, score_table
+    from ger_replay.score.scoring import score_table
     from ger_replay.stats.bootstrap import add_table_intervals
 
     loaded = common.load(paths, label_files, note=False)
-    result = score_table(loaded.table, missing=check_missing(missing))
+    result = score_table(loaded.table, rules)
     if n_boot:
-        add_table_intervals(
-            result.rows, loaded.table, n_boot, confidence, ci_method, seed, check_missing(missing)
-        )
+        add_table_intervals(result.rows, loaded.table, n_boot, confidence, ci_method, seed, rules)
     common.emit(render_scores(result.rows, fmt), output)
     errors = [*loaded.errors, *result.errors]
     common.report_errors(errors)
@@ -89,6 +87,43 @@ def _check_expected(rows: list[dict[str, Any]], expect: Path, tolerance: float) 
         for line in changes:
             click.echo(f"  {line}", err=True)
         sys.exit(common.EXIT_CHECK)
+
+
+@click.command("reproduce")
+@click.argument("results_dir", type=click.Path(path_type=Path))
+@common.FMT
+def reproduce_cmd(results_dir: Path, fmt: str) -> None:
+    """Import released predictions (the gpt4v-emotion `results/` layout), score them with the
+    paper's rules and compare every number the folder covers with the paper's. Exit 0 when all
+    match to two decimals, 1 naming each run that does not, 2 on bad input."""
+    from ger_replay.protocol.rulesets import RuleSet
+    from ger_replay.score.reproduce import reproduce
+
+    def go() -> int:
+        rep = reproduce(results_dir, RuleSet.PAPER)
+        common.show(
+            [
+                ("GPT-4V: ours against the paper", rep.table),
+                ("baselines on the released test lists (information, not checked)", rep.baselines),
+            ],
+            fmt,
+            rep.rules,
+        )
+        if rep.uncovered:
+            click.echo(
+                f"no paper number for {len(rep.uncovered)} run(s): {', '.join(rep.uncovered)}",
+                err=True,
+            )
+        common.report_errors(rep.errors)
+        for line in rep.verdict():
+            click.echo(line, err=True)
+        if rep.errors:
+            return common.EXIT_INPUT
+        if rep.table.height == 0:
+            raise InputError("no run here has a number in the paper to compare with", results_dir)
+        return common.EXIT_CHECK if rep.failed else common.EXIT_OK
+
+    common.guarded(go)
 
 
 @click.command("datasets")

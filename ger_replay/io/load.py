@@ -77,6 +77,13 @@ def read_predictions_file(path: Path) -> pl.DataFrame:
                 df = df.with_columns(
                     pl.col("invented").map_elements(_decode_list, return_dtype=pl.List(pl.String))
                 )
+            if "hedged" in df.columns:
+                df = df.with_columns(
+                    pl.col("hedged")
+                    .str.to_lowercase()
+                    .replace_strict({"true": True, "false": False}, default=None)
+                    .cast(pl.Boolean)
+                )
         else:
             raise InputError("expected a .parquet, .csv or .jsonl predictions file", path)
     except InputError:

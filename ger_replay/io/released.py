@@ -18,7 +18,8 @@ import polars as pl
 from ger_replay.errors import InputError
 from ger_replay.io import table
 from ger_replay.protocol import datasets
-from ger_replay.protocol.datasets import Dataset
+from ger_replay.protocol.datasets import Dataset, Task
+from ger_replay.protocol.reference import RELEASED_DEFAULT_FRAMES
 from ger_replay.protocol.rules import Rules, UnknownLabel
 
 COLUMNS = ("name", "gt", "gpt4v")
@@ -102,8 +103,9 @@ def run_metadata(folder: str, stem: str, dataset: Dataset) -> dict[str, object]:
             meta["modality"] = w
         elif w in ("rgb", "grey", "gray"):
             meta["color"] = "gray" if w in ("grey", "gray") else "rgb"
-    if dataset.key in ("dfew", "ferv39k", "ravdess", "enterface") and meta["frames"] is None:
-        meta["frames"] = 3
+    if dataset.task is Task.DYNAMIC_FACIAL and meta["frames"] is None:
+        # A video run file without a frame count is a 2-frame run (the reference notes).
+        meta["frames"] = RELEASED_DEFAULT_FRAMES
     return meta
 
 

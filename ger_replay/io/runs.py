@@ -166,6 +166,7 @@ class _Outcomes:
     ranking: list[list[str] | None] = field(default_factory=list)
     pred: list[str | None] = field(default_factory=list)
     invented: list[list[str]] = field(default_factory=list)
+    hedged: list[bool | None] = field(default_factory=list)
     status: list[str] = field(default_factory=list)
     attempts: list[int] = field(default_factory=list)
     reason: list[str | None] = field(default_factory=list)
@@ -175,6 +176,7 @@ class _Outcomes:
         n = self.n
         self.ranking, self.pred = [None] * n, [None] * n
         self.invented = [[] for _ in range(n)]
+        self.hedged = [None] * n
         self.status = [Status.UNANSWERED.value] * n
         self.attempts = [0] * n
         self.reason = ["no recorded call"] * n
@@ -195,6 +197,7 @@ class _Outcomes:
                 r = results[c.result]
                 self.ranking[i] = list(r.rankings[pos])
                 self.invented[i] = list(r.invented[pos])
+                self.hedged[i] = bool(r.hedged[pos])
                 self.pred[i] = r.top1[pos]
                 answered = self.pred[i] is not None
                 self.status[i] = (Status.OK if answered else Status.NO_CANDIDATE).value
@@ -257,6 +260,7 @@ def read_run(run_dir: Path, labels: Mapping[str, str] | None = None) -> RunRead:
         out.status,
         invented=out.invented,
         attempts=out.attempts,
+        hedged=out.hedged,
     )
     df = df.with_columns(pl.Series("reason", out.reason, dtype=pl.String))
     recorded_calls = None

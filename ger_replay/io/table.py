@@ -16,6 +16,7 @@ COUNT_MISMATCH = Status.COUNT_MISMATCH.value
 UNPARSEABLE = Status.UNPARSEABLE.value
 UNANSWERED = Status.UNANSWERED.value
 NO_CANDIDATE = Status.NO_CANDIDATE.value
+NO_LABEL = Status.NO_LABEL.value
 STATUSES: tuple[str, ...] = tuple(s.value for s in SAMPLE_STATUSES)
 
 #: Run metadata carried on every row (constant within a run).
@@ -39,6 +40,8 @@ SAMPLE_COLUMNS: dict[str, pl.DataType] = {
     "invented": pl.List(pl.String()),
     "status": pl.String(),
     "attempts": pl.Int32(),
+    #: The answer named more than one label in prose; `pred` is the first (docs/PROTOCOL.md).
+    "hedged": pl.Boolean(),
 }
 
 SCHEMA: dict[str, pl.DataType] = {
@@ -95,6 +98,7 @@ def run_frame(
     status: Sequence[str],
     invented: Sequence[Sequence[str]] | None = None,
     attempts: Sequence[int | None] | None = None,
+    hedged: Sequence[bool | None] | None = None,
 ) -> pl.DataFrame:
     """One run's rows, built from columns and the run's metadata."""
     n = len(sample_id)
@@ -108,6 +112,9 @@ def run_frame(
             pl.Series("status", list(status), dtype=pl.String),
             pl.Series(
                 "attempts", list(attempts) if attempts is not None else [None] * n, dtype=pl.Int32
+            ),
+            pl.Series(
+                "hedged", list(hedged) if hedged is not None else [None] * n, dtype=pl.Boolean
             ),
         ]
     )

@@ -16,6 +16,9 @@ class Status(StrEnum):
     UNANSWERED = "unanswered"
     #: Answered, but no label in the ranking is one of the dataset's candidates.
     NO_CANDIDATE = "no_candidate"
+    #: Answered in prose naming no label (a description, a request for more context): like a
+    #: refusal, no prediction under every rule set.
+    NO_LABEL = "no_label"
     #: A call's outcome only: the endpoint rejected the request (HTTP 400).
     REJECTED = "rejected"
 
@@ -28,6 +31,7 @@ SAMPLE_STATUSES: tuple[Status, ...] = (
     Status.UNPARSEABLE,
     Status.UNANSWERED,
     Status.NO_CANDIDATE,
+    Status.NO_LABEL,
 )
 #: Journal outcomes of a call that reached an answer.
 ANSWER_OUTCOMES: tuple[Status, ...] = (
@@ -35,5 +39,6 @@ ANSWER_OUTCOMES: tuple[Status, ...] = (
     Status.REFUSED,
     Status.COUNT_MISMATCH,
     Status.UNPARSEABLE,
+    Status.NO_LABEL,
     Status.REJECTED,
 )

@@ -6,9 +6,9 @@ unanswered, with the status of its last answer as the reason.
 
 `call(samples, split, attempt)` makes one request and returns the answer's status: "ok" when it
 qualifies (passes the safety check and holds one result per sample), else the reason it does
-not ("refused", "count_mismatch", "unparseable", "rejected"). Transient failures (rate limits,
-server errors) are the caller's business: `call` either returns a status or raises, and a raise
-abandons the batch (a later resume asks it again).
+not ("refused", "count_mismatch", "unparseable", "no_label", "rejected"). Transient failures
+(rate limits, server errors) are the caller's business: `call` either returns a status or
+raises, and a raise abandons the batch (a later resume asks it again).
 """
 
 from __future__ import annotations

@@ -21,11 +21,11 @@ from ger_replay.errors import GerReplayError
 from ger_replay.io.runs import RecordedCalls
 from ger_replay.io.swap import fresh_folder
 from ger_replay.io.writer import write_table
+from ger_replay.protocol.rulesets import RuleSet, describe
 from ger_replay.protocol.status import SAMPLE_STATUSES, Status
-from ger_replay.report import figure_style, figures, html, paper, run_pages, text_tables
+from ger_replay.report import figure_style, figures, html, overview, paper, run_pages, text_tables
 from ger_replay.report.html import Block, FigureRef, Section, esc
 from ger_replay.report.summary import summary_lines
-from ger_replay.score.scoring import Missing
 
 
 @dataclass
@@ -75,7 +75,7 @@ def build_report(
     df: pl.DataFrame,
     out_dir: Path,
     calls: Sequence[RecordedCalls] = (),
-    missing: Missing = "skip",
+    rules: RuleSet | str = "paper",
     ci: bool = True,
     seed: int = 0,
     figure_formats: Sequence[str] = ("png", "pdf"),
@@ -90,16 +90,16 @@ def build_report(
     with fresh_folder(out_dir, MARKER) as tmp:
         w = _Writer(tmp, formats)
         notes: list[str] = []
-        scores = runsets.score_runs(df, missing, ci, seed=seed)
+        scores = runsets.score_runs(df, rules, ci, seed=seed)
         whole = df.filter(~pl.col("run").is_in(_partial(scores).implode()))
         ref_data = refusals.refusals(df, calls)
         sections = [
-            _scores_section(w, scores, missing),
+            _scores_section(w, scores, rules),
             _failures_section(w, ref_data, notes),
-            _stability_section(w, whole, missing, ci, seed, notes),
-            _robustness_section(w, df, missing, ci, seed, notes),
-            _consistency_section(w, df, notes),
-            _confusion_section(w, df, missing),
+            _stability_section(w, whole, rules, ci, seed, notes),
+            _robustness_section(w, df, rules, ci, seed, notes),
+            _consistency_section(w, df, rules, notes),
+            _confusion_section(w, df, rules),
             run_pages.runs_section(df, scores, calls, w.text, slug),
         ]
         summary = summary_lines(scores, ref_data.statuses)
@@ -108,7 +108,7 @@ def build_report(
         page = html.render_page(
             "Emotion recognition benchmark report",
             f"{scores.height} run(s) over {scores.get_column('dataset').n_unique()} dataset(s); "
-            f"ger-replay {__version__}",
+            f"{describe(rules)}; ger-replay {__version__}",
             summary,
             [s for s in sections if s is not None],
             tmp,
@@ -126,18 +126,19 @@ def _partial(scores: pl.DataFrame) -> pl.Series:
     return scores.filter(pl.col("partial")).get_column("run")
 
 
-def _scores_section(w: _Writer, scores: pl.DataFrame, missing: Missing) -> Section:
+def _scores_section(w: _Writer, scores: pl.DataFrame, rules: RuleSet | str) -> Section:
     """The paper tables and the score figures."""
     out_dir = w.out
     labels = paper.row_labels(scores)
     sec = Section(
         "Results by task",
-        "One table per task in the paper's layout: a column per dataset, a row per setting, "
-        "the Random and Majority baselines (each the mean of 10 runs on the full labelled test "
-        "set) first. Unanswered samples are "
-        + ("left out of the metric (the paper's rule)." if missing == "skip" else "counted wrong.")
-        + " The interval is a 95% bootstrap interval where computed; scored/total is shown "
-        "where answers are missing.",
+        "One table per task in the paper's layout: a column per dataset, a row per setting; "
+        "first our Random and Majority baselines on the full labelled test set (Random: the "
+        "expected score of a uniform guess), then the paper's GPT-4V and the best supervised "
+        "system the paper quotes, then every run. "
+        + esc(describe(rules))
+        + ". The interval is a 95% bootstrap interval where computed; scored/total is shown "
+        "where samples are left out.",
     )
     for t in paper.paper_tables(scores):
         stem = t.slug
@@ -160,6 +161,16 @@ def _scores_section(w: _Writer, scores: pl.DataFrame, missing: Missing) -> Secti
             "dashed: Random, dotted: Majority.",
         )
         sec.blocks.append(Block(figure=ref))
+    w.frame("overview", overview.overview_values(scores))
+    model_of = {r["run"]: str(r["model"] or "model") for r in scores.iter_rows(named=True)}
+    over_ref = w.figure(
+        overview.overview_figure(scores, model_of),
+        "overview",
+        "Per dataset: our Random and Majority baselines, the best supervised system and GPT-4V "
+        "as the paper reports them, and every run of this report (diamonds, one colour per "
+        "model).",
+    )
+    sec.blocks.insert(0, Block(figure=over_ref))
     w.frame("scores", scores)
     return sec
 
@@ -196,7 +207,7 @@ def _failures_section(w: _Writer, ref_data: refusals.Refusals, notes: list[str])
 
 
 def _stability_section(
-    w: _Writer, df: pl.DataFrame, missing: Missing, ci: bool, seed: int, notes: list[str]
+    w: _Writer, df: pl.DataFrame, rules: RuleSet | str, ci: bool, seed: int, notes: list[str]
 ) -> Section | None:
     sets = runsets.repeat_sets(df)
     if not sets:
@@ -208,7 +219,7 @@ def _stability_section(
         "frequent label (the paper's Figure 3). The majority-vote run is written as "
         "<code>tables/*_majority.csv</code> predictions and scores like any other run.",
     )
-    summaries = [_stability_set(w, sec, df, runs, missing, ci, seed) for runs in sets]
+    summaries = [_stability_set(w, sec, df, runs, rules, ci, seed) for runs in sets]
     w.frame("stability_summary", pl.concat(summaries, how="diagonal_relaxed"))
     return sec
 
@@ -218,12 +229,12 @@ def _stability_set(
     sec: Section,
     df: pl.DataFrame,
     runs: Sequence[str],
-    missing: Missing,
+    rules: RuleSet | str,
     ci: bool,
     seed: int,
 ) -> pl.DataFrame:
     """One set of repeated runs: its tables and figures; returns its summary."""
-    s = stability.stability(df.filter(pl.col("run").is_in(runs)), missing, ci, seed)
+    s = stability.stability(df.filter(pl.col("run").is_in(runs)), rules, ci, seed)
     stem = f"stability_{slug(s.dataset)}_{slug(runs[0])}"
     w.frame(f"{stem}_histogram", s.histogram)
     w.frame(f"{stem}_runs", s.per_run)
@@ -257,9 +268,9 @@ def _stability_set(
 
 
 def _robustness_section(
-    w: _Writer, df: pl.DataFrame, missing: Missing, ci: bool, seed: int, notes: list[str]
+    w: _Writer, df: pl.DataFrame, rules: RuleSet | str, ci: bool, seed: int, notes: list[str]
 ) -> Section | None:
-    rob = robustness.robustness(df, missing=missing, ci=ci, seed=seed)
+    rob = robustness.robustness(df, rules=rules, ci=ci, seed=seed)
     if rob.height:
         w.frame("robustness", rob)
         sec = Section(
@@ -287,7 +298,9 @@ def _robustness_section(
     return None
 
 
-def _consistency_section(w: _Writer, df: pl.DataFrame, notes: list[str]) -> Section | None:
+def _consistency_section(
+    w: _Writer, df: pl.DataFrame, rules: RuleSet | str, notes: list[str]
+) -> Section | None:
     pairs = consistency.color_pairs(df)
     if pairs:
         sec = Section(
@@ -296,7 +309,7 @@ def _consistency_section(w: _Writer, df: pl.DataFrame, notes: list[str]) -> Sect
             "(the paper's Figure 5).",
         )
         for a, b in pairs:
-            c = consistency.consistency(df, a, b)
+            c = consistency.consistency(df, a, b, rules)
             stem = f"consistency_{slug(a)}"
             w.frame(stem, c.per_class)
             sec.blocks.append(Block(f"<h3>{esc(a)} vs {esc(b)}</h3>" + html.frame_html(c.summary)))
@@ -316,10 +329,10 @@ def _consistency_section(w: _Writer, df: pl.DataFrame, notes: list[str]) -> Sect
     return None
 
 
-def _confusion_section(w: _Writer, df: pl.DataFrame, missing: Missing) -> Section:
-    long = confusion.confusion(df)
+def _confusion_section(w: _Writer, df: pl.DataFrame, rules: RuleSet | str) -> Section:
+    long = confusion.confusion(df, rules)
     w.frame("confusion", long)
-    rec = confusion.class_recall(df, missing)
+    rec = confusion.class_recall(df, rules)
     w.frame("class_recall", rec)
     sec = Section(
         "Confusion and class-wise recall",

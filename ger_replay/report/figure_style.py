@@ -23,6 +23,7 @@ STATUS_COLORS: dict[str, str] = {
     Status.UNPARSEABLE: "#CC79A7",
     Status.UNANSWERED: "#0072B2",
     Status.NO_CANDIDATE: "#56B4E9",
+    Status.NO_LABEL: "#009E73",
 }
 STATUS_NAMES: dict[str, str] = {
     Status.REFUSED: "refused",
@@ -30,6 +31,7 @@ STATUS_NAMES: dict[str, str] = {
     Status.UNPARSEABLE: "unparseable",
     Status.UNANSWERED: "unanswered",
     Status.NO_CANDIDATE: "no candidate label",
+    Status.NO_LABEL: "no label named",
 }
 
 STYLE = {

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import polars as pl
 
-from ger_replay.report.paper import BASELINES, PaperTable
+from ger_replay.report.paper import BASELINES, PaperTable, is_paper_row
 
 CSS = """
 body{font-family:-apple-system,"Segoe UI",Helvetica,Arial,sans-serif;margin:0;color:#222;
@@ -83,7 +83,7 @@ def paper_table_html(t: PaperTable, files: list[Path], base: Path) -> str:
     heads = "".join(f"<th>{esc(c)}<br><small>{esc(m)}</small></th>" for c, m in t.columns)
     body = []
     for name, cells in t.rows.items():
-        cls = ' class="baseline"' if name in BASELINES else ""
+        cls = ' class="baseline"' if name in BASELINES or is_paper_row(name) else ""
         tds = []
         for c, _ in t.columns:
             cell = cells.get(c)
@@ -91,6 +91,8 @@ def paper_table_html(t: PaperTable, files: list[Path], base: Path) -> str:
                 tds.append("<td>–</td>")
                 continue
             s = f"{cell.value:.2f}"
+            if cell.note:
+                s += f' <span class="ci">({esc(cell.note)})</span>'
             if cell.ci_low is not None and cell.ci_high is not None:
                 s += f' <span class="ci">[{cell.ci_low:.2f}, {cell.ci_high:.2f}]</span>'
             if cell.n_scored is not None and cell.n_total not in (None, cell.n_scored):

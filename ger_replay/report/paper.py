@@ -1,6 +1,8 @@
 """Score tables in the paper's layout: one table per task, a column per dataset (Twitter I once
 per agreement subset), a row per setting (model, template, frames, color, modality, repeat), and
-the Random and Majority baselines first. Cells carry the metric, its interval and the coverage.
+the Random and Majority baselines first, then the paper's own rows (its GPT-4V number for each
+setting and the best supervised system it quotes). Cells carry the metric, its interval and the
+coverage.
 """
 
 from __future__ import annotations
@@ -14,11 +16,14 @@ import polars as pl
 
 from ger_replay.analysis.runsets import SETTING_COLUMNS
 from ger_replay.analysis.stability import MAJORITY_SOURCE
-from ger_replay.protocol import datasets
+from ger_replay.protocol import datasets, reference
 from ger_replay.protocol.datasets import TASK_TITLES, Task
 from ger_replay.report.tables import _latex_escape
 
 BASELINES = ("Random", "Majority")
+#: Rows holding the paper's numbers (from the package's reference values, not computed).
+PAPER_GPT4V = "GPT-4V (paper)"
+BEST_SUPERVISED = "Best supervised (paper)"
 _SUBSET_ORDER = {"": 0, "5 agree": 1, "4 agree": 2, "3 agree": 3}
 
 
@@ -30,6 +35,8 @@ class Cell:
     n_scored: int | None = None
     n_total: int | None = None
     run: str | None = None
+    #: the system a paper row quotes (best supervised), shown beside the value
+    note: str | None = None
 
 
 @dataclass
@@ -56,19 +63,23 @@ def _column_order(scores: pl.DataFrame) -> list[tuple[str, str]]:
     return [(r["column"], r["metric"]) for r in rows]
 
 
+def _varying(task_rows: pl.DataFrame) -> list[str]:
+    return [c for c in SETTING_COLUMNS if task_rows.get_column(c).n_unique() > 1]
+
+
+def _setting_words(r: dict[str, Any], varying: list[str]) -> list[str]:
+    return [_setting_word(c, r[c]) for c in varying if c != "model" and r[c] is not None]
+
+
 def row_labels(scores: pl.DataFrame) -> dict[str, str]:
     """run -> the name of its row: the model, then whatever setting differs between the runs
     of the same task (e.g. "gpt-4-vision-preview, gray"), "run 3" for repeats."""
     out: dict[str, str] = {}
     for task_rows in scores.partition_by("task", maintain_order=True):
-        varying = [c for c in SETTING_COLUMNS if task_rows.get_column(c).n_unique() > 1]
+        varying = _varying(task_rows)
         repeats = task_rows.get_column("repeat").drop_nulls().n_unique() > 1
         for r in task_rows.iter_rows(named=True):
-            parts = [str(r["model"] or "model")]
-            for c in varying:
-                if c == "model" or r[c] is None:
-                    continue
-                parts.append(_setting_word(c, r[c]))
+            parts = [str(r["model"] or "model"), *_setting_words(r, varying)]
             label = ", ".join(parts)
             if r["source"] == MAJORITY_SOURCE:
                 label += ", majority vote"
@@ -105,6 +116,7 @@ def paper_tables(scores: pl.DataFrame) -> list[PaperTable]:
             for col, _ in cols:
                 first = sub.filter(pl.col("column") == col).row(0, named=True)
                 t.rows[name][col] = Cell(first[key])
+        _paper_rows(t, sub)
         for r in sub.iter_rows(named=True):
             row = t.rows.setdefault(labels[r["run"]], {})
             if r["column"] in row:  # two runs of one setting and dataset: keep both, apart
@@ -116,10 +128,37 @@ def paper_tables(scores: pl.DataFrame) -> list[PaperTable]:
     return out
 
 
+def _paper_rows(t: PaperTable, sub: pl.DataFrame) -> None:
+    """The paper's GPT-4V row(s) (one per setting the runs map to, e.g. 2 and 3 frames) and its
+    best supervised system, per column."""
+    varying = _varying(sub)
+    gpt: dict[str, dict[str, Cell]] = {}
+    for r in sub.iter_rows(named=True):
+        if r["paper"] is None:
+            continue
+        name = ", ".join([PAPER_GPT4V, *_setting_words(r, varying)])
+        gpt.setdefault(name, {})[r["column"]] = Cell(r["paper"])
+    t.rows.update(sorted(gpt.items()))
+    best: dict[str, Cell] = {}
+    for col, _ in t.columns:
+        first = sub.filter(pl.col("column") == col).row(0, named=True)
+        row = reference.best_supervised(first["dataset"], first["run"])
+        if row is not None:
+            best[col] = Cell(row.value, note=row.model)
+    if best:
+        t.rows[BEST_SUPERVISED] = best
+
+
+def is_paper_row(name: str) -> bool:
+    return name.startswith(PAPER_GPT4V) or name == BEST_SUPERVISED
+
+
 def _fmt(c: Cell | None, coverage: bool) -> str:
     if c is None or c.value is None:
         return "-"
     s = f"{c.value:.2f}"
+    if c.note:
+        s += f" ({c.note})"
     if c.ci_low is not None and c.ci_high is not None:
         s += f" [{c.ci_low:.2f}, {c.ci_high:.2f}]"
     if coverage and c.n_total is not None and c.n_scored is not None and c.n_scored != c.n_total:
@@ -131,14 +170,15 @@ def to_markdown(t: PaperTable) -> str:
     heads = ["", *[f"{c} ({m})" for c, m in t.columns]]
     out = [
         f"**{t.title}.** Metric in percent; 95% interval in brackets where computed; "
-        "(scored/total) where answers are missing.",
+        "(scored/total) where samples are left out. Rows marked (paper) are the paper's "
+        "published numbers.",
         "",
         "| " + " | ".join(heads) + " |",
         "| --- | " + " | ".join("---:" for _ in t.columns) + " |",
     ]
     for name, cells in t.rows.items():
         vals = [_fmt(cells.get(c), True) for c, _ in t.columns]
-        label = f"*{name}*" if name in BASELINES else name
+        label = f"*{name}*" if name in BASELINES or is_paper_row(name) else name
         out.append("| " + " | ".join([label.replace("|", "\\|"), *vals]) + " |")
     return "\n".join(out)
 
@@ -156,6 +196,7 @@ def to_latex(t: PaperTable) -> str:
         " & ".join(_latex_escape(h) for h in heads) + " \\\\",
         "\\midrule",
     ]
+    names = list(t.rows)
     for i, (name, cells) in enumerate(t.rows.items()):
         vals = []
         for c, _ in t.columns:
@@ -166,13 +207,20 @@ def to_latex(t: PaperTable) -> str:
                 vals.append(
                     f"{cell.value:.2f} {{\\scriptsize [{cell.ci_low:.2f}, {cell.ci_high:.2f}]}}"
                 )
+            elif cell.note:
+                vals.append(f"{cell.value:.2f} {{\\scriptsize ({_latex_escape(cell.note)})}}")
             else:
                 vals.append(f"{cell.value:.2f}")
         out.append(" & ".join([_latex_escape(name), *vals]) + " \\\\")
-        if i == len(BASELINES) - 1:
+        nxt = names[i + 1] if i + 1 < len(names) else None
+        if nxt is not None and _group(name) != _group(nxt):
             out.append("\\midrule")
     out += ["\\bottomrule", "\\end{tabular}", "\\end{table}"]
     return "\n".join(out)
+
+
+def _group(name: str) -> int:
+    return 0 if name in BASELINES else 1 if is_paper_row(name) else 2
 
 
 def to_frame(t: PaperTable) -> pl.DataFrame:
@@ -196,6 +244,7 @@ def to_frame(t: PaperTable) -> pl.DataFrame:
                     "n_scored": c.n_scored,
                     "n_total": c.n_total,
                     "run": c.run,
+                    "note": c.note,
                 }
             )
     return pl.DataFrame(
@@ -211,6 +260,7 @@ def to_frame(t: PaperTable) -> pl.DataFrame:
             "n_scored": pl.Int64,
             "n_total": pl.Int64,
             "run": pl.String,
+            "note": pl.String,
         },
     )
 

@@ -29,7 +29,9 @@ def render_parse(result: ParseResult, fmt: str) -> str:
         return render_text(df.with_columns(pl.lit(status).alias("status")), fmt)
     lines = [f"status: {result.status}" + (f" ({result.refusal})" if result.refusal else "")]
     lines.append(f"items:  {len(result.rankings)}")
-    for i, (ranking, invented) in enumerate(zip(result.rankings, result.invented, strict=True)):
+    items = zip(result.rankings, result.invented, result.hedged, strict=True)
+    for i, (ranking, invented, hedged) in enumerate(items):
         extra = f"   invented: {', '.join(invented)}" if invented else ""
+        extra += "   (hedged: more than one label named, the first kept)" if hedged else ""
         lines.append(f"{i + 1:>4}  {', '.join(ranking) or '-'}{extra}")
     return "\n".join(lines)

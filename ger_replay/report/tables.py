@@ -23,18 +23,31 @@ COLUMNS: list[tuple[str, str]] = [
     ("metric", "metric"),
     ("value", "value"),
     ("95% CI", "ci"),
+    ("paper", "paper"),
+    ("delta", "delta"),
     ("scored", "n_scored"),
     ("total", "n_total"),
     ("majority", "majority"),
+    ("paper majority", "paper_majority"),
     ("random", "random"),
+    ("paper random", "paper_random"),
 ]
+
+
+def rules_line(rows: Sequence[dict[str, Any]]) -> str | None:
+    """The line naming the rule set(s) that made the rows, for under a text table."""
+    from ger_replay.protocol.rulesets import describe
+
+    names = list(dict.fromkeys(str(r["rules"]) for r in rows if r.get("rules")))
+    return "; ".join(describe(n) for n in names) if names else None
 
 
 def _num(v: Any) -> str:
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return "-"
     if isinstance(v, float):
-        return f"{v:.2f}"
+        s = f"{v:.2f}"
+        return "0.00" if s == "-0.00" else s
     return str(v)
 
 
@@ -114,7 +127,10 @@ def to_table(rows: Sequence[dict[str, Any]]) -> str:
 
     out = [line(heads), "  ".join("-" * w for w in widths)]
     out += [line(b) for b in body]
-    return "\n".join([*out, legend(rows)]).rstrip("\n")
+    foot = "\n".join(x for x in (legend(rows), rules_line(rows)) if x)
+    if foot:
+        out += ["", foot]
+    return "\n".join(out)
 
 
 def to_markdown(rows: Sequence[dict[str, Any]]) -> str:
@@ -122,8 +138,10 @@ def to_markdown(rows: Sequence[dict[str, Any]]) -> str:
     align = ["---" if i < 3 or h == "note" else "---:" for i, h in enumerate(heads)]
     out = ["| " + " | ".join(heads) + " |", "| " + " | ".join(align) + " |"]
     out += ["| " + " | ".join(c.replace("|", "\\|") for c in b) + " |" for b in body]
-    text = legend(rows)
-    return "\n".join(out) + (f"\n\n{text}" if text else "")
+    foot = "\n\n".join(x for x in (legend(rows), rules_line(rows)) if x)
+    if foot:
+        out += ["", foot]
+    return "\n".join(out)
 
 
 def _latex_escape(s: str) -> str:
@@ -153,6 +171,9 @@ def to_latex(rows: Sequence[dict[str, Any]]) -> str:
     ]
     out += [" & ".join(_latex_escape(c) for c in b) + " \\\\" for b in body]
     out += ["\\bottomrule", "\\end{tabular}"]
+    foot = rules_line(rows)
+    if foot:
+        out.append(f"% {foot}")
     return "\n".join(out)
 
 
@@ -176,11 +197,15 @@ def to_csv(rows: Sequence[dict[str, Any]]) -> str:
         "coverage",
         "majority",
         "random",
+        "paper",
+        "delta",
+        "paper_majority",
+        "paper_random",
         "acc",
         "uar",
         "waf",
         "macro_f1",
-        "missing",
+        "rules",
         "answered",
         "partial",
         "synthetic",

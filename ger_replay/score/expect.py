@@ -41,6 +41,11 @@ def moved(
             continue
         if a is None or b is None or not math.isclose(a, b, rel_tol=0, abs_tol=tolerance):
             out.append(f"{run}: expected {_fmt(a)}, got {_fmt(b)}")
+        if exp.get("rules") and got[run].get("rules") and exp["rules"] != got[run]["rules"]:
+            out.append(
+                f"{run}: scored under the {got[run]['rules']} rules, the expected scores under "
+                f"{exp['rules']}"
+            )
         for key in ("n_scored", "n_total"):
             if key in exp and exp[key] != got[run].get(key):
                 out.append(f"{run}: {key} expected {exp[key]}, got {got[run].get(key)}")

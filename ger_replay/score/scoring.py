@@ -1,9 +1,11 @@
-"""Scoring runs of the predictions table by PROTOCOL.md part 3, with the Rust metrics kernel."""
+"""Scoring runs of the predictions table by PROTOCOL.md part 3 (the rule sets of
+`ger_replay.protocol.rulesets`), with the Rust metrics kernel."""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -11,23 +13,14 @@ import polars as pl
 import ger_replay._core as _core
 from ger_replay.errors import GerReplayError, InputError
 from ger_replay.io import table
-from ger_replay.protocol import datasets
+from ger_replay.protocol import datasets, reference, rulesets
 from ger_replay.protocol.rules import Rules, UnknownLabel
-
-Missing = Literal["skip", "wrong"]
-MISSING_RULES: tuple[Missing, ...] = ("skip", "wrong")
-
-
-def check_missing(value: str) -> Missing:
-    """`value` as a rule for unanswered samples, or a `ValueError`."""
-    for rule in MISSING_RULES:
-        if value == rule:
-            return rule
-    raise ValueError(f"unknown rule for missing answers {value!r}: expected skip or wrong")
-
+from ger_replay.protocol.rulesets import RuleSet
+from ger_replay.score import rulesets as apply_rules
 
 METRIC_KEY = {"ACC": "acc", "WAR": "war", "WAF": "waf"}
-BASELINE_RUNS = 10
+#: Draws averaged for the random baseline where it has no closed form (WAF).
+RANDOM_DRAWS = 100
 
 #: A run is *partial* when fewer than this share of its test samples got an answer from the
 #: model (any status but `unanswered`: a refusal is an answer, a batch never sent is not). Partial
@@ -62,74 +55,102 @@ def flagged(df: pl.DataFrame, flag: str) -> set[str]:
 
 @dataclass
 class Coded:
-    """One run as integer codes over the dataset's score classes."""
+    """One run as integer codes over the dataset's score classes, under one rule set."""
 
     run: str
     dataset: datasets.Dataset
     classes: tuple[str, ...]
     sample_id: list[str]
-    truth: np.ndarray  # int64 codes of the scorable samples (sentiment score 0 left out)
-    pred: np.ndarray  # int64 codes, -1 for no usable prediction
-    answered: np.ndarray  # bool: a usable prediction exists
+    truth: np.ndarray  # int64 codes of the labelled samples (sentiment score 0 left out)
+    pred: np.ndarray  # int64 codes under the rule set, -1 for no usable prediction
+    answered: np.ndarray  # bool: a usable prediction exists under the rule set
     status: list[str]
     meta: dict[str, Any] = field(default_factory=dict)
+    #: bool: the sample counts in the metric under the rule set (default: the answered ones)
+    scored: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    rules: RuleSet = rulesets.DEFAULT
 
-    def select(self, missing: Missing) -> tuple[np.ndarray, np.ndarray]:
-        if missing == "skip":
-            return self.truth[self.answered], self.pred[self.answered]
-        return self.truth, self.pred
+    def __post_init__(self) -> None:
+        if len(self.scored) == 0 and len(self.truth):
+            self.scored = np.asarray(self.answered, dtype=bool)
+
+    def select(self) -> tuple[np.ndarray, np.ndarray]:
+        """Truth and prediction of the samples the rule set scores."""
+        return self.truth[self.scored], self.pred[self.scored]
 
 
-def code_run(run_df: pl.DataFrame, extra_synonyms: list[tuple[str, str]] | None = None) -> Coded:
-    """Codes one run's rows. Raises InputError for an unknown dataset or ground truth."""
+def code_run(
+    run_df: pl.DataFrame,
+    extra_synonyms: list[tuple[str, str]] | None = None,
+    rules: RuleSet | str = rulesets.DEFAULT,
+) -> Coded:
+    """Codes one run's rows under a rule set. Raises InputError for an unknown dataset or
+    ground truth."""
     run = run_df.item(0, "run")
     key = run_df.item(0, "dataset")
     try:
         ds = datasets.get(key)
     except datasets.UnknownDataset as e:
         raise InputError(f"run {run}: {e}") from None
-    rules = Rules(ds, extra_synonyms)
+    rule_set = rulesets.get(rules).name
+    lab = Rules(ds, extra_synonyms)
     # Map each distinct value once, then the whole column at once.
     truth_code: dict[str, int] = {}
     for gt in run_df.get_column("gt").unique().to_list():
         try:
-            t = rules.truth(gt)
+            t = lab.truth(gt)
         except UnknownLabel as e:
             sid = run_df.filter(pl.col("gt") == gt).item(0, "sample_id")
             raise InputError(f"run {run}, sample {sid}: {e}") from None
-        truth_code[gt] = -2 if t is None else rules.code(t)
+        truth_code[gt] = -2 if t is None else lab.code(t)
     pred_code: dict[str, int] = {}
     for p in run_df.get_column("pred").drop_nulls().unique().to_list():
-        cand = rules.space.canonical(p)
+        cand = lab.space.canonical(p)
         if cand is None:
             sid = run_df.filter(pl.col("pred") == p).item(0, "sample_id")
             raise InputError(
                 f"run {run}, sample {sid}: prediction {p!r} is not a candidate of {ds.key}"
             )
-        pred_code[p] = rules.code(rules.binarize(cand))
-    coded = run_df.select(
-        "sample_id",
-        "status",
-        pl.col("gt").replace_strict(truth_code, return_dtype=pl.Int64).alias("t"),
-        pl.when(pl.col("status") == table.OK)
-        .then(pl.col("pred").replace_strict(pred_code, default=-1, return_dtype=pl.Int64))
-        .otherwise(-1)
-        .fill_null(-1)
-        .alias("p"),
-    ).filter(pl.col("t") >= 0)
-    pred_arr = coded.get_column("p").to_numpy().astype(np.int64, copy=False)
+        pred_code[p] = lab.code(lab.binarize(cand))
+    # The first label of each ranking (the prediction where no ranking was kept), folded.
+    first_label = pl.coalesce(pl.col("ranking").list.first(), pl.col("pred"))
+    firsts = run_df.select(first_label.alias("f")).get_column("f").drop_nulls().unique().to_list()
+    first_code: dict[str, int] = {}
+    for f, cand in zip(firsts, lab.space.canonical_many(firsts), strict=True):
+        if cand is not None:
+            first_code[f] = lab.code(lab.binarize(cand))
+    coded = (
+        run_df.select(
+            "sample_id",
+            "status",
+            pl.col("gt").replace_strict(truth_code, return_dtype=pl.Int64).alias("t"),
+            first_label.replace_strict(first_code, default=None, return_dtype=pl.Int64).alias(
+                "first"
+            ),
+            pl.col("pred")
+            .replace_strict(pred_code, default=None, return_dtype=pl.Int64)
+            .alias("cand"),
+            apply_rules.answered().alias("answered"),
+            pl.lit(str(ds.task)).alias("task"),
+        )
+        .filter(pl.col("t") >= 0)
+        .pipe(apply_rules.apply, rule_set)
+    )
+    pred_arr = coded.get_column("pred_code").to_numpy().astype(np.int64, copy=False)
     meta = {k: run_df.item(0, k) for k in table.RUN_COLUMNS if k in run_df.columns}
     meta["synthetic"] = "synthetic" in run_df.columns and bool(run_df.get_column("synthetic").any())
     return Coded(
         run=run,
         dataset=ds,
-        classes=rules.classes,
+        classes=lab.classes,
         sample_id=coded.get_column("sample_id").to_list(),
         truth=coded.get_column("t").to_numpy().astype(np.int64, copy=False),
         pred=pred_arr,
         answered=pred_arr >= 0,
         status=coded.get_column("status").to_list(),
         meta=meta,
+        scored=coded.get_column("scored").to_numpy().astype(bool, copy=False),
+        rules=rule_set,
     )
 
 
@@ -145,31 +166,77 @@ def matched_indices(a: list[str], b: list[str]) -> tuple[np.ndarray, np.ndarray]
     return np.asarray(ia, dtype=np.int64), np.asarray(ib, dtype=np.int64)
 
 
-def baselines(
-    truth: np.ndarray, n_classes: int, dataset: datasets.Dataset, seed: int = 0
-) -> tuple[float, float]:
-    """(majority, random) baselines of PROTOCOL.md part 2 in the dataset's metric, in percent,
-    on the full labelled test set, each the mean of 10 runs. Random draws uniformly over the
-    candidate labels (then binarized where the dataset is binary); majority predicts the most
-    frequent test label (ties to the first class)."""
-    mkey = METRIC_KEY[dataset.metric]
+def _candidate_codes(dataset: datasets.Dataset) -> np.ndarray:
+    lab = Rules(dataset)
+    return np.asarray([lab.code(lab.binarize(c)) for c in dataset.labels], dtype=np.int64)
+
+
+def majority_baseline(truth: np.ndarray, n_classes: int, dataset: datasets.Dataset) -> float:
+    """Predicting the most frequent test label (ties to the first class) for every sample, in
+    the dataset's metric, in percent."""
     counts = np.bincount(truth, minlength=n_classes)
-    majority_pred = np.full_like(truth, int(np.argmax(counts)))
-    majority = _core.compute_metrics(truth, majority_pred, n_classes)[mkey] * 100
-    rules = Rules(dataset)
-    cand_codes = np.asarray([rules.code(rules.binarize(c)) for c in dataset.labels], dtype=np.int64)
-    rng = np.random.default_rng(seed)
-    vals = []
-    for _ in range(BASELINE_RUNS):
-        guess = cand_codes[rng.integers(0, len(cand_codes), size=len(truth))]
-        vals.append(_core.compute_metrics(truth, guess, n_classes)[mkey] * 100)
-    return float(majority), float(np.mean(vals))
+    guess = np.full_like(truth, int(np.argmax(counts)))
+    value = _core.compute_metrics(truth, guess, n_classes)[METRIC_KEY[dataset.metric]]
+    return float(value) * 100  # type: ignore[arg-type]
 
 
-def score_coded(c: Coded, missing: Missing = "skip") -> dict[str, Any]:
+def random_seed(truth: np.ndarray, dataset: datasets.Dataset) -> int:
+    """A seed drawn from the test set alone: SHA-256 of the dataset key and the sorted labels."""
+    h = hashlib.sha256(dataset.key.encode())
+    h.update(np.sort(truth).astype("<i8").tobytes())
+    return int.from_bytes(h.digest()[:8], "little")
+
+
+def random_baseline(truth: np.ndarray, n_classes: int, dataset: datasets.Dataset) -> float:
+    """A uniform guess over the candidate labels (binarized where the dataset is), in the
+    dataset's metric, in percent. It depends on the test set alone, not on its order or a run.
+
+    ACC and WAR (= accuracy): the exact expected value, the mean over samples of the share of
+    candidates that fall in the sample's class. WAF has no closed form: the mean of
+    `RANDOM_DRAWS` draws over the sorted labels, seeded by `random_seed`."""
+    cand = _candidate_codes(dataset)
+    if dataset.metric in ("ACC", "WAR"):
+        share = np.bincount(cand, minlength=n_classes) / len(cand)
+        return float(share[truth].mean() * 100)
+    sorted_truth = np.sort(truth)
+    rng = np.random.default_rng(random_seed(truth, dataset))
+    mkey = METRIC_KEY[dataset.metric]
+    vals = [
+        _core.compute_metrics(
+            sorted_truth, cand[rng.integers(0, len(cand), size=len(truth))], n_classes
+        )[mkey]
+        for _ in range(RANDOM_DRAWS)
+    ]
+    return float(np.mean(vals) * 100)
+
+
+def baselines(truth: np.ndarray, n_classes: int, dataset: datasets.Dataset) -> tuple[float, float]:
+    """(majority, random) baselines of PROTOCOL.md part 2 in the dataset's metric, in percent,
+    on the full labelled test set."""
+    return majority_baseline(truth, n_classes, dataset), random_baseline(truth, n_classes, dataset)
+
+
+def reference_columns(meta: dict[str, Any], value: float | None) -> dict[str, Any]:
+    """The paper's numbers for a run: its GPT-4V value (`paper`, where the paper has one for
+    the run's setting), our value minus it (`delta`), its Random and Majority baselines."""
+    key = str(meta.get("dataset"))
+    run = str(meta.get("run") or "")
+    row = reference.for_meta(meta)
+    rnd = reference.baseline(key, reference.Kind.RANDOM, run)
+    maj = reference.baseline(key, reference.Kind.MAJORITY, run)
+    return {
+        "paper": row.value if row else None,
+        "delta": (value - row.value) if row and value is not None else None,
+        "paper_source": row.where if row else None,
+        "paper_random": rnd.value if rnd else None,
+        "paper_majority": maj.value if maj else None,
+    }
+
+
+def score_coded(c: Coded) -> dict[str, Any]:
     ds = c.dataset
     n_classes = len(c.classes)
-    t, p = c.select(missing)
+    t, p = c.select()
     out: dict[str, Any] = {
         "run": c.run,
         "dataset": ds.key,
@@ -179,7 +246,7 @@ def score_coded(c: Coded, missing: Missing = "skip") -> dict[str, Any]:
         "n_scored": len(t),
         "n_total": len(c.truth),
         "coverage": (float(c.answered.mean()) * 100) if len(c.truth) else None,
-        "missing": missing,
+        "rules": str(c.rules),
     }
     if len(t):
         m = _core.compute_metrics(t, p, n_classes)
@@ -198,6 +265,7 @@ def score_coded(c: Coded, missing: Missing = "skip") -> dict[str, Any]:
         out["majority"], out["random"] = baselines(c.truth, n_classes, ds)
     else:
         out["majority"] = out["random"] = None
+    out.update(reference_columns({**c.meta, "run": c.run, "dataset": ds.key}, out["value"]))
     counts: dict[str, int] = {}
     for s in c.status:
         counts[s] = counts.get(s, 0) + 1
@@ -221,41 +289,42 @@ class ScoreResult:
 
 def score_table(
     df: pl.DataFrame,
-    missing: Missing = "skip",
+    rules: RuleSet | str = rulesets.DEFAULT,
     extra_synonyms: list[tuple[str, str]] | None = None,
 ) -> ScoreResult:
-    """Scores every run of a predictions table; a run that fails is reported, the rest scored."""
+    """Scores every run of a predictions table under a rule set; a run that fails is reported,
+    the rest scored."""
     rows, errors = [], []
     for run_df in df.partition_by("run", maintain_order=True):
         try:
-            c = code_run(run_df, extra_synonyms)
+            c = code_run(run_df, extra_synonyms, rules)
             if len(c.truth) == 0:
                 raise InputError(f"run {c.run}: no scorable samples")
-            rows.append(score_coded(c, missing))
+            rows.append(score_coded(c))
         except GerReplayError as e:
             errors.append(e)
     return ScoreResult(rows, errors)
 
 
-def scores_frame(df: pl.DataFrame, missing: Missing = "skip") -> pl.DataFrame:
+def scores_frame(df: pl.DataFrame, rules: RuleSet | str = rulesets.DEFAULT) -> pl.DataFrame:
     """The public `ger_replay.score_table`: one row per run as a polars DataFrame (run, dataset,
     metric, value, n_scored, n_total, coverage, baselines, settings, partial, synthetic, ...);
     raises the first error when a run cannot be scored."""
-    result = score_table(df, missing)
+    result = score_table(df, rules)
     if result.errors:
         raise result.errors[0]
     flat = [{k: v for k, v in r.items() if not isinstance(v, dict)} for r in result.rows]
     return pl.DataFrame(flat, infer_schema_length=None)
 
 
-def coded_runs(df: pl.DataFrame) -> list[Coded]:
-    return [code_run(r) for r in df.partition_by("run", maintain_order=True)]
+def coded_runs(df: pl.DataFrame, rules: RuleSet | str = rulesets.DEFAULT) -> list[Coded]:
+    return [code_run(r, rules=rules) for r in df.partition_by("run", maintain_order=True)]
 
 
 __all__ = [
     "PARTIAL_BELOW",
     "Coded",
-    "Missing",
+    "RuleSet",
     "ScoreResult",
     "baselines",
     "code_run",

@@ -17,7 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 import ger_replay._core as _core
-from ger_replay.score.scoring import METRIC_KEY, Coded, Missing
+from ger_replay.score.scoring import METRIC_KEY, Coded, RuleSet
 
 Metric = Literal["acc", "war", "uar", "waf", "macro_f1"]
 Method = Literal["percentile", "bca"]
@@ -224,7 +224,6 @@ def add_intervals(
     confidence: float = 0.95,
     method: Method | str = "percentile",
     seed: int = 0,
-    missing: Missing = "skip",
     threads: int | None = None,
 ) -> list[dict[str, Any]]:
     """Fills `ci_low`, `ci_high` (percent), `confidence` and `ci_method` of each score row from
@@ -239,7 +238,7 @@ def add_intervals(
         c = by_run.get(row["run"])
         if c is None:
             continue
-        t, p = c.select(missing)
+        t, p = c.select()
         if len(t) == 0:
             continue
         metric = METRIC_KEY[c.dataset.metric]
@@ -265,7 +264,7 @@ def add_table_intervals(
     confidence: float = 0.95,
     method: Method | str = "percentile",
     seed: int = 0,
-    missing: Missing = "skip",
+    rules: RuleSet | str = "paper",
     threads: int | None = None,
 ) -> list[dict[str, Any]]:
     """`add_intervals` for score rows of a predictions table (`score_table(df)` rows): codes the
@@ -277,12 +276,12 @@ def add_table_intervals(
     rows = list(rows)
     names = {r["run"] for r in rows}
     coded = [
-        code_run(part)
+        code_run(part, rules=rules)
         for part in df.filter(pl.col("run").is_in(list(names))).partition_by(
             "run", maintain_order=True
         )
     ]
-    return add_intervals(rows, coded, n_resamples, confidence, method, seed, missing, threads)
+    return add_intervals(rows, coded, n_resamples, confidence, method, seed, threads)
 
 
 __all__ = [

@@ -12,7 +12,7 @@ import numpy as np
 
 import ger_replay._core as _core
 from ger_replay.errors import InputError
-from ger_replay.score.scoring import Coded, Missing, matched_indices
+from ger_replay.score.scoring import Coded, matched_indices
 
 
 @dataclass(frozen=True)
@@ -38,16 +38,16 @@ class PairedSamples:
     truth: np.ndarray
     pred_a: np.ndarray
     pred_b: np.ndarray
-    missing: Missing
+    #: the rule set both runs were coded under
+    rules: str
     #: scorable samples of each run before pairing
     n_a: int
     n_b: int
 
 
-def pair(a: Coded, b: Coded, missing: Missing = "skip") -> PairedSamples:
-    """The samples of two runs of one dataset, matched by sample id. With `missing="skip"` (the
-    paper's rule) only samples both runs answered are kept; with "wrong" all shared samples,
-    a missing answer counting as wrong."""
+def pair(a: Coded, b: Coded) -> PairedSamples:
+    """The samples of two runs of one dataset, matched by sample id: those both runs' rule set
+    scores (under `strict`, every shared sample; a missing answer counts as wrong)."""
     if a.dataset.key != b.dataset.key or a.classes != b.classes:
         raise InputError(
             f"runs {a.run} ({a.dataset.key}) and {b.run} ({b.dataset.key}) are not on the same "
@@ -61,13 +61,14 @@ def pair(a: Coded, b: Coded, missing: Missing = "skip") -> PairedSamples:
             f"runs {a.run} and {b.run} disagree on the ground truth of sample {sid} "
             f"({len(clash)} sample(s) in all)"
         )
-    if missing == "skip":
-        keep = a.answered[idx_a] & b.answered[idx_b]
-        idx_a, idx_b = idx_a[keep], idx_b[keep]
+    if a.rules != b.rules:
+        raise InputError(f"runs {a.run} and {b.run} were coded under different rule sets")
+    keep = a.scored[idx_a] & b.scored[idx_b]
+    idx_a, idx_b = idx_a[keep], idx_b[keep]
     if len(idx_a) == 0:
         raise InputError(f"runs {a.run} and {b.run} share no scorable sample")
-    n_a = int(a.answered.sum()) if missing == "skip" else len(a.truth)
-    n_b = int(b.answered.sum()) if missing == "skip" else len(b.truth)
+    n_a = int(a.scored.sum())
+    n_b = int(b.scored.sum())
     return PairedSamples(
         run_a=a.run,
         run_b=b.run,
@@ -77,7 +78,7 @@ def pair(a: Coded, b: Coded, missing: Missing = "skip") -> PairedSamples:
         truth=a.truth[idx_a],
         pred_a=a.pred[idx_a],
         pred_b=b.pred[idx_b],
-        missing=missing,
+        rules=str(a.rules),
         n_a=n_a,
         n_b=n_b,
     )

@@ -10,11 +10,14 @@ as a crash file."""
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import atheris
 
+# The reference parser lives with the tests (tests/oracle).
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tests"))
 with atheris.instrument_imports():
-    from ger_replay.parsing import reference as ref
+    from oracle import reference as ref
 
 from ger_replay import parse_response
 from ger_replay.protocol.labels import default_synonyms
@@ -36,8 +39,8 @@ def one_input(data: bytes) -> None:
     labels = LABEL_SETS[(head // 64) % len(LABEL_SETS)]
     got = parse_response(text, n, labels, [("joyful", "happy")])
     want = ref.parse_answer(text, n, labels, [("joyful", "happy")], default=DEFAULT)
-    a = (got.status, got.rankings, got.invented, got.refusal)
-    b = (want.status, want.rankings, want.invented, want.refusal)
+    a = (got.status, got.rankings, got.invented, got.refusal, got.hedged)
+    b = (want.status, want.rankings, want.invented, want.refusal, want.hedged)
     if a != b:
         raise AssertionError(f"parsers disagree on {text!r}: rust {a} reference {b}")
 

@@ -7,18 +7,27 @@
 //! - **named items**: item names with a number (`Image 1`, `image-1`, `video1`, `Image-text pair
 //!   1`, `the second image`), each followed by its ranking (a list, a comma list, a quoted string,
 //!   or a vertical list on the next lines);
-//! - **bare lists**: bracketed lists or list-like lines holding candidate labels, in order.
+//! - **bare lists**: bracketed lists or list-like lines holding candidate labels, in order;
+//! - **loose**: a label opening each line (`joy, The person ...`, `1. Happy - smiling`, the first
+//!   candidate cell of a table row), then one label read from prose (cues such as "the primary
+//!   emotion ... appears to be X (or Y)", a short last sentence closing a description, the
+//!   candidates named in a text about emotions), see `Parser::lead_lines` and
+//!   `Parser::prose`.
 //!
 //! Readings are tried in this order: the first that finds exactly `n_items` items wins; one that
 //! finds more ends the search (a count mismatch); otherwise the reading with the most items is
 //! kept (a count mismatch). The bare lists are read only when records and named items found
-//! nothing.
+//! nothing, the loose readings only when those found fewer than `n_items`. Where prose names
+//! more than one label, they are kept in the order named (the first is the prediction) and the
+//! item is flagged `hedged`. An answer with no items and no refusal wording is `NoLabel` when
+//! it is prose (a description, a request for more context), `Unparseable` otherwise.
 //! Items are keyed by the number in their name when every item has one (ordered by it, the first
 //! of duplicates kept), otherwise kept in order of appearance. An answer with no items is
-//! `Refused` when it holds a refusal wording (see [`REFUSALS`]), `Unparseable` otherwise; a
-//! refusal wording never overrides items that are present.
+//! `Refused` when it holds a refusal wording (see [`REFUSALS`]); a refusal wording never
+//! overrides items that are present, and an answer that declines to identify the person and
+//! then names an emotion is read after the refusal's clause.
 //!
-//! The pure-Python reference parser (`ger_replay/parsing/reference.py`) implements the same
+//! The pure-Python reference parser (`tests/oracle/reference.py`) implements the same
 //! rules; the two are checked against each other.
 
 use std::cell::RefCell;
@@ -39,8 +48,11 @@ pub enum Status {
     Refused,
     /// Items were found, but not `n_items` of them.
     CountMismatch,
-    /// No items and no refusal wording.
+    /// No items, no refusal wording, and not a sentence in sight.
     Unparseable,
+    /// No items and no refusal wording, but prose: a description naming no emotion, or a
+    /// request for more context. Like a refusal, it gives no prediction.
+    NoLabel,
 }
 
 impl Status {
@@ -50,6 +62,7 @@ impl Status {
             Status::Refused => "refused",
             Status::CountMismatch => "count_mismatch",
             Status::Unparseable => "unparseable",
+            Status::NoLabel => "no_label",
         }
     }
 }
@@ -64,6 +77,8 @@ pub struct Parsed {
     pub invented: Vec<Vec<String>>,
     /// The id of the refusal wording that matched (only when no item was found).
     pub refusal: Option<String>,
+    /// Per item, whether the answer named more than one label in prose (the first is kept).
+    pub hedged: Vec<bool>,
 }
 
 impl Parsed {
@@ -89,6 +104,8 @@ pub struct Codes {
     pub invented: Vec<(u32, String)>,
     /// The id of the refusal wording that matched (only when no item was found).
     pub refusal: Option<&'static str>,
+    /// Per item, whether the answer named more than one label in prose (see `Parser::prose`).
+    pub hedged: Vec<bool>,
 }
 
 impl Codes {
@@ -99,6 +116,7 @@ impl Codes {
             starts: vec![0],
             invented: Vec::new(),
             refusal,
+            hedged: Vec::new(),
         }
     }
 
@@ -144,6 +162,7 @@ impl Codes {
             rankings: self.rankings(space.candidates()),
             invented: self.invented_lists(),
             refusal: self.refusal.map(str::to_string),
+            hedged: self.hedged.clone(),
         }
     }
 }
@@ -158,11 +177,15 @@ pub const REFUSALS: &[(&str, &str)] = &[
     ),
     (
         "cannot-assist",
-        r"(?i)\bi\s*(?:can['’]?t|cannot|can not|won['’]t|am unable to|['’]m unable to|am not able to|['’]m not able to)\s+(?:help|assist|provide|fulfil|fulfill|comply|process|analy[sz]e|identify|recogni[sz]e|determine|do that|complete|support|view|see|perform|make|interpret|evaluate|classify|accommodate)\b",
+        r"(?i)\bi\s*(?:can['’]?t|cannot|can not|won['’]t|am unable to|['’]m unable to|am not able to|['’]m not able to)\s+(?:help|assist|provide|fulfil|fulfill|comply|process|analy[sz]e|identify|recogni[sz]e|determine|do that|complete|support|view|see|perform|make|interpret|evaluate|classify|accommodate|tell|infer|judge|discern|speculate|guess|read|assess)\b",
     ),
     (
         "unable",
         r"(?i)\b(?:i['’]m|i am)\s+(?:unable|not able)\s+to\b",
+    ),
+    (
+        "not-able",
+        r"(?i)\bi\s+(?:won['’]t|will not|wouldn['’]t|would not)\s+be\s+able\s+to\b|\b(?:i['’]m|i am)\s+not\s+in\s+a\s+position\s+to\b|\bi\s+(?:don['’]t|do not)\s+(?:identify|analy[sz]e|recogni[sz]e|make\s+assumptions)\b|\bit\s+(?:is|['’]s)\s+not\s+(?:possible|appropriate)\s+for\s+me\s+to\b",
     ),
     ("apologize", r"(?i)\bi\s+apologi[sz]e\b"),
     (
@@ -181,6 +204,521 @@ pub const REFUSALS: &[(&str, &str)] = &[
     ("sorry", r"(?i)^\W*sorry\b"),
     ("zh", r"抱歉|对不起|无法(?:帮助|提供|识别|处理|完成|分析)"),
 ];
+
+/// Prose readings (`Parser::lead_lines`, `Parser::prose`): words that are never a label
+/// there (ASCII, compared in any case).
+const STOP_WORDS: &[&str] = &[
+    "a",
+    "about",
+    "absolutely",
+    "after",
+    "alas",
+    "all",
+    "alright",
+    "also",
+    "although",
+    "am",
+    "ambiguous",
+    "an",
+    "and",
+    "answer",
+    "any",
+    "apologies",
+    "apology",
+    "apparent",
+    "appear",
+    "appears",
+    "are",
+    "around",
+    "as",
+    "at",
+    "based",
+    "be",
+    "because",
+    "been",
+    "before",
+    "behind",
+    "being",
+    "between",
+    "both",
+    "boy",
+    "but",
+    "by",
+    "can",
+    "category",
+    "certainly",
+    "challenging",
+    "cheers",
+    "child",
+    "clear",
+    "confidence",
+    "could",
+    "dear",
+    "description",
+    "did",
+    "difficult",
+    "display",
+    "displays",
+    "do",
+    "does",
+    "due",
+    "during",
+    "each",
+    "either",
+    "emotion",
+    "emotions",
+    "evident",
+    "explanation",
+    "expression",
+    "expressions",
+    "face",
+    "feeling",
+    "feelings",
+    "for",
+    "from",
+    "girl",
+    "great",
+    "had",
+    "hard",
+    "has",
+    "have",
+    "he",
+    "hello",
+    "helps",
+    "her",
+    "here",
+    "hey",
+    "hi",
+    "him",
+    "his",
+    "hmm",
+    "hope",
+    "how",
+    "however",
+    "i",
+    "i'm",
+    "id",
+    "if",
+    "image",
+    "images",
+    "impossible",
+    "in",
+    "into",
+    "is",
+    "it",
+    "it's",
+    "its",
+    "it’s",
+    "i’m",
+    "just",
+    "label",
+    "labels",
+    "like",
+    "likely",
+    "look",
+    "looks",
+    "luck",
+    "man",
+    "may",
+    "maybe",
+    "me",
+    "might",
+    "mood",
+    "must",
+    "my",
+    "near",
+    "neither",
+    "no",
+    "nor",
+    "not",
+    "note",
+    "number",
+    "obvious",
+    "of",
+    "ok",
+    "okay",
+    "on",
+    "only",
+    "oops",
+    "or",
+    "our",
+    "over",
+    "overall",
+    "people",
+    "perhaps",
+    "person",
+    "photo",
+    "picture",
+    "please",
+    "possibly",
+    "prediction",
+    "probably",
+    "rank",
+    "reason",
+    "reasoning",
+    "regards",
+    "regrettably",
+    "result",
+    "results",
+    "sadly",
+    "score",
+    "see",
+    "seem",
+    "seems",
+    "seen",
+    "sentiment",
+    "shall",
+    "she",
+    "should",
+    "show",
+    "shows",
+    "since",
+    "so",
+    "some",
+    "sorry",
+    "subjective",
+    "sure",
+    "than",
+    "thank",
+    "thanks",
+    "that",
+    "the",
+    "their",
+    "them",
+    "then",
+    "there",
+    "these",
+    "they",
+    "this",
+    "those",
+    "though",
+    "through",
+    "to",
+    "toward",
+    "towards",
+    "uncertain",
+    "unclear",
+    "under",
+    "unfortunately",
+    "unknown",
+    "upon",
+    "very",
+    "visible",
+    "was",
+    "we",
+    "well",
+    "were",
+    "what",
+    "when",
+    "where",
+    "which",
+    "while",
+    "who",
+    "whom",
+    "whose",
+    "why",
+    "will",
+    "with",
+    "within",
+    "without",
+    "woman",
+    "would",
+    "yes",
+    "yet",
+    "you",
+    "your",
+];
+
+/// Words dropped before an invented label in a prose phrase ("a sense of calm" -> "calm").
+const FILLER_WORDS: &[&str] = &[
+    "a",
+    "an",
+    "be",
+    "being",
+    "bit",
+    "clear",
+    "expression",
+    "feeling",
+    "feelings",
+    "general",
+    "generally",
+    "hint",
+    "in",
+    "kind",
+    "likely",
+    "little",
+    "look",
+    "mainly",
+    "mild",
+    "mildly",
+    "mix",
+    "mostly",
+    "of",
+    "one",
+    "overall",
+    "perhaps",
+    "possibly",
+    "predominantly",
+    "primarily",
+    "probably",
+    "quite",
+    "rather",
+    "sense",
+    "slight",
+    "slightly",
+    "some",
+    "somewhat",
+    "sort",
+    "state",
+    "strong",
+    "that",
+    "the",
+    "to",
+    "very",
+];
+
+/// A label right after one of these words (within three words) is not named but denied.
+const NEGATIONS: &[&str] = &[
+    "absence",
+    "aren't",
+    "arent",
+    "aren’t",
+    "barely",
+    "didn't",
+    "didn’t",
+    "doesn't",
+    "doesnt",
+    "doesn’t",
+    "don't",
+    "dont",
+    "don’t",
+    "hardly",
+    "instead",
+    "isn't",
+    "isnt",
+    "isn’t",
+    "lack",
+    "lacking",
+    "lacks",
+    "neither",
+    "never",
+    "no",
+    "nor",
+    "not",
+    "than",
+    "without",
+];
+
+/// Prefixes of a line that name what follows ("Answer: joy").
+const KEY_PREFIXES: &[&str] = &[
+    "answer",
+    "category",
+    "classification",
+    "detected emotion",
+    "dominant emotion",
+    "emotion",
+    "emotions",
+    "expression",
+    "facial expression",
+    "feeling",
+    "final answer",
+    "label",
+    "main emotion",
+    "mood",
+    "output",
+    "predicted emotion",
+    "predicted label",
+    "prediction",
+    "primary emotion",
+    "response",
+    "result",
+    "sentiment",
+];
+
+/// Prose cues, tried in this order; the label follows the cue.
+pub const CUES: &[(&str, &str)] = &[
+    (
+        "main",
+        r"(?i)\b(?:primary|dominant|main|predominant|prevailing|overall|most\s+(?:likely|prominent|evident|apparent|noticeable)|strongest|principal|key)\s+(?:facial\s+)?(?:emotions?|expressions?|emotional\s+states?|feelings?|sentiments?|moods?)\b[^.\n]{0,120}?\b(?:is|are|appears\s+to\s+be|seems\s+to\s+be|would\s+be|could\s+be|might\s+be|looks\s+like|appears|seems)\b(?:\s+(?:likely|most\s+likely|probably|possibly|that\s+of|one\s+of))?",
+    ),
+    (
+        "emotion",
+        r"(?i)\b(?:emotions?|expressions?|emotional\s+states?|feelings?|sentiments?|moods?)\b[^.\n]{0,80}?\b(?:is|appears\s+to\s+be|seems\s+to\s+be|would\s+be|can\s+be\s+(?:described|classified|identified|labell?ed|interpreted|categori[sz]ed)\s+as|is\s+best\s+described\s+as|looks\s+like|suggests|suggesting|indicates|indicating|conveys|conveying|of)\b",
+    ),
+    (
+        "seems",
+        r"(?i)\b(?:appears?|appearing|seems?|seeming|looks?|looking|feels?|feeling)\s+(?:to\s+be\s+)?(?:(?:very|quite|rather|somewhat|slightly|mildly|mostly|visibly|genuinely|clearly|deeply|overall)\s+)?",
+    ),
+    (
+        "shows",
+        r"(?i)\b(?:displays?|displaying|shows?|showing|expresses|expressing|exhibits?|exhibiting|full\s+of|conveys?|conveying|reflects?|reflecting|suggests?|suggesting|indicates?|indicating)\s+",
+    ),
+    (
+        "state",
+        r"(?i)\b(?:is|are|was|were|feels?|felt|becomes?|became)\s+(?:(?:clearly|very|quite|so|rather|somewhat|slightly|visibly|obviously|extremely|really|genuinely|full\s+of|filled\s+with|overcome\s+with|overwhelmed\s+by)\s+)*",
+    ),
+];
+
+/// Cues after which the label must come first (`is happy`, not `is a surprise party`).
+const TIGHT_CUES: &[&str] = &["state"];
+
+/// Where a refusal's clause ends and an answer may follow ("I can't identify people, but ...").
+const BREAK: &str = r"(?i)\n|[.,;:!?]\s|\bbut\b|\bhowever\b|\balthough\b|\bthat said\b";
+/// Words that make a sentence about an emotion (for labels merely mentioned in prose).
+const CONTEXT: &str =
+    r"(?i)\b(?:emotion|expression|feel|mood|face|facial|look|appear|seem|smil|frown|sentiment)";
+/// The first this many characters after a cue are read for its label.
+const PHRASE_CHARS: usize = 80;
+/// Before a cue, this many characters are read for a negation.
+const NEG_CHARS: usize = 24;
+
+fn regex(p: &str) -> Regex {
+    Regex::new(&ascii_classes(p)).expect("pattern")
+}
+
+static CUE_RES: LazyLock<Vec<(&'static str, Regex)>> =
+    LazyLock::new(|| CUES.iter().map(|(id, p)| (*id, regex(p))).collect());
+static BREAK_RE: LazyLock<Regex> = LazyLock::new(|| regex(BREAK));
+static CONTEXT_RE: LazyLock<Regex> = LazyLock::new(|| regex(CONTEXT));
+static OR_RE: LazyLock<Regex> = LazyLock::new(|| regex(r"(?i)\s+or\s+|\s+and/or\s+|\s*/\s*"));
+static WORD_SETS: LazyLock<[HashSet<&'static str>; 4]> = LazyLock::new(|| {
+    [STOP_WORDS, FILLER_WORDS, NEGATIONS, KEY_PREFIXES].map(|l| l.iter().copied().collect())
+});
+const STOP: usize = 0;
+const FILLER: usize = 1;
+const NEG: usize = 2;
+const KEY: usize = 3;
+
+/// Whether `w`, ASCII letters lower-cased, is in word set `set` ([`STOP`], [`FILLER`], [`NEG`]
+/// or [`KEY`]).
+fn in_set(w: &str, set: usize) -> bool {
+    let sets = &*WORD_SETS;
+    if w.bytes().any(|b| b.is_ascii_uppercase()) {
+        sets[set].contains(w.to_ascii_lowercase().as_str())
+    } else {
+        sets[set].contains(w)
+    }
+}
+
+fn is_prose_sep(c: char) -> bool {
+    c.is_whitespace() || ",;|/>()[]{}\"“”，、；→".contains(c)
+}
+
+/// The words of prose: split at white space and list punctuation, trimmed.
+fn prose_words(text: &str) -> Vec<&str> {
+    step(text.len());
+    text.split(is_prose_sep)
+        .map(trim)
+        .filter(|w| !w.is_empty())
+        .collect()
+}
+
+/// `s` without a leading `Answer:`-like key (see [`KEY_PREFIXES`]).
+fn strip_key(s: &str) -> &str {
+    step(s.len());
+    if let Some(k) = s.find(':') {
+        let head =
+            s[..k].trim_matches(|c| matches!(c, ' ' | '\t' | '*' | '_' | '#' | '`' | '"' | '\''));
+        if in_set(head, KEY) {
+            return s[k + 1..].trim_start_matches(is_trim);
+        }
+    }
+    s
+}
+
+/// (the words before the first separator, the rest from the separator on).
+fn lead_split(s: &str) -> (&str, &str) {
+    step(s.len());
+    let mut prev: Option<char> = None;
+    for (k, c) in s.char_indices() {
+        if ",:.!?;(\n|—–".contains(c) || (c == '-' && prev.is_some_and(char::is_whitespace)) {
+            return (&s[..k], &s[k..]);
+        }
+        prev = Some(c);
+    }
+    (s, "")
+}
+
+/// What follows the label opening `line` (see [`Parser::lead`]).
+fn lead_rest(line: &str) -> &str {
+    lead_split(strip_key(line.trim_start_matches(is_trim))).1
+}
+
+/// A list item: `-`, `*` or `•`, or one to three digits and `.` or `)`.
+fn is_marker(line: &str) -> bool {
+    let s = line.trim_start();
+    if s.starts_with(['-', '*', '•']) {
+        return true;
+    }
+    let d = s.bytes().take_while(u8::is_ascii_digit).count();
+    (1..=3).contains(&d) && matches!(s.as_bytes().get(d), Some(b'.' | b')'))
+}
+
+/// Three words of letters in a row: a sentence (an answer without labels in it).
+fn has_prose(text: &str) -> bool {
+    step(text.len());
+    let mut run = 0;
+    for w in text.split_whitespace() {
+        let w = w.trim_matches(|c| ".,;:!?\"'()*[]{}".contains(c));
+        if !w.is_empty()
+            && w.chars()
+                .all(|c| c.is_ascii_alphabetic() || matches!(c, '\'' | '’' | '-'))
+        {
+            run += 1;
+            if run >= 3 {
+                return true;
+            }
+        } else {
+            run = 0;
+        }
+    }
+    false
+}
+
+fn negated(words: &[&str], k: usize) -> bool {
+    words[k.saturating_sub(3)..k].iter().any(|w| in_set(w, NEG))
+}
+
+/// The label phrase after a cue: to the end of the clause (a comma ends it unless `or`
+/// follows), read over at most [`PHRASE_CHARS`] characters.
+fn phrase(rest: &str) -> &str {
+    let end = rest
+        .char_indices()
+        .nth(PHRASE_CHARS)
+        .map_or(rest.len(), |(i, _)| i);
+    let rest = &rest[..end];
+    for (k, c) in rest.char_indices() {
+        if ".;!?\n:".contains(c) {
+            return &rest[..k];
+        }
+        if c == ',' {
+            let after: String = rest[k + 1..].trim_start().chars().take(3).collect();
+            if !after.eq_ignore_ascii_case("or ") {
+                return &rest[..k];
+            }
+        }
+    }
+    rest
+}
+
+/// An invented label at the start of a prose phrase: filler words dropped, then up to
+/// [`INVENTED_WORDS`] words before a stop word.
+fn invented_from(words: &[&str]) -> Option<String> {
+    let k = words.iter().take_while(|w| in_set(w, FILLER)).count();
+    let rest = &words[k..];
+    let mut taken: Vec<&str> = Vec::new();
+    for w in rest {
+        if in_set(w, STOP) || taken.len() == INVENTED_WORDS {
+            break;
+        }
+        taken.push(w);
+    }
+    if taken.is_empty() || (taken.len() < rest.len() && taken.len() == INVENTED_WORDS) {
+        return None;
+    }
+    let label = taken.join(" ");
+    is_label_like(&label).then_some(label)
+}
 
 const ORDINALS: &[&str] = &[
     "first",
@@ -237,6 +775,23 @@ pub const NAME_KEYS: &[&str] = &[
     "name", "id", "image", "video", "item", "sample", "file", "filename", "image_id", "video_id",
 ];
 
+#[cfg(test)]
+thread_local! {
+    /// Work done by the parser on this thread, in bytes handled (see [`step`]).
+    static STEPS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// Counts `n` bytes of work (tests only): the scans whose cost grows with the text (keys,
+/// tokens cleaned, words split, labels looked up), so that tests can show the total is linear
+/// in the length of the text.
+#[inline]
+fn step(n: usize) {
+    #[cfg(test)]
+    STEPS.with(|s| s.set(s.get() + n as u64 + 1));
+    #[cfg(not(test))]
+    let _ = n;
+}
+
 /// The end of the first `key:` or `key=` in `text`: a whole word of `keys` in any case, then at
 /// most four quotes, back-quotes, asterisks, spaces or tabs, then the colon or equals sign (the
 /// regular expression `(?i-u)\b(?:keys)(?:["'`*]|[ \t]){0,4}[:=]`, searched by hand: it is on
@@ -247,6 +802,7 @@ pub fn find_key(text: &str, keys: &[&str]) -> Option<usize> {
 
 /// [`find_key`] for several key lists in one pass: the first match of each list.
 fn find_keys<const N: usize>(text: &str, lists: &[&[&str]; N]) -> [Option<usize>; N] {
+    step(text.len());
     let b = text.as_bytes();
     let mut found = [None; N];
     let mut left = N;
@@ -477,6 +1033,7 @@ fn is_quote(c: char) -> bool {
 
 /// A token with parenthetical remarks removed and punctuation, numbering and scores trimmed.
 fn clean(tok: &str) -> std::borrow::Cow<'_, str> {
+    step(tok.len());
     if !tok.bytes().any(|b| b == b'(' || b == b')') {
         return std::borrow::Cow::Borrowed(trim(tok));
     }
@@ -514,6 +1071,8 @@ struct Ranking {
     invented: Vec<String>,
     /// Made on the first invented label (most rankings have none).
     invented_keys: Option<HashSet<String>>,
+    /// More than one label named in prose.
+    hedged: bool,
 }
 
 impl Ranking {
@@ -548,6 +1107,7 @@ impl Ranking {
         for l in other.invented {
             self.push_invented(l);
         }
+        self.hedged |= other.hedged;
     }
 }
 
@@ -585,6 +1145,7 @@ impl<'a> Parser<'a> {
 
     /// `LabelSpace::lookup`, remembered for recurring tokens.
     fn lookup(&self, label: &str) -> Option<usize> {
+        step(label.len());
         let print = fingerprint(label);
         for memo in [&self.hits, &self.misses] {
             let memo = memo.borrow();
@@ -625,6 +1186,9 @@ impl<'a> Parser<'a> {
             return Token::Label;
         }
         if words.len() <= INVENTED_WORDS && is_label_like(&c) {
+            if words.iter().any(|w| in_set(w, STOP)) {
+                return Token::Prose;
+            }
             out.push_invented(words.join(" "));
             return Token::Label;
         }
@@ -667,11 +1231,19 @@ impl<'a> Parser<'a> {
     }
 
     fn ranking(&self, text: &str) -> Ranking {
+        self.ranking_prose(text).0
+    }
+
+    /// The ranking of `text`, and whether a token of it was prose.
+    fn ranking_prose(&self, text: &str) -> (Ranking, bool) {
         let mut r = Ranking::default();
+        let mut prose = false;
         for tok in split_seps(text) {
-            self.classify(tok, &mut r);
+            if self.classify(tok, &mut r) == Token::Prose {
+                prose = true;
+            }
         }
-        r
+        (r, prose)
     }
 
     /// The ranking of a name-and-ranking chunk: the value of a result key if there is one,
@@ -690,7 +1262,13 @@ impl<'a> Parser<'a> {
                 }
                 continue;
             }
-            let mut r = self.ranking(line);
+            let (mut r, prose) = self.ranking_prose(line);
+            if k == 0 && (prose || (line.contains(". ") && has_prose(lead_rest(line)))) {
+                // A label then its explanation (`Image 1: Happy. The person smiles ...`).
+                if let Some(lead) = self.lead(line, true) {
+                    r = lead;
+                }
+            }
             if k == 0 && r.is_empty() {
                 // The rest of the name's own line, written as a sentence.
                 r = self.mentions(line);
@@ -834,11 +1412,216 @@ impl<'a> Parser<'a> {
         items
     }
 
+    /// [`Parser::scan`], leaving out labels denied by a negation just before them.
+    fn scan_neg(&self, words: &[&str], out: &mut Ranking) -> bool {
+        let mut found = false;
+        let mut i = 0;
+        while i < words.len() {
+            let mut step = 1;
+            for n in (1..=NGRAM.min(words.len() - i)).rev() {
+                let gram = words[i..i + n].join(" ");
+                if let Some(j) = self.lookup(&gram) {
+                    if !negated(words, i) {
+                        out.push_cand(j);
+                        found = true;
+                    }
+                    step = n;
+                    break;
+                }
+            }
+            i += step;
+        }
+        found
+    }
+
+    /// The label opening a line, before a comma, colon, dash or sentence end (`joy, The
+    /// person ...`); a comma must be followed by prose, not by more labels. Outside the
+    /// candidates, only where `allow_invented`, label-like and without stop words.
+    fn lead(&self, line: &str, allow_invented: bool) -> Option<Ranking> {
+        let (head, rest) = lead_split(strip_key(line.trim_start_matches(is_trim)));
+        let c = clean(head);
+        if c.is_empty() {
+            return None;
+        }
+        let words: Vec<&str> = c
+            .split_whitespace()
+            .map(trim)
+            .filter(|w| !w.is_empty())
+            .collect();
+        if words.is_empty() || words.len() > INVENTED_WORDS {
+            return None;
+        }
+        if let Some(after) = rest.strip_prefix(',') {
+            let next = split_seps(after).next().unwrap_or("");
+            if self.classify(next, &mut Ranking::default()) != Token::Prose {
+                return None;
+            }
+        }
+        let mut r = Ranking::default();
+        if let Some(i) = self.lookup(&c) {
+            r.push_cand(i);
+            return Some(r);
+        }
+        if allow_invented && is_label_like(&c) && !words.iter().any(|w| in_set(w, STOP)) {
+            r.push_invented(words.join(" "));
+            return (!r.invented.is_empty()).then_some(r);
+        }
+        None
+    }
+
+    /// The first cell of a table row that is a candidate label.
+    fn table_row(&self, line: &str) -> Option<Ranking> {
+        for cell in line.split('|') {
+            let c = clean(cell);
+            if !c.is_empty() {
+                if let Some(i) = self.lookup(&c) {
+                    let mut r = Ranking::default();
+                    r.push_cand(i);
+                    return Some(r);
+                }
+            }
+        }
+        None
+    }
+
+    /// Reading 4: a label opening each line (or the first candidate cell of a table row); a
+    /// label outside the candidates only on the first line or a list item, and never in an
+    /// answer holding a refusal wording.
+    fn lead_lines(&self, text: &str) -> Vec<Item> {
+        let mut items = Vec::new();
+        let mut first = true;
+        let refused = refusal(text).is_some();
+        for line in text.split('\n') {
+            if is_fence(line) || line.trim().is_empty() {
+                continue;
+            }
+            let r = if line.trim_start().starts_with('|') {
+                self.table_row(line)
+            } else {
+                self.lead(line, !refused && (first || is_marker(line)))
+            };
+            first = false;
+            if let Some(ranking) = r {
+                items.push(Item { key: None, ranking });
+            }
+        }
+        items
+    }
+
+    /// The labels of the phrase after a cue: candidates named (not denied) in order; an
+    /// alternative after `or` (or, for the main-emotion cue, the first phrase) outside the
+    /// candidates as an invented label. Hedged when more than one label is named. After a tight
+    /// cue, the phrase must open with a candidate.
+    fn cue_phrase(&self, rest: &str, invented_ok: bool, tight: bool) -> Option<Ranking> {
+        let mut r = Ranking::default();
+        for (j, part) in OR_RE.split(phrase(rest)).enumerate() {
+            let words = prose_words(part);
+            if j == 0 && words.first().is_some_and(|w| in_set(w, NEG)) {
+                return None;
+            }
+            if j == 0 && tight && !self.opens_with_label(&words) {
+                return None;
+            }
+            if self.scan_neg(&words, &mut r) {
+                continue;
+            }
+            if invented_ok || j > 0 {
+                if let Some(label) = invented_from(&words) {
+                    r.push_invented(label);
+                }
+            }
+        }
+        if r.is_empty() {
+            return None;
+        }
+        r.hedged = r.cands.len() + r.invented.len() > 1;
+        Some(r)
+    }
+
+    fn opens_with_label(&self, words: &[&str]) -> bool {
+        (1..=NGRAM.min(words.len()))
+            .rev()
+            .any(|n| self.lookup(&words[..n].join(" ")).is_some())
+    }
+
+    /// A label closing a description: a last sentence of at most [`INVENTED_WORDS`] words.
+    fn closing(&self, text: &str) -> Option<Ranking> {
+        let s = text.trim_end_matches(is_trim);
+        let cut = s.rfind(['.', '!', '?', '\n']).map_or(0, |i| i + 1);
+        let tail = strip_key(s[cut..].trim_start_matches(is_trim));
+        let c = clean(tail);
+        let words = prose_words(&c);
+        if words.is_empty() || words.len() > INVENTED_WORDS {
+            return None;
+        }
+        if words.iter().any(|w| in_set(w, STOP)) {
+            return None;
+        }
+        let mut r = Ranking::default();
+        if let Some(i) = self.lookup(&c) {
+            r.push_cand(i);
+        } else if !self.scan_neg(&words, &mut r) && is_label_like(&c) {
+            r.push_invented(words.join(" "));
+        }
+        (!r.is_empty()).then_some(r)
+    }
+
+    /// Reading 5: one label read from prose. After a refusal wording, only what follows the
+    /// refusal's clause is read. Tried in order: the cues ([`CUES`]), a label closing the text,
+    /// and (without a refusal, in a text about emotions) the candidates mentioned, the first
+    /// kept as the prediction. Hedged when more than one label is named.
+    fn prose(&self, text: &str) -> Vec<Item> {
+        let mut text = text;
+        let mut refused = false;
+        if let Some(m) = REFUSAL_RES.iter().find_map(|(_, re)| re.find(text)) {
+            let tail = &text[m.end()..];
+            let Some(b) = BREAK_RE.find(tail) else {
+                return Vec::new();
+            };
+            text = &tail[b.end()..];
+            refused = true;
+        }
+        let one = |ranking| vec![Item { key: None, ranking }];
+        for (id, re) in CUE_RES.iter() {
+            for m in re.find_iter(text) {
+                let pre = &text[..m.start()];
+                let from = pre
+                    .char_indices()
+                    .rev()
+                    .nth(NEG_CHARS - 1)
+                    .map_or(0, |(i, _)| i);
+                let before = prose_words(&pre[from..]);
+                if negated(&before, before.len()) {
+                    continue;
+                }
+                if let Some(r) =
+                    self.cue_phrase(&text[m.end()..], *id == "main", TIGHT_CUES.contains(id))
+                {
+                    return one(r);
+                }
+            }
+        }
+        if let Some(r) = self.closing(text) {
+            return one(r);
+        }
+        if !refused && CONTEXT_RE.is_match(text) {
+            let mut r = Ranking::default();
+            self.scan_neg(&prose_words(text), &mut r);
+            if !r.cands.is_empty() {
+                r.hedged = r.cands.len() > 1;
+                return one(r);
+            }
+        }
+        Vec::new()
+    }
+
     fn parse(&self, text: &str, n_items: usize) -> Codes {
-        // Two tiers: the structured readings, then the bare ones, tried only when the
-        // structured ones found nothing.
+        // Three tiers: the structured readings; the bare ones, tried only when the structured
+        // ones found nothing; the loose ones (lead labels, prose), which win only with exactly
+        // `n_items` items, with too many (a count mismatch), or when nothing else was found.
+        let mut best: Option<Vec<Item>> = None;
         for tier in [[0, 1], [2, 3]] {
-            let mut best: Option<Vec<Item>> = None;
+            best = None;
             for reading in tier {
                 let items = match reading {
                     0 => order(self.records(text)),
@@ -857,12 +1640,35 @@ impl<'a> Parser<'a> {
                     best = Some(items);
                 }
             }
-            if let Some(items) = best {
+            if tier[0] == 0 {
+                if let Some(items) = best.take() {
+                    return self.finish(items, Status::CountMismatch);
+                }
+            }
+        }
+        let mut loose: Option<Vec<Item>> = None;
+        for reading in [4, 5] {
+            let items = if reading == 4 {
+                self.lead_lines(text)
+            } else {
+                self.prose(text)
+            };
+            if items.len() == n_items && n_items > 0 {
+                return self.finish(items, Status::Ok);
+            }
+            if items.len() > n_items {
                 return self.finish(items, Status::CountMismatch);
             }
+            if items.len() > loose.as_ref().map_or(0, Vec::len) {
+                loose = Some(items);
+            }
+        }
+        if let Some(items) = best.or(loose) {
+            return self.finish(items, Status::CountMismatch);
         }
         match refusal(text) {
             Some(id) => Codes::empty(Status::Refused, Some(id)),
+            None if has_prose(text) => Codes::empty(Status::NoLabel, None),
             None => Codes::empty(Status::Unparseable, None),
         }
     }
@@ -870,9 +1676,11 @@ impl<'a> Parser<'a> {
     fn finish(&self, items: Vec<Item>, status: Status) -> Codes {
         let mut out = Codes::empty(status, None);
         out.starts.reserve(items.len());
+        out.hedged.reserve(items.len());
         for (k, it) in items.into_iter().enumerate() {
             out.codes.extend(it.ranking.cands.iter().map(|&c| c as u32));
             out.starts.push(out.codes.len() as u32);
+            out.hedged.push(it.ranking.hedged);
             out.invented
                 .extend(it.ranking.invented.into_iter().map(|l| (k as u32, l)));
         }
@@ -904,6 +1712,7 @@ fn is_fence(line: &str) -> bool {
 /// The value after a key's colon: a bracketed list, a quoted string, or the text to the end of
 /// the line or object.
 fn value_after(s: &str) -> &str {
+    step(s.len());
     let s = s.trim_start();
     let mut chars = s.chars();
     match chars.next() {

@@ -24,11 +24,14 @@ fuzz_target!(|data: &[u8]| {
     let space = LabelSpace::new(labels, synonyms).expect("distinct labels");
     let p = parse_answer(&text, n_items, &space);
     assert_eq!(p.rankings.len(), p.invented.len());
+    assert_eq!(p.rankings.len(), p.hedged.len());
     match p.status {
         Status::Ok => assert_eq!(p.rankings.len(), n_items),
         Status::CountMismatch => assert!(!p.rankings.is_empty() && p.rankings.len() != n_items),
         Status::Refused => assert!(p.rankings.is_empty() && p.refusal.is_some()),
-        Status::Unparseable => assert!(p.rankings.is_empty() && p.refusal.is_none()),
+        Status::Unparseable | Status::NoLabel => {
+            assert!(p.rankings.is_empty() && p.refusal.is_none())
+        }
     }
     for r in &p.rankings {
         for (i, label) in r.iter().enumerate() {

@@ -20,7 +20,7 @@ pub struct ParseResult {
 
 #[pymethods]
 impl ParseResult {
-    /// "ok", "refused", "count_mismatch" or "unparseable".
+    /// "ok", "refused", "count_mismatch", "unparseable" or "no_label".
     #[getter]
     fn status(&self) -> &'static str {
         self.codes.status.as_str()
@@ -57,6 +57,13 @@ impl ParseResult {
         self.codes.refusal
     }
 
+    /// Per item, whether the answer named more than one label in prose ("sadness or
+    /// distress"); the ranking keeps them in the order named, the first is the prediction.
+    #[getter]
+    fn hedged(&self) -> Vec<bool> {
+        self.codes.hedged.clone()
+    }
+
     /// The result as a plain dict.
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let d = PyDict::new(py);
@@ -65,6 +72,7 @@ impl ParseResult {
         d.set_item("top1", self.top1())?;
         d.set_item("invented", self.invented())?;
         d.set_item("refusal", self.refusal())?;
+        d.set_item("hedged", self.hedged())?;
         Ok(d)
     }
 
@@ -76,6 +84,7 @@ impl ParseResult {
                     && o.rankings() == self.rankings()
                     && o.codes.invented == self.codes.invented
                     && o.codes.refusal == self.codes.refusal
+                    && o.codes.hedged == self.codes.hedged
             }
             Err(_) => false,
         }
@@ -87,13 +96,26 @@ impl ParseResult {
 
     fn __repr__(&self) -> String {
         format!(
-            "ParseResult(status={:?}, rankings={:?}, invented={:?}, refusal={})",
+            "ParseResult(status={:?}, rankings={:?}, invented={:?}, refusal={}, hedged={})",
             self.status(),
             self.rankings(),
             self.invented(),
             match &self.codes.refusal {
                 Some(r) => format!("{r:?}"),
                 None => "None".to_string(),
+            },
+            if self.codes.hedged.is_empty() {
+                "[]".to_string()
+            } else {
+                format!(
+                    "[{}]",
+                    self.codes
+                        .hedged
+                        .iter()
+                        .map(|&h| if h { "True" } else { "False" })
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
             }
         )
     }

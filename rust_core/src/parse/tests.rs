@@ -196,8 +196,10 @@ fn counts_and_unparseable() {
     assert_eq!(p.status, Status::CountMismatch);
     assert_eq!(p.rankings.len(), 1);
     let p = parse_answer("The weather is nice today.", 2, &sentiment());
-    assert_eq!(p.status, Status::Unparseable);
+    assert_eq!(p.status, Status::NoLabel);
     assert!(p.rankings.is_empty());
+    let p = parse_answer("{'name': 12, 'score': [3, 4]}", 1, &sentiment());
+    assert_eq!(p.status, Status::Unparseable);
     assert_eq!(
         parse_answer("", 0, &sentiment()).status,
         Status::Unparseable
@@ -321,4 +323,239 @@ fn name_numbers_from_digits_or_ordinals() {
     assert_eq!(name_number("The  Second image"), Some(2));
     assert_eq!(name_number("twentieth video"), Some(20));
     assert_eq!(name_number("image 1234567890123"), Some(123_456_789));
+}
+
+/// (status, rankings, invented, hedged) of a one-item answer.
+type One = (Status, Vec<Vec<String>>, Vec<Vec<String>>, Vec<bool>);
+
+fn one(text: &str, labels: &LabelSpace) -> One {
+    let p = parse_answer(text, 1, labels);
+    (p.status, p.rankings, p.invented, p.hedged)
+}
+
+fn s(v: &[&str]) -> Vec<String> {
+    v.iter().map(|x| x.to_string()).collect()
+}
+
+#[test]
+fn a_label_then_its_explanation() {
+    let joy = space(&["joy", "sadness", "surprise"]);
+    let p = one(
+        "joy, The person in the image is displaying a broad smile with visible teeth.",
+        &joy,
+    );
+    assert_eq!(
+        p,
+        (Status::Ok, vec![s(&["joy"])], vec![vec![]], vec![false])
+    );
+    let p = one(
+        "Surprise - the mouth is open and the eyebrows are raised.",
+        &faces(),
+    );
+    assert_eq!(p.1, vec![s(&["Surprise"])]);
+    // A list after the first label is a ranking, not an explanation.
+    let p = parse_answer("Happiness, Surprise, Neutral", 1, &faces());
+    assert_eq!(rk(&p), vec![vec!["Happiness", "Surprise", "Neutral"]]);
+    // Several items, one a line, explanations naming other labels add no items.
+    let p = parse_answer(
+        "1. Happy - The person is smiling broadly, not sad at all\n2. Sad - tears are visible\n3. Neutral - no sign of fear or anger in the relaxed face",
+        3,
+        &faces(),
+    );
+    assert_eq!(p.status, Status::Ok);
+    assert_eq!(
+        rk(&p),
+        vec![vec!["Happiness"], vec!["Sadness"], vec!["Neutral"]]
+    );
+    let p = parse_answer(
+        "Image 1: Fear. The eyes are wide open; this is not happiness.\nImage 2: Happiness. A warm, genuine smile.",
+        2,
+        &faces(),
+    );
+    assert_eq!(rk(&p), vec![vec!["Fear"], vec!["Happiness"]]);
+    assert_eq!(p.invented, vec![Vec::<String>::new(), vec![]]);
+    // Four lines, three items: the count mismatch the recorder retries on stays visible.
+    let p = parse_answer(
+        "1. Happy - smiling, not sad\n2. Sad - tears\n3. Neutral - relaxed",
+        4,
+        &faces(),
+    );
+    assert_eq!(p.status, Status::CountMismatch);
+    assert_eq!(p.rankings.len(), 3);
+}
+
+#[test]
+fn a_label_closing_a_description() {
+    let compound = space(&["Happily Surprised", "Disgustedly Surprised", "Sadly Angry"]);
+    let p = one(
+        "The child's brows are raised, which suggests a momentary surprise that quickly fades. Disgustedly Surprised.",
+        &compound,
+    );
+    assert_eq!(p.1, vec![s(&["Disgustedly Surprised"])]);
+    let p = one("The corners of the mouth are turned up. Happy!", &faces());
+    assert_eq!(p.1, vec![s(&["Happiness"])]);
+}
+
+#[test]
+fn the_main_emotion_and_hedges() {
+    let p = one(
+        "The primary emotion of the child in the image appears to be sadness or distress.",
+        &faces(),
+    );
+    assert_eq!(
+        p,
+        (
+            Status::Ok,
+            vec![s(&["Sadness"])],
+            vec![s(&["distress"])],
+            vec![true]
+        )
+    );
+    let p = one("The expression appears to be surprise or fear.", &faces());
+    assert_eq!((p.1, p.3), (vec![s(&["Surprise", "Fear"])], vec![true]));
+    let p = one("The dominant emotion displayed is happiness.", &faces());
+    assert_eq!((p.1, p.3), (vec![s(&["Happiness"])], vec![false]));
+    let p = one(
+        "The primary emotion conveyed is one of contemplation.",
+        &faces(),
+    );
+    assert_eq!((p.1, p.2), (vec![vec![]], vec![s(&["contemplation"])]));
+    // Denied labels are not named.
+    let p = one(
+        "The person's expression is not happy but rather sad.",
+        &faces(),
+    );
+    assert_eq!(p.1, vec![s(&["Sadness"])]);
+}
+
+#[test]
+fn invented_labels_and_no_label() {
+    assert_eq!(
+        one("Sleepy", &faces()),
+        (Status::Ok, vec![vec![]], vec![s(&["Sleepy"])], vec![false])
+    );
+    for t in [
+        "The image shows a man standing in front of a brick building.",
+        "Could you please provide more context about the image?",
+    ] {
+        let p = parse_answer(t, 1, &faces());
+        assert_eq!((p.status, p.refusal), (Status::NoLabel, None), "{t}");
+    }
+}
+
+#[test]
+fn declining_to_identify_then_answering() {
+    let p = one(
+        "I'm sorry, but I can't identify people in images. However, the person appears to be happy.",
+        &faces(),
+    );
+    assert_eq!(p.1, vec![s(&["Happiness"])]);
+    for (t, id) in [
+        ("I’m unable to help with that.", "cannot-assist"),
+        (
+            "I can’t determine the emotions of real people.",
+            "cannot-assist",
+        ),
+        ("I won't be able to help with that one.", "not-able"),
+        (
+            "I cannot determine if they look happy or sad.",
+            "cannot-assist",
+        ),
+    ] {
+        let p = parse_answer(t, 1, &faces());
+        assert_eq!(
+            (p.status, p.refusal.as_deref()),
+            (Status::Refused, Some(id)),
+            "{t}"
+        );
+    }
+}
+
+/// Work done on one text, in counted steps (see `step`).
+fn steps(text: &str, labels: &LabelSpace) -> u64 {
+    STEPS.with(|s| s.set(0));
+    for n in [1, 3, 20] {
+        let p = parse_answer(text, n, labels);
+        assert_eq!(p.rankings.len(), p.hedged.len());
+    }
+    STEPS.with(|s| s.get())
+}
+
+#[test]
+fn work_is_linear_in_the_text_on_pathological_inputs() {
+    let labels = faces();
+    let units: &[&str] = &[
+        "a",
+        " ",
+        "{",
+        "}",
+        "[",
+        "]",
+        "(",
+        ")",
+        ",",
+        "\n",
+        ".",
+        ":",
+        "|",
+        "-",
+        "'",
+        "é",
+        "’",
+        "[[",
+        "{{",
+        "((",
+        "[{(",
+        "happy ",
+        "happy, ",
+        "not ",
+        "looks ",
+        "looks happy or ",
+        "The primary emotion is ",
+        "emotion emotion is ",
+        "Image 1: happy. ",
+        "Image 1: ",
+        "I can't identify, but ",
+        "I'm sorry ",
+        "1. Happy - smiling\n",
+        "| 1 | Happy | x |\n",
+        "{'name': 'Image 1', 'result': [",
+        "result: ",
+        "Sleepy\n",
+        "Answer: ",
+        "sad or ",
+    ];
+    let mut worst = (0.0, "");
+    for unit in units {
+        let small = unit.repeat(20_000 / unit.len());
+        let big = unit.repeat(40_000 / unit.len());
+        let (a, b) = (steps(&small, &labels), steps(&big, &labels));
+        let per_byte = b as f64 / big.len() as f64;
+        if per_byte > worst.0 {
+            worst = (per_byte, unit);
+        }
+        // At most a fixed number of steps a byte, and twice the text is about twice the work.
+        assert!(
+            per_byte <= 400.0,
+            "{unit:?}: {b} steps for {} bytes",
+            big.len()
+        );
+        assert!(
+            b * 10 <= a * 23,
+            "{unit:?}: {a} steps, then {b} for twice the text"
+        );
+    }
+    println!("most steps a byte: {:.1} ({:?})", worst.0, worst.1);
+    // 100 KB of one character.
+    for c in ["a", " ", "{", "[", "(", ",", "\n", ".", ":", "|", "é"] {
+        let text = c.repeat(100_000 / c.len());
+        let b = steps(&text, &labels);
+        assert!(b <= 400 * text.len() as u64, "{c:?}: {b} steps for 100 KB");
+    }
+    // Deeply nested brackets around labels.
+    for (open, close) in [("[", "]"), ("{", "}"), ("(", ")")] {
+        let nest = |d: usize| format!("{}Fear, happy{}", open.repeat(d), close.repeat(d));
+        let (a, b) = (steps(&nest(20_000), &labels), steps(&nest(40_000), &labels));
+        assert!(b * 10 <= a * 23, "{open}: {a} then {b}");
+    }
 }
