@@ -70,6 +70,11 @@ def test_show_lists_samples_and_one_sample_in_full(sfew: Path) -> None:
     data = json.loads(invoke("show", sfew, "sfew2_005", "--format", "json").stdout)
     assert data["gt"] == "Sad" and len(data["calls"]) == 3
     assert [p["kind"] for p in data["calls"][0]["parts"]] == ["image"]
+    rows = dict(
+        line.split(",", 1)
+        for line in invoke("show", sfew, "sfew2_005", "--format", "csv").stdout.splitlines()
+    )
+    assert rows["ground truth"] == "Sad" and rows["call 3 images"].startswith("sha256:")
     bad = invoke("show", sfew, "nope")
     assert bad.exit_code == 2 and "sfew2_029" in bad.stderr
 

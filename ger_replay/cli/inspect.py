@@ -106,6 +106,9 @@ def _print_sample(row: dict[str, Any], calls: list[SampleCall], fmt: str) -> Non
         click.echo(to_json(out))
         return
     ranking = row.get("ranking") or []
+    if fmt in ("markdown", "csv"):
+        _sample_table(row, calls, fmt)
+        return
     lines = [
         f"sample:       {row['sample_id']}  (run {row['run']}, dataset {row['dataset']})",
         f"ground truth: {row['gt']}",
@@ -138,6 +141,33 @@ def _print_sample(row: dict[str, Any], calls: list[SampleCall], fmt: str) -> Non
             *(f"    {ln}" for ln in (c.answer or "(no answer text)").splitlines()),
         ]
     click.echo("\n".join(lines))
+
+
+def _sample_table(row: dict[str, Any], calls: list[SampleCall], fmt: str) -> None:
+    """One sample as a (field, value) table, for Markdown and CSV."""
+    import polars as pl
+
+    from ger_replay.report.text_tables import render_text
+
+    pairs = [
+        ("sample", row["sample_id"]),
+        ("run", row["run"]),
+        ("ground truth", row["gt"]),
+        ("status", row["status"]),
+        ("prediction", row["pred"] or ""),
+        ("ranking", ", ".join(row.get("ranking") or [])),
+    ]
+    for i, c in enumerate(calls, start=1):
+        pairs += [
+            (f"call {i}", f"{c.cassette} #{c.interaction}, item {c.position} of {c.n_items}"),
+            (f"call {i} images", ", ".join(c.digests)),
+            (f"call {i} answer", c.answer or ""),
+        ]
+    df = pl.DataFrame(
+        {"field": [k for k, _ in pairs], "value": [str(v) for _, v in pairs]},
+        schema={"field": pl.String, "value": pl.String},
+    )
+    click.echo(render_text(df, fmt))
 
 
 def _check_media(
