@@ -196,6 +196,7 @@ def test_written_files_follow_the_umask(demo: Path, tmp_path: Path) -> None:
     finally:
         os.umask(old)
     files = [out / "s.md", out / "p.csv", out / "b.tar.gz", out / "rep" / "index.html"]
+    files += [out / "rep" / "runs" / "sfew2_demo.html", out / "rep" / "tables" / "scores.csv"]
     for f in files:
         assert stat.S_IMODE(f.stat().st_mode) == 0o644, f
     assert stat.S_IMODE((out / "rep").stat().st_mode) == 0o755
@@ -255,3 +256,15 @@ def test_python_api_score_table_and_version(repo_root: Path) -> None:
     assert isinstance(df, pl.DataFrame)
     assert set(df.get_column("run")) == {"sfew2-demo", "dfew-demo", "mer_multi-demo"}
     assert df.get_column("synthetic").all()
+
+
+def test_a_recorded_run_has_the_usual_file_modes(tmp_path: Path) -> None:
+    from recordkit import record_run
+
+    old = os.umask(0o022)
+    try:
+        run_dir, _, _ = record_run(tmp_path, n=6, batch_size=3)
+    finally:
+        os.umask(old)
+    for name in ("run.json", "labels.csv", "journal.jsonl", "cassettes/b00000.json"):
+        assert stat.S_IMODE((run_dir / name).stat().st_mode) == 0o644, name
