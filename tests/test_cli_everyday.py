@@ -108,7 +108,9 @@ def test_ctrl_c_in_any_command_exits_130_with_one_line(
 def _wait_reading_stdin(proc: subprocess.Popen[str]) -> None:
     """Until the process blocks reading its stdin (so its signal handlers are in place)."""
     syscall = Path(f"/proc/{proc.pid}/syscall")
-    while proc.poll() is None:
+    for _ in range(1200):  # a bound, not a timing: at worst the signal comes during start-up
+        if proc.poll() is not None:
+            return
         try:
             words = syscall.read_text().split()
         except OSError:

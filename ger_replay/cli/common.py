@@ -202,7 +202,7 @@ def interrupted(e: KeyboardInterrupt) -> NoReturn:
     """The one way a command ends on Ctrl-C or SIGTERM: a line on stderr and exit 130 (not
     click's `Aborted!` and exit 1, which reads as a failed check)."""
     how = "SIGTERM" if isinstance(e, Interrupted) else "Ctrl-C"
-    click.echo(f"\nstopped by {how}; no output of this command was left half-written", err=True)
+    click.echo(f"\nstopped by {how} (exit {EXIT_INTERRUPTED})", err=True)
     sys.exit(EXIT_INTERRUPTED)
 
 
