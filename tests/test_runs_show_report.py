@@ -194,3 +194,30 @@ def test_the_readme_python_example_runs(repo_root: Path, monkeypatch: pytest.Mon
     monkeypatch.chdir(repo_root)
     for code in blocks:
         exec(compile(code, "README.md", "exec"), {})
+
+
+def test_partial_runs_are_not_plotted(
+    tmp_path: Path, repo_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ger_replay.report import figures, overview
+
+    seen: dict[str, list[str]] = {}
+    real_scores, real_overview = figures.scores_figure, overview.overview_figure
+
+    def scores_figure(scores, *a, **k):  # type: ignore[no-untyped-def]
+        seen["scores"] = scores.get_column("run").to_list()
+        return real_scores(scores, *a, **k)
+
+    def overview_figure(scores, *a, **k):  # type: ignore[no-untyped-def]
+        seen["overview"] = scores.get_column("run").to_list()
+        return real_overview(scores, *a, **k)
+
+    monkeypatch.setattr(figures, "scores_figure", scores_figure)
+    monkeypatch.setattr(overview, "overview_figure", overview_figure)
+    demo = repo_root / "cassettes" / "sfew2-demo"
+    half = partial(demo, tmp_path / "h", name="sfew2-half", repeat=1)
+    res = invoke("report", demo, half, "-o", tmp_path / "rep", "--no-ci")
+    assert res.exit_code == 0, res.output
+    assert seen == {"scores": ["sfew2-demo"], "overview": ["sfew2-demo"]}
+    csv = (tmp_path / "rep" / "tables" / "scores.csv").read_text()
+    assert "sfew2-half" in csv  # kept in the data, flagged

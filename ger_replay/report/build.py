@@ -162,15 +162,17 @@ def _scores_section(w: _Writer, scores: pl.DataFrame, rules: RuleSet | str) -> S
         )
         sec.blocks.append(Block(figure=ref))
     w.frame("overview", overview.overview_values(scores))
-    model_of = {r["run"]: str(r["model"] or "model") for r in scores.iter_rows(named=True)}
-    over_ref = w.figure(
-        overview.overview_figure(scores, model_of),
-        "overview",
-        "Per dataset: our Random and Majority baselines, the best supervised system and GPT-4V "
-        "as the paper reports them, and every run of this report (diamonds, one colour per "
-        "model).",
-    )
-    sec.blocks.insert(0, Block(figure=over_ref))
+    whole = scores.filter(~pl.col("partial"))
+    model_of = {r["run"]: str(r["model"] or "model") for r in whole.iter_rows(named=True)}
+    if whole.height:
+        over_ref = w.figure(
+            overview.overview_figure(whole, model_of),
+            "overview",
+            "Per dataset: our Random and Majority baselines, the best supervised system and "
+            "GPT-4V as the paper reports them, and every whole run of this report (diamonds, one "
+            "colour per model; partial runs left out).",
+        )
+        sec.blocks.insert(0, Block(figure=over_ref))
     w.frame("scores", scores)
     return sec
 
