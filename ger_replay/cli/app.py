@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from ger_replay._version import __version__
-from ger_replay.cli import analyses, common, compare, inspect, parse, record, score, share
+from ger_replay.cli import analyses, browse, common, compare, parse, record, score, share
 
 
 class _Group(click.Group):
@@ -34,8 +34,8 @@ COMMANDS: tuple[click.Command, ...] = (
     share.pack_cmd,
     share.verify_cmd,
     share.export_cmd,
-    inspect.runs_cmd,
-    inspect.show_cmd,
+    browse.runs_cmd,
+    browse.show_cmd,
     record.record_cmd,
     record.replay_cmd,
     record.simulate_cmd,
