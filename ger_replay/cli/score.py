@@ -66,7 +66,8 @@ def score_cmd(
     result = score_table(loaded.table, rules)
     if n_boot:
         add_table_intervals(result.rows, loaded.table, n_boot, confidence, ci_method, seed, rules)
-    common.emit(render_scores(result.rows, fmt), output)
+    if result.rows or fmt == "json":
+        common.emit(render_scores(result.rows, fmt), output)
     errors = [*loaded.errors, *result.errors]
     common.report_errors(errors)
     if expect is not None:
