@@ -22,6 +22,7 @@ COLUMNS = (
     "answered",
     "scored",
     "tokens",
+    "cost",
     "flags",
 )
 
@@ -41,8 +42,8 @@ def runs_overview(
     calls: Sequence[RecordedCalls] = (),
 ) -> pl.DataFrame:
     """A row per run: dataset, model, setting, batches done of planned (recorded runs), share
-    of samples answered, samples with a usable answer, tokens used (recorded runs) and the
-    flags SYNTHETIC and partial."""
+    of samples answered, samples with a usable answer, tokens used and their cost (recorded
+    runs, where the price is known) and the flags SYNTHETIC and partial."""
     provenance = provenance or {}
     info = {r["run"]: r for r in run_info(df).iter_rows(named=True)}
     flags = {r["run"]: r for r in run_flags(df).iter_rows(named=True)}
@@ -51,13 +52,14 @@ def runs_overview(
     rows = []
     for run, meta in info.items():
         f = flags[run]
-        batches, tokens = "-", None
+        batches, tokens, cost = "-", None, None
         rc = recorded.get(run)
         size = provenance.get(run, {}).get("batch_size")
         if rc is not None and size:
             planned = math.ceil(f["n_total"] / int(size))
             batches = f"{rc.row['batches_done']} of {planned}"
             tokens = rc.row.get("total_tokens")
+            cost = rc.row.get("spent_usd")  # where the run's price is known
         rows.append(
             {
                 "run": run,
@@ -69,6 +71,7 @@ def runs_overview(
                 "answered": f"{f['n_answered']} of {f['n_total']} ({f['answered']:.0f}%)",
                 "scored": int(usable.get(run, 0)),
                 "tokens": tokens,
+                "cost": None if cost is None else f"${cost:.2f}",
                 "flags": _flags(f),
             }
         )
@@ -83,6 +86,7 @@ def runs_overview(
             "answered": pl.String,
             "scored": pl.Int64,
             "tokens": pl.Int64,
+            "cost": pl.String,
             "flags": pl.String,
         },
     )

@@ -19,7 +19,8 @@ if TYPE_CHECKING:
 @common.FMT
 def runs_cmd(paths: tuple[Path, ...], fmt: str) -> None:
     """One line per run under PATHS: dataset, model, setting, batches done of planned, samples
-    answered, samples scored, tokens used, and the flags SYNTHETIC and partial."""
+    answered, samples scored, tokens used, their cost where the price is known, and the flags
+    SYNTHETIC and partial."""
     from ger_replay.analysis.overview import runs_overview
 
     def go() -> int:
