@@ -221,3 +221,13 @@ def test_partial_runs_are_not_plotted(
     assert seen == {"scores": ["sfew2-demo"], "overview": ["sfew2-demo"]}
     csv = (tmp_path / "rep" / "tables" / "scores.csv").read_text()
     assert "sfew2-half" in csv  # kept in the data, flagged
+
+
+def test_report_replaces_a_report_of_an_earlier_version(tmp_path: Path, repo_root: Path) -> None:
+    old = tmp_path / "rep"
+    (old / "tables").mkdir(parents=True)
+    (old / "tables" / "stale.md").write_text("old\n")
+    (old / "index.html").write_text("<html>old</html>")
+    res = invoke("report", repo_root / "cassettes" / "sfew2-demo", "-o", old, "--no-ci")
+    assert res.exit_code == 0, res.output
+    assert not (old / "tables" / "stale.md").exists() and (old / ".ger-replay-report").is_file()

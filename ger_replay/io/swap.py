@@ -19,22 +19,24 @@ from ger_replay.errors import InputError
 from ger_replay.io.rundir import dir_mode
 
 
-def _replaceable(target: Path, marker: str) -> bool:
+def _replaceable(target: Path, marker: str, known: frozenset[str]) -> bool:
     if not target.exists() and not target.is_symlink():
         return True
     if target.is_symlink() or not target.is_dir():
         return False
-    return (target / marker).is_file() or not any(target.iterdir())
+    names = {p.name for p in target.iterdir()}
+    return marker in names or not names or (bool(known) and names <= known)
 
 
 @contextlib.contextmanager
-def fresh_folder(target: Path, marker: str) -> Iterator[Path]:
+def fresh_folder(target: Path, marker: str, known: frozenset[str] = frozenset()) -> Iterator[Path]:
     """Yields a new empty folder beside `target` to write into; when the block ends without an
     error the folder gets the usual mode, the file `marker` and `target`'s name, and the earlier
     `target` is removed. On an error (or Ctrl-C) the new folder is removed and `target` is
-    untouched."""
+    untouched. A `target` holding only names in `known` (what older versions wrote, without
+    the marker) is replaced too."""
     target = Path(target)
-    if not _replaceable(target, marker):
+    if not _replaceable(target, marker, known):
         raise InputError(
             "exists and is not a folder this tool wrote (no "
             f"{marker}); choose a new folder or remove it first",

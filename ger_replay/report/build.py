@@ -87,7 +87,7 @@ def build_report(
     Partial runs are left out of the figures, stability and the summary's counts."""
     out_dir = Path(out_dir)
     formats = ["png", *(f for f in figure_formats if f != "png")]
-    with fresh_folder(out_dir, MARKER) as tmp:
+    with fresh_folder(out_dir, MARKER, EARLIER_REPORT) as tmp:
         w = _Writer(tmp, formats)
         notes: list[str] = []
         scores = runsets.score_runs(df, rules, ci, seed=seed)
@@ -120,6 +120,8 @@ def build_report(
 
 #: The file that marks a report folder (only such a folder, or an empty one, is replaced).
 MARKER = ".ger-replay-report"
+#: What a report folder of an earlier version holds (no marker yet): replaced too.
+EARLIER_REPORT = frozenset({"index.html", "tables", "figures"})
 
 
 def _partial(scores: pl.DataFrame) -> pl.Series:
