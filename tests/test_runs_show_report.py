@@ -148,6 +148,8 @@ def test_report_rewrite_leaves_only_the_new_report(tmp_path: Path, repo_root: Pa
     assert not (out / "runs" / "dfew_demo.html").exists()  # only the new report's runs
     page = (out / "index.html").read_text()
     assert "SYNTHETIC" in page
+    table = (out / "tables" / "table_facial_emotion.md").read_text()
+    assert "(synthetic)" in table and "(synthetic, partial)" in table
     assert "1 of 1 whole run(s) beat both" in page and "1 partial run(s) left out" in page
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".rep")] == []
     run_page = (out / "runs" / "sfew2_half.html").read_text()
