@@ -75,6 +75,8 @@ def test_show_lists_samples_and_one_sample_in_full(sfew: Path) -> None:
         for line in invoke("show", sfew, "sfew2_005", "--format", "csv").stdout.splitlines()
     )
     assert rows["ground truth"] == "Sad" and rows["call 3 images"].startswith("sha256:")
+    many = invoke("show", sfew.parent)
+    assert many.exit_code == 2 and "holds 3 runs" in many.stderr
     bad = invoke("show", sfew, "nope")
     assert bad.exit_code == 2 and "sfew2_029" in bad.stderr
 

@@ -69,6 +69,9 @@ def show_cmd(
         df = loaded.table
         if df.height == 0:
             raise InputError("holds no run", run)
+        names = df.get_column("run").unique(maintain_order=True).to_list()
+        if len(names) > 1:
+            raise InputError(f"holds {len(names)} runs ({', '.join(names)}); show one", run)
         if sample is None:
             cols = ["sample_id", "gt", "pred", "status", "attempts", "ranking"]
             common.show([(f"{df.item(0, 'run')}: samples", df.select(cols))], fmt)
