@@ -270,3 +270,12 @@ def test_a_recorded_run_has_the_usual_file_modes(tmp_path: Path) -> None:
         os.umask(old)
     for name in ("run.json", "labels.csv", "journal.jsonl", "cassettes/b00000.json"):
         assert stat.S_IMODE((run_dir / name).stat().st_mode) == 0o644, name
+
+
+def test_help_lists_the_commands_in_workflow_order() -> None:
+    from ger_replay.cli.app import COMMANDS
+
+    text = CliRunner().invoke(main, ["--help"]).output
+    listed = re.findall(r"^  (\w+)  ", text.split("Commands:")[1], re.M)
+    assert listed == [c.name for c in COMMANDS]
+    assert listed[:2] == ["score", "datasets"]

@@ -11,6 +11,10 @@ from ger_replay.cli import analyses, browse, common, compare, parse, record, sco
 class _Group(click.Group):
     """The command group; Ctrl-C and SIGTERM end any command the one way (exit 130)."""
 
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        """The commands in the order of `COMMANDS` (by workflow), not sorted by name."""
+        return list(self.commands)
+
     def invoke(self, ctx: click.Context) -> object:
         common.stop_on_sigterm()
         try:
