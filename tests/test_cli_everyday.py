@@ -105,6 +105,22 @@ def test_ctrl_c_in_any_command_exits_130_with_one_line(
     assert not (demo / "r").exists()
 
 
+def test_ctrl_c_in_record_says_how_to_resume(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ger_replay.record import recorder
+
+    def interrupted(*a: object, **k: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(recorder, "record", interrupted)
+    manifest = image_manifest(tmp_path, 2)
+    args = ["record", "--dataset", "sfew2", "--manifest", str(manifest), "-o", str(tmp_path / "r")]
+    res = CliRunner().invoke(main, args)
+    assert res.exit_code == 130 and "Aborted!" not in res.output
+    assert "run the same command again to resume" in res.stderr
+
+
 def _wait_reading_stdin(proc: subprocess.Popen[str]) -> None:
     """Until the process blocks reading its stdin (so its signal handlers are in place)."""
     syscall = Path(f"/proc/{proc.pid}/syscall")

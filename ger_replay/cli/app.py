@@ -20,7 +20,7 @@ class _Group(click.Group):
         try:
             return super().invoke(ctx)
         except KeyboardInterrupt as e:
-            common.interrupted(e)
+            common.interrupted(e, ctx.invoked_subcommand)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})

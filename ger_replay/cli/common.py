@@ -198,11 +198,16 @@ def stop_on_sigterm() -> None:
         signal.signal(signal.SIGTERM, _on_sigterm)
 
 
-def interrupted(e: KeyboardInterrupt) -> NoReturn:
+def interrupted(e: KeyboardInterrupt, command: str | None = None) -> NoReturn:
     """The one way a command ends on Ctrl-C or SIGTERM: a line on stderr and exit 130 (not
     click's `Aborted!` and exit 1, which reads as a failed check)."""
     how = "SIGTERM" if isinstance(e, Interrupted) else "Ctrl-C"
-    click.echo(f"\nstopped by {how} (exit {EXIT_INTERRUPTED})", err=True)
+    hint = (
+        "; finished batches are kept: run the same command again to resume"
+        if command == "record"
+        else ""
+    )
+    click.echo(f"\nstopped by {how} (exit {EXIT_INTERRUPTED}){hint}", err=True)
     sys.exit(EXIT_INTERRUPTED)
 
 
