@@ -17,7 +17,6 @@ from typing import Any
 
 import polars as pl
 
-from ger_replay.errors import InputError
 from ger_replay.io import table
 from ger_replay.io.cassettes import answer_text
 from ger_replay.io.runs import RecordedCalls
@@ -156,7 +155,7 @@ def _add_usage(tokens: dict[str, int], response: dict[str, Any]) -> None:
         return
     try:
         usage = json.loads(response["body"]["string"]).get("usage") or {}
-    except (ValueError, AttributeError, TypeError):
+    except (ValueError, AttributeError, TypeError, RecursionError):
         return
     for k in TOKEN_FIELDS:
         v = usage.get(k)
@@ -181,10 +180,8 @@ def refusals(df: pl.DataFrame, calls: Sequence[RecordedCalls] = ()) -> Refusals:
     for rec in calls:
         try:
             rc = run_calls(rec)
-        except (KeyError, TypeError, ValueError) as e:
-            raise InputError(
-                f"cannot read the run's journal or cassettes: {e}", rec.run_dir
-            ) from None
+        except (KeyError, TypeError, ValueError, AttributeError, RecursionError):
+            continue  # a hostile journal: the run's rows are scored, its calls are not counted
         rows.append(rc.row)
         words.extend(
             {"run": rc.row["run"], "wording": w, "calls": n} for w, n in rc.wordings.items()

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import click
 
 from ger_replay.cli import common
+from ger_replay.cli.common import echo
 from ger_replay.errors import InputError
 
 if TYPE_CHECKING:  # polars loads when a command runs, not with `--help`
@@ -73,7 +74,7 @@ def stability_cmd(
         common.show(parts, fmt, rules)
         if majority is not None:
             write_table(pl.concat(votes, how="diagonal_relaxed"), majority)
-            click.echo(f"majority-vote run(s) written to {majority}", err=True)
+            echo(f"majority-vote run(s) written to {majority}", err=True)
         return common.EXIT_OK
 
     common.guarded(go)
@@ -97,7 +98,7 @@ def _repeat_sets(df: pl.DataFrame) -> tuple[list[list[str]], pl.DataFrame]:
 
     flags = run_flags(df).filter(pl.col("partial"))
     for r in flags.iter_rows(named=True):
-        click.echo(
+        echo(
             f"left out: {r['run']} is partial ({r['answered']:.0f}% of its samples answered, "
             f"under {PARTIAL_BELOW:.0%})",
             err=True,
@@ -114,7 +115,7 @@ def _repeat_sets(df: pl.DataFrame) -> tuple[list[list[str]], pl.DataFrame]:
         )
     for g in groups:
         if len(g) == 1:
-            click.echo(f"left out: {g[0]} has no repeat of its setting", err=True)
+            echo(f"left out: {g[0]} has no repeat of its setting", err=True)
     return sets, whole
 
 
@@ -171,7 +172,7 @@ def refusals_cmd(paths: tuple[Path, ...], fmt: str) -> None:
         if r.calls.height:
             parts += [("calls and tokens", r.calls), ("refusal wordings", r.wordings)]
         else:
-            click.echo("(no recorded run folder among the inputs: no calls or tokens)", err=True)
+            echo("(no recorded run folder among the inputs: no calls or tokens)", err=True)
         common.show(parts, fmt)
         return common.EXIT_INPUT if loaded.errors else common.EXIT_OK
 
@@ -219,7 +220,7 @@ def diff_cmd(a: Path, b: Path, fmt: str, tolerance: float, limit: int, rules: st
         parts = [("metric moves", moved if fmt != "json" else d.metrics)]
         parts.append((f"samples changed ({d.samples.height})", d.samples.head(limit)))
         common.show(parts, fmt, rules)
-        click.echo(
+        echo(
             f"{moved.height} run(s) moved, {d.samples.height} sample(s) changed "
             f"between {a} and {b}",
             err=True,
@@ -251,9 +252,9 @@ def report_cmd(paths: tuple[Path, ...], output: Path, rules: str, no_ci: bool, s
         if loaded.table.height == 0:
             return common.EXIT_INPUT
         res = build_report(loaded.table, output, loaded.calls, rules, not no_ci, seed)
-        click.echo(f"report: {len(res.files)} file(s) in {output}; open {res.index}", err=True)
+        echo(f"report: {len(res.files)} file(s) in {output}; open {res.index}", err=True)
         for n in res.notes:
-            click.echo(f"  not shown: {n}", err=True)
+            echo(f"  not shown: {n}", err=True)
         return common.EXIT_INPUT if loaded.errors else common.EXIT_OK
 
     common.guarded(go)

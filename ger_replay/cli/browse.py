@@ -107,7 +107,7 @@ def _print_sample(row: dict[str, Any], calls: list[SampleCall], fmt: str) -> Non
                 for c in calls
             ],
         }
-        click.echo(to_json(out))
+        common.echo(to_json(out))
         return
     ranking = row.get("ranking") or []
     if fmt in ("markdown", "csv"):
@@ -144,7 +144,7 @@ def _print_sample(row: dict[str, Any], calls: list[SampleCall], fmt: str) -> Non
             "  answer (whole batch):",
             *(f"    {ln}" for ln in (c.answer or "(no answer text)").splitlines()),
         ]
-    click.echo("\n".join(lines))
+    common.echo("\n".join(lines))
 
 
 def _sample_table(row: dict[str, Any], calls: list[SampleCall], fmt: str) -> None:
@@ -171,7 +171,7 @@ def _sample_table(row: dict[str, Any], calls: list[SampleCall], fmt: str) -> Non
         {"field": [k for k, _ in pairs], "value": [str(v) for _, v in pairs]},
         schema={"field": pl.String, "value": pl.String},
     )
-    click.echo(render_text(df, fmt))
+    common.echo(render_text(df, fmt))
 
 
 def _check_media(
@@ -183,13 +183,13 @@ def _check_media(
 
     got = sample_media(run, manifest, sample)
     recorded = calls[-1].digests if calls else []
-    click.echo("\nmedia:")
+    common.echo("\nmedia:")
     for p in got.paths:
-        click.echo(f"  file: {p}")
+        common.echo(f"  file: {p}")
     same = recorded == got.digests
-    click.echo(
+    common.echo(
         "  digests: " + ("match the recorded request" if same else "DIFFER from the recording")
     )
     if thumbs is not None:
         for p in got.write_thumbnails(thumbs):
-            click.echo(f"  thumbnail: {p}")
+            common.echo(f"  thumbnail: {p}")

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
-from ger_replay.errors import GerReplayError, InputError
+from ger_replay.errors import GerReplayError
 
 if TYPE_CHECKING:  # polars and the loader load when a command runs, not with `--help`
     import polars as pl
@@ -27,18 +27,31 @@ EXIT_INTERRUPTED = 130
 FORMATS = ("table", "markdown", "csv", "json")
 
 
+def shown(text: object) -> str:
+    """Text fit for the terminal: no secret, no control sequence from a stranger's name."""
+    from ger_replay.io.neutral import terminal
+    from ger_replay.io.scrub import scrub_text
+
+    return terminal(scrub_text(str(text)))
+
+
+def echo(text: object = "", err: bool = False) -> None:
+    """`click.echo` of `shown(text)`: every line the tool prints goes through here."""
+    click.echo(shown(text), err=err)
+
+
 def report_errors(errors: Sequence[object]) -> None:
     """Lists every failure at the end, one per line, on stderr."""
     if not errors:
         return
-    click.echo(f"\n{len(errors)} problem(s):", err=True)
+    echo(f"\n{len(errors)} problem(s):", err=True)
     for e in errors:
-        click.echo(f"  error: {e}", err=True)
+        echo(f"  error: {e}", err=True)
 
 
 def fail(e: BaseException, code: int = EXIT_INPUT) -> NoReturn:
     """Prints one error and exits with `code`."""
-    click.echo(f"error: {e}", err=True)
+    echo(f"error: {e}", err=True)
     sys.exit(code)
 
 
@@ -61,14 +74,15 @@ def exit_for(errors: Sequence[object]) -> None:
 def emit(text: str, output: Path | None = None) -> None:
     """Writes `text` to `output` (whole or not at all), or to stdout."""
     if output:
-        from ger_replay.io.writer import write_text
+        from ger_replay.io.atomic import atomic_write_text, write_error
+        from ger_replay.io.scrub import scrub_text
 
         try:
-            write_text(output, text + "\n")
+            atomic_write_text(output, scrub_text(text + "\n"))
         except OSError as e:
-            fail(InputError(f"cannot write: {e.strerror or e}", output))
+            fail(write_error(e, output))
     else:
-        click.echo(text)
+        echo(text)
 
 
 def show(parts: Sequence[tuple[str, pl.DataFrame]], fmt: str, rules: str | None = None) -> None:
@@ -82,20 +96,20 @@ def show(parts: Sequence[tuple[str, pl.DataFrame]], fmt: str, rules: str | None 
         out: dict[str, object] = {k: v.to_dicts() for k, v in parts}
         if rules is not None:
             out["rules"] = rules
-        click.echo(to_json(out))
+        echo(to_json(out))
         return
     for i, (title, df) in enumerate(parts):
         if i:
-            click.echo("")
+            echo("")
         if fmt != "csv":
-            click.echo(f"## {title}" if fmt == "markdown" else f"{title}:")
+            echo(f"## {title}" if fmt == "markdown" else f"{title}:")
         else:
-            click.echo(f"# {title}")
-        click.echo(render_text(df, fmt))
+            echo(f"# {title}")
+        echo(render_text(df, fmt))
     if rules is not None:
         from ger_replay.protocol.rulesets import describe
 
-        click.echo(("# " if fmt == "csv" else "\n") + describe(rules))
+        echo(("# " if fmt == "csv" else "\n") + describe(rules))
 
 
 def load(paths: Sequence[Path], label_files: Sequence[Path] = (), note: bool = True) -> LoadResult:
@@ -120,13 +134,13 @@ def _note_flags(df: pl.DataFrame) -> None:
 
     synthetic, partial = sorted(flagged(df, "synthetic")), sorted(flagged(df, "partial"))
     if synthetic:
-        click.echo(
+        echo(
             f"note: SYNTHETIC run(s), answered by the simulator, not a model: "
             f"{', '.join(synthetic)}",
             err=True,
         )
     if partial:
-        click.echo(
+        echo(
             f"note: partial run(s), under {PARTIAL_BELOW:.0%} of the samples answered: "
             f"{', '.join(partial)}",
             err=True,
@@ -207,7 +221,7 @@ def interrupted(e: KeyboardInterrupt, command: str | None = None) -> NoReturn:
         if command == "record"
         else ""
     )
-    click.echo(f"\nstopped by {how} (exit {EXIT_INTERRUPTED}){hint}", err=True)
+    echo(f"\nstopped by {how} (exit {EXIT_INTERRUPTED}){hint}", err=True)
     sys.exit(EXIT_INTERRUPTED)
 
 

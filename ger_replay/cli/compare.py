@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import click
 
 from ger_replay.cli import common
+from ger_replay.cli.common import echo
 from ger_replay.errors import GerReplayError, InputError
 
 if TYPE_CHECKING:  # the loader and the scoring load when the command runs
@@ -85,7 +86,7 @@ def compare_cmd(
         result = paired.compare_runs(a, b, metric, n_pair, confidence, ci_method, seed)
     except GerReplayError as e:
         common.fail(e)
-    click.echo(render_comparison(result, fmt))
+    echo(render_comparison(result, fmt))
     common.report_errors(errors)
     common.exit_for(errors)
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from ger_replay.cli import common
+from ger_replay.cli.common import echo
 from ger_replay.errors import GerReplayError
 
 
@@ -39,4 +40,4 @@ def parse_cmd(
         result = parse_file(file, n_items, labels, dataset, synonyms)
     except GerReplayError as e:
         common.fail(e)
-    click.echo(render_parse(result, fmt))
+    echo(render_parse(result, fmt))

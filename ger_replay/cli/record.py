@@ -8,12 +8,13 @@ from typing import Any
 import click
 
 from ger_replay.cli import common
+from ger_replay.cli.common import echo
 from ger_replay.errors import GerReplayError, InputError
 
 
 def _old_out(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
     if value is not None:
-        click.echo("note: --out is deprecated; use -o/--output", err=True)
+        common.echo("note: --out is deprecated; use -o/--output", err=True)
     return value
 
 
@@ -126,13 +127,21 @@ def record_cmd(dry_run: bool, output: Path | None, old_out: Path | None, **kw: A
     try:
         opts = recorder.options(out=out, **kw)
         if dry_run:
-            click.echo("\n".join(recorder.plan(opts).lines()))
+            echo("\n".join(recorder.plan(opts).lines()))
             return
         summary = recorder.record(opts)
     except GerReplayError as e:
         common.fail(e)
-    click.echo("\n".join(recorder.summary_lines(summary)), err=True)
+    echo("\n".join(recorder.summary_lines(summary)), err=True)
     common.report_errors(summary.errors)
+    if summary.interrupted is not None:
+        import os
+        import sys
+
+        # calls abandoned in flight must not hold the exit: everything recorded is on disk
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(common.EXIT_INTERRUPTED)
     if not summary.complete:
         raise SystemExit(common.EXIT_CHECK)
 
@@ -157,7 +166,7 @@ def replay_cmd(run_dir: Path, manifest: Path, base_url: str | None) -> None:
         common.fail(e, common.EXIT_CHECK)
     except GerReplayError as e:
         common.fail(e)
-    click.echo(
+    echo(
         f"replayed {got.batches} batch(es), {got.calls} call(s): {got.answered} answered, "
         f"{got.unanswered} unanswered; every request had its recording",
         err=True,

@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from ger_replay.cli import common
+from ger_replay.cli.common import echo
 from ger_replay.errors import GerReplayError, InputError
 
 
@@ -84,9 +85,9 @@ def _check_expected(rows: list[dict[str, Any]], expect: Path, tolerance: float) 
     except GerReplayError as e:
         common.fail(e)
     if changes:
-        click.echo(f"\n{len(changes)} run(s) moved against {expect}:", err=True)
+        echo(f"\n{len(changes)} run(s) moved against {expect}:", err=True)
         for line in changes:
-            click.echo(f"  {line}", err=True)
+            echo(f"  {line}", err=True)
         sys.exit(common.EXIT_CHECK)
 
 
@@ -111,13 +112,13 @@ def reproduce_cmd(results_dir: Path, fmt: str) -> None:
             rep.rules,
         )
         if rep.uncovered:
-            click.echo(
+            echo(
                 f"no paper number for {len(rep.uncovered)} run(s): {', '.join(rep.uncovered)}",
                 err=True,
             )
         common.report_errors(rep.errors)
         for line in rep.verdict():
-            click.echo(line, err=True)
+            echo(line, err=True)
         if rep.errors:
             return common.EXIT_INPUT
         if rep.table.height == 0:
@@ -134,4 +135,4 @@ def datasets_cmd(fmt: str) -> None:
     from ger_replay.protocol.datasets import registry_frame
     from ger_replay.report.text_tables import render_text
 
-    click.echo(render_text(registry_frame(), fmt))
+    echo(render_text(registry_frame(), fmt))

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from ger_replay.cli import common
+from ger_replay.cli.common import echo
 from ger_replay.errors import GerReplayError, InputError
 
 
@@ -35,7 +36,7 @@ def import_cmd(kind: str, results_dir: Path, output: Path) -> None:
     except GerReplayError as e:
         common.fail(e)
     n_runs = df.get_column("run").n_unique() if df.height else 0
-    click.echo(f"imported {n_runs} run(s), {df.height} rows -> {output}", err=True)
+    echo(f"imported {n_runs} run(s), {df.height} rows -> {output}", err=True)
 
 
 @click.command("pack")
@@ -59,8 +60,8 @@ def pack_cmd(runs: tuple[Path, ...], output: Path, no_labels: bool) -> None:
         common.fail(e)
     except GerReplayError as e:
         common.fail(e)
-    click.echo(f"packed {len(result.runs)} run(s), {result.files} files -> {output}", err=True)
-    click.echo(f"sha256 {result.sha256}")
+    echo(f"packed {len(result.runs)} run(s), {result.files} files -> {output}", err=True)
+    echo(f"sha256 {result.sha256}")
 
 
 @click.command("verify")
@@ -73,7 +74,7 @@ def verify_cmd(bundle: Path) -> None:
     if problems:
         common.report_errors(problems)
         sys.exit(common.EXIT_CHECK)
-    click.echo(f"ok: {bundle}")
+    echo(f"ok: {bundle}")
 
 
 @click.command("export")
@@ -93,6 +94,6 @@ def export_cmd(paths: tuple[Path, ...], output: Path) -> None:
         got = export(paths, output)
     except GerReplayError as e:
         common.fail(e)
-    click.echo(f"exported {got.table.height} rows -> {output}", err=True)
+    echo(f"exported {got.table.height} rows -> {output}", err=True)
     common.report_errors(got.errors)
     common.exit_for(got.errors)

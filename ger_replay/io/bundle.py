@@ -17,7 +17,6 @@ import io
 import json
 import os
 import tarfile
-import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
@@ -26,7 +25,9 @@ from typing import Any
 
 from ger_replay._version import __version__
 from ger_replay.errors import GerReplayError, InputError
-from ger_replay.io import cassettes, rundir, safe_archive, schema, secrets
+from ger_replay.io import cassettes, safe_archive, safe_read, schema, scrub, secrets
+from ger_replay.io.atomic import atomic_path, write_error
+from ger_replay.io.tempdir import private_dir
 
 SUFFIXES = (".tar.gz", ".tgz")
 RUNS_DIR = "runs"
@@ -67,28 +68,42 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
+def _regular(path: Path, problems: list[InputError]) -> bool:
+    """Whether `path` is a regular file; a link or anything else is a problem (never followed)."""
+    try:
+        safe_read.check_regular(path)
+    except InputError as e:
+        problems.append(e)
+        return False
+    return True
+
+
 def run_files(
     run: Path, labels: bool
 ) -> tuple[list[tuple[str, Path]], list[str], list[InputError]]:
-    """(member path inside the run, file) pairs; skipped names; problems."""
+    """(member path inside the run, file) pairs; skipped names; problems. Symbolic links and
+    anything but regular files and the cassettes folder are refused, never followed."""
     files: list[tuple[str, Path]] = []
     skipped: list[str] = []
     problems: list[InputError] = []
-    if not (run / RUN_JSON).is_file():
+    if not os.path.lexists(run / RUN_JSON):
         problems.append(InputError("not a run folder (no run.json)", run))
         return files, skipped, problems
-    files.append((RUN_JSON, run / RUN_JSON))
+    if _regular(run / RUN_JSON, problems):
+        files.append((RUN_JSON, run / RUN_JSON))
     if labels:
-        if (run / LABELS).is_file():
-            files.append((LABELS, run / LABELS))
-        else:
+        if not os.path.lexists(run / LABELS):
             problems.append(
                 InputError("no labels.csv (pack with --no-labels to leave it out)", run)
             )
-    if (run / JOURNAL).is_file():
+        elif _regular(run / LABELS, problems):
+            files.append((LABELS, run / LABELS))
+    if os.path.lexists(run / JOURNAL) and _regular(run / JOURNAL, problems):
         files.append((JOURNAL, run / JOURNAL))
     cdir = run / CASSETTES
-    if cdir.is_dir():
+    if cdir.is_symlink():
+        problems.append(InputError("a symbolic link: refused", cdir))
+    elif cdir.is_dir():
         for f in sorted(cdir.iterdir()):
             if f.name.startswith("."):
                 continue
@@ -116,9 +131,15 @@ def check_member(name: str, data: bytes, shown: str) -> list[GerReplayError]:
             schema.check_run_json(schema.parse_json(data, shown), shown)
         elif base.parent.name == CASSETTES:
             cassettes.load_cassette(data, shown)
+        elif name == JOURNAL:
+            for n, line in enumerate(data.split(b"\n")[:-1], start=1):
+                if line.strip() and not isinstance(safe_read.loads(line, shown), dict):
+                    raise InputError("expected a JSON object", shown, n)
     except InputError as e:
         problems.append(e)
     problems.extend(f.error() for f in secrets.scan_bytes(data, shown))
+    if scrub.contains_secret(data):
+        problems.append(InputError("holds the value of a credential variable (a key)", shown))
     return problems
 
 
@@ -147,9 +168,9 @@ def pack(runs: Sequence[Path], out: Path, labels: bool = True) -> PackResult:
         problems.extend(probs)
         for rel, f in files:
             try:
-                data = f.read_bytes()
-            except OSError as e:
-                problems.append(InputError(f"cannot read: {e.strerror}", f))
+                data = safe_read.read_bytes(f, safe_read.MAX_CSV)
+            except InputError as e:
+                problems.append(e)
                 continue
             problems.extend(check_member(rel, data, str(f)))
             members[f"{RUNS_DIR}/{name}/{rel}"] = data
@@ -173,29 +194,27 @@ def pack(runs: Sequence[Path], out: Path, labels: bool = True) -> PackResult:
 
 
 def _write_archive(out: Path, members: Sequence[tuple[str, bytes]]) -> None:
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent)
-    os.fchmod(fd, rundir.file_mode())
     try:
-        with os.fdopen(fd, "wb") as raw:
-            with (
-                gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=6) as gz,
-                tarfile.open(fileobj=gz, mode="w", format=tarfile.PAX_FORMAT) as tf,
-            ):
-                for name, data in members:
-                    info = tarfile.TarInfo(name)
-                    info.size = len(data)
-                    info.mtime = 0
-                    info.mode = 0o644
-                    info.uid = info.gid = 0
-                    info.uname = info.gname = ""
-                    tf.addfile(info, io.BytesIO(data))
-            raw.flush()
-            os.fsync(raw.fileno())
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        _write_members(out, members)
+    except OSError as e:
+        raise write_error(e, out) from None
+
+
+def _write_members(out: Path, members: Sequence[tuple[str, bytes]]) -> None:
+    with (
+        atomic_path(out) as tmp,
+        open(tmp, "wb") as raw,
+        gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=6) as gz,
+        tarfile.open(fileobj=gz, mode="w", format=tarfile.PAX_FORMAT) as tf,
+    ):
+        for name, data in members:
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            info.mtime = 0
+            info.mode = 0o644
+            info.uid = info.gid = 0
+            info.uname = info.gname = ""
+            tf.addfile(info, io.BytesIO(data))
 
 
 @dataclass
@@ -231,8 +250,7 @@ def open_bundle(
         digest = sha256_file(path)
     except OSError as e:
         raise InputError(f"cannot read: {e.strerror}", path) from None
-    with tempfile.TemporaryDirectory(prefix="ger-replay-bundle-") as tmp:
-        root = Path(tmp)
+    with private_dir("ger-replay-bundle-") as root:
         members = safe_archive.extract(path, root, limits)
         yield OpenBundle(path, root, digest, members)
 

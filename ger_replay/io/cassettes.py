@@ -17,24 +17,27 @@ from pathlib import Path
 from typing import Any
 
 from ger_replay.errors import InputError
+from ger_replay.io import safe_read
 from ger_replay.io.schema import parse_json
 
 
 def read_text(path: Path) -> str:
-    """A cassette file's text, for vcrpy to deserialise; an unreadable file is an `InputError`."""
-    try:
-        return path.read_text(encoding="utf-8")
-    except (OSError, ValueError) as e:
-        raise InputError(f"not a readable cassette: {e}", path) from None
+    """A cassette file's text, for vcrpy to deserialise; an unreadable file (a link, too large,
+    nested too deeply, not UTF-8) is an `InputError`."""
+    text = safe_read.read_text(path)
+    safe_read.loads(text, path)  # bounded depth before vcrpy parses it
+    return text
 
 
 def read_raw(path: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The fast reader for scoring: (call metadata, response dicts) straight from the JSON."""
+    data = safe_read.load_json_file(path)
     try:
-        data = json.loads(path.read_bytes())
         inter = data["interactions"]
+        if not isinstance(inter, list):
+            raise TypeError("interactions is not a list")
         responses = [i["response"] for i in inter]
-    except (OSError, ValueError, KeyError, TypeError) as e:
+    except (ValueError, KeyError, TypeError) as e:
         raise InputError(f"not a readable cassette: {e}", path) from None
     for j, r in enumerate(responses):
         _check_response(r, j, path)
@@ -68,8 +71,12 @@ def calls_of(metadata: Any, n: int, path: Path) -> list[dict[str, Any]]:
             path,
         )
     for j, c in enumerate(calls):
-        if not isinstance(c, dict) or not isinstance(c.get("samples"), list):
-            raise InputError(f"call {j}: metadata without a samples list", path)
+        if (
+            not isinstance(c, dict)
+            or not isinstance(c.get("samples"), list)
+            or not all(isinstance(x, str) for x in c["samples"])
+        ):
+            raise InputError(f"call {j}: metadata without a list of sample ids", path)
     return calls
 
 
@@ -81,8 +88,8 @@ def answer_text(response: Mapping[str, Any]) -> str | None:
     try:
         data = json.loads(s)
         content = data["choices"][0]["message"]["content"]
-    except (ValueError, KeyError, IndexError, TypeError):
-        return None
+    except (ValueError, KeyError, IndexError, TypeError, RecursionError):
+        return None  # a hostile answer (absurdly nested, say) is an unparseable one
     return content if isinstance(content, str) else None
 
 
@@ -136,7 +143,8 @@ def check_cassette(data: Any, name: str | Path) -> None:
             raise InputError(f"{where}: response without a body string", name)
     meta = data.get("metadata")
     if meta is not None:
-        calls = meta.get("ger_replay", {}).get("calls") if isinstance(meta, dict) else None
+        gr = meta.get("ger_replay") if isinstance(meta, dict) else None
+        calls = gr.get("calls") if isinstance(gr, dict) else None
         if not isinstance(calls, list) or len(calls) != len(inter):
             raise InputError(
                 f"cassette metadata describes "

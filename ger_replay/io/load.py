@@ -2,15 +2,18 @@
 
 The readers are tried in the order of `READERS`, and the first that recognises a path reads it:
 a bundle, a run folder, a predictions file (Parquet, CSV or JSONL, as `import` and `export`
-write), a folder of released predictions. A folder that no reader claims is searched one level
-down, so `score cassettes/` finds every run inside. What was read comes back as one
-`LoadResult`: the rows, the errors of whatever could not be read, each run's provenance and,
-for recorded run folders, their calls.
+write), a folder of released predictions. A folder that no reader claims is searched down to
+`MAX_SEARCH_DEPTH` levels (no link followed), so `score cassettes/` finds every run inside. Any
+failure of a hostile input becomes that input's error; runs of one name read from different
+inputs are told apart by their paths. What was read comes back as one `LoadResult`: the rows,
+the errors of whatever could not be read, each run's provenance and, for recorded run folders,
+their calls.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +23,10 @@ import polars as pl
 
 from ger_replay.errors import GerReplayError, InputError
 from ger_replay.io import bundle, provenance, released, runs, table, verify
+from ger_replay.io.names import told_apart
+from ger_replay.io.neutral import csv_unframe
 from ger_replay.io.runs import RecordedCalls
+from ger_replay.io.safe_read import check_regular
 
 
 @dataclass
@@ -61,14 +67,14 @@ def read_predictions_file(path: Path) -> pl.DataFrame:
     """A predictions table written by `import` or `export`."""
     suffix = path.suffix.lower()
     try:
-        if path.stat().st_size == 0:
+        if check_regular(path).st_size == 0:
             raise InputError("the file is empty", path)
         if suffix == ".parquet":
             df = pl.read_parquet(path)
         elif suffix == ".jsonl":
             df = pl.read_ndjson(path, infer_schema_length=None)
         elif suffix == ".csv":
-            df = pl.read_csv(path, infer_schema=False)
+            df = csv_unframe(pl.read_csv(path, infer_schema=False))
             if "ranking" in df.columns:
                 df = df.with_columns(
                     pl.col("ranking").map_elements(_decode_list, return_dtype=pl.List(pl.String))
@@ -88,7 +94,7 @@ def read_predictions_file(path: Path) -> pl.DataFrame:
             raise InputError("expected a .parquet, .csv or .jsonl predictions file", path)
     except InputError:
         raise
-    except (pl.exceptions.PolarsError, OSError, ValueError) as e:
+    except (pl.exceptions.PolarsError, OSError, ValueError, RecursionError) as e:
         raise InputError(f"cannot read the predictions table: {e}", path) from None
     required = {"run", "dataset", "sample_id", "gt", "status"}
     missing = sorted(required - set(df.columns))
@@ -176,36 +182,90 @@ READERS: tuple[Reader, ...] = (
 )
 
 
+#: How deep below a given folder runs are searched for.
+MAX_SEARCH_DEPTH = 6
+#: What a hostile input may raise from deep inside a reader; each becomes that input's error.
+READ_FAILURES: tuple[type[Exception], ...] = (
+    OSError,
+    ValueError,
+    TypeError,
+    KeyError,
+    IndexError,
+    AttributeError,
+    RecursionError,
+    MemoryError,
+    UnicodeError,
+    pl.exceptions.PolarsError,
+)
+
+
+def _reader_of(path: Path) -> Reader | None:
+    for r in READERS:
+        try:
+            if r.detect(path):
+                return r
+        except READ_FAILURES:
+            continue
+    return None
+
+
 def claims(path: Path) -> bool:
     """Whether some reader reads this path as it is."""
-    return any(r.detect(path) for r in READERS)
+    return _reader_of(path) is not None
 
 
-def _load_one(path: Path, opts: LoadOptions) -> LoadResult:
-    for r in READERS:
-        if r.detect(path):
-            return r.read(path, opts)
-    if path.is_dir():
-        frames: list[pl.DataFrame] = []
-        out = LoadResult(table.empty())
-        children = sorted(p for p in path.iterdir() if not p.name.startswith("."))
-        claimed = False
+def guarded(path: Path, reader: Reader, opts: LoadOptions) -> LoadResult:
+    """`reader.read(path)`, with any failure of a hostile input an `InputError` naming it."""
+    try:
+        return reader.read(path, opts)
+    except GerReplayError:
+        raise
+    except READ_FAILURES as e:
+        what = "nested too deeply" if isinstance(e, RecursionError) else f"{e}"[:300]
+        raise InputError(f"cannot read ({type(e).__name__}): {what}", path) from None
+
+
+def find_inputs(path: Path, depth: int = MAX_SEARCH_DEPTH) -> list[Path]:
+    """The inputs some reader claims under a folder, searched `depth` levels down (no link
+    followed), in name order."""
+    out: list[Path] = []
+    stack = [(path, 0)]
+    while stack:
+        folder, d = stack.pop()
+        try:
+            children = sorted(p for p in folder.iterdir() if not p.name.startswith("."))
+        except OSError:
+            continue
         for child in children:
+            if child.is_symlink():
+                continue
             if claims(child):
-                claimed = True
-                try:
-                    got = _load_one(child, opts)
-                except GerReplayError as e:
-                    out.errors.append(e)
-                    continue
-                frames.append(got.table)
-                out.extend(got)
-        if not claimed:
+                out.append(child)
+            elif d + 1 < depth and child.is_dir():
+                stack.append((child, d + 1))
+    return sorted(out)
+
+
+def _load_one(path: Path, opts: LoadOptions) -> list[tuple[Path, LoadResult]]:
+    """(input read, what it gave) for a path a reader claims, or for every such input under a
+    folder; the errors of inputs that could not be read at all come back with no rows."""
+    reader = _reader_of(path)
+    if reader is not None:
+        return [(path, guarded(path, reader, opts))]
+    if path.is_dir():
+        found = find_inputs(path)
+        if not found:
             raise InputError(
-                "holds no runs (no predictions file, run folder or released predictions)", path
+                "holds no runs (no predictions file, run folder or released predictions "
+                f"within {MAX_SEARCH_DEPTH} folder levels)",
+                path,
             )
-        if frames:
-            out.table = pl.concat(frames, how="diagonal_relaxed")
+        out: list[tuple[Path, LoadResult]] = []
+        for child in found:
+            try:
+                out.append((child, guarded(child, _reader_of(child), opts)))  # type: ignore[arg-type]
+            except GerReplayError as e:
+                out.append((child, LoadResult(table.empty(), [e])))
         return out
     raise InputError(
         "not a predictions file, run folder, bundle or released-predictions folder", path
@@ -230,6 +290,7 @@ def read_ground_truth(paths: Sequence[str | Path]) -> GroundTruth:
     out = GroundTruth()
     for path in map(Path, paths):
         try:
+            check_regular(path)
             with path.open(newline="", encoding="utf-8") as f:
                 _read_truth_rows(csv.reader(f, strict=True), path, out)
         except FileNotFoundError:
@@ -276,19 +337,22 @@ def load(paths: Sequence[str | Path], labels: Mapping[str, str] | None = None) -
 
 
 def _load(paths: Sequence[str | Path], opts: LoadOptions) -> LoadResult:
-    frames: list[pl.DataFrame] = []
+    found: list[tuple[Path, LoadResult]] = []
     out = LoadResult(table.empty())
     for p in map(Path, paths):
-        if not p.exists():
+        if not os.path.lexists(p):
             out.errors.append(InputError("no such file or folder", p))
             continue
         try:
-            got = _load_one(p, opts)
+            found.extend(_load_one(p, opts))
         except GerReplayError as e:
             out.errors.append(e)
-            continue
+    kept, notes = told_apart(found)
+    frames: list[pl.DataFrame] = []
+    for got in kept:
         frames.append(got.table)
         out.extend(got)
+    out.errors.extend(notes)
     if not frames:
         return out
     df = table.conform(pl.concat([table.conform(f) for f in frames], how="diagonal_relaxed"))

@@ -52,6 +52,10 @@ def of_run(
 ) -> dict[str, Any]:
     """The provenance of one run, from its (checked) run.json metadata."""
     out: dict[str, Any] = {col: meta.get(key) for col, key in _FROM_RUN.items()}
+    if isinstance(out.get("endpoint"), str):  # a run recorded elsewhere may keep credentials
+        from ger_replay.io.scrub import clean_url
+
+        out["endpoint"] = clean_url(out["endpoint"])
     out["bundle"] = bundle
     out["bundle_sha256"] = bundle_sha256
     return out

@@ -16,7 +16,7 @@ from pathlib import Path
 import polars as pl
 
 from ger_replay.errors import InputError
-from ger_replay.io import table
+from ger_replay.io import safe_read, table
 from ger_replay.protocol import datasets
 from ger_replay.protocol.datasets import Dataset, Task
 from ger_replay.protocol.reference import RELEASED_DEFAULT_FRAMES
@@ -44,10 +44,7 @@ def sample_key(name: str) -> str:
 
 def read_csv(path: Path) -> list[Row]:
     """Reads a `name,gt,gpt4v` file, failing with the file and line on anything else."""
-    try:
-        raw = path.read_bytes()
-    except OSError as e:
-        raise InputError(f"cannot read: {e.strerror}", path) from None
+    raw = safe_read.read_bytes(path, safe_read.MAX_CSV)
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as e:
@@ -126,6 +123,7 @@ def read_frame(path: Path) -> pl.DataFrame:
 
     Parsed by polars; anything polars will not read cleanly goes through `read_csv`, which
     names the file and line of the fault."""
+    safe_read.check_regular(path)
     try:
         df = pl.read_csv(path, infer_schema=False, raise_if_empty=True)
         ok = [c.strip().lstrip("\ufeff") for c in df.columns] == list(COLUMNS)

@@ -13,12 +13,16 @@ import fcntl
 import io
 import json
 import os
-import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from ger_replay.errors import GerReplayError, InputError
+from ger_replay.io import safe_read, scrub
+from ger_replay.io.atomic import atomic_write_bytes as atomic_write_bytes
+from ger_replay.io.atomic import atomic_write_text as atomic_write_text
+from ger_replay.io.atomic import fsync_dir
+from ger_replay.io.neutral import csv_cell, csv_uncell
 from ger_replay.io.schema import RUN_SCHEMA_VERSION, check_readable, check_run_json
 
 #: The run.json schema version written; reading goes through `io.schema`, which upgrades
@@ -33,59 +37,7 @@ LOCK = ".lock"
 TMP_SUFFIX = ".tmp"
 
 
-def _fsync_dir(path: Path) -> None:
-    with contextlib.suppress(OSError):
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
-def _umask() -> int:
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("Umask:"):
-                return int(line.split()[1], 8)
-    except (OSError, ValueError):
-        pass
-    old = os.umask(0o022)
-    os.umask(old)
-    return old
-
-
-def file_mode() -> int:
-    """The mode a plain `open()` would give a new file (0644 under the usual umask 022): the
-    temporary files renamed into place are created 0600 and get this mode before the rename."""
-    return 0o666 & ~_umask()
-
-
-def dir_mode() -> int:
-    """The mode `mkdir` would give a new folder (0755 under the usual umask 022)."""
-    return 0o777 & ~_umask()
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Writes `data` to `path` so that a crash leaves the old file or the new one, never half."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TMP_SUFFIX, dir=path.parent)
-    os.fchmod(fd, file_mode())
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    _fsync_dir(path.parent)
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    atomic_write_bytes(path, text.encode("utf-8"))
+_fsync_dir = fsync_dir
 
 
 def remove_temp_files(run_dir: Path) -> int:
@@ -121,22 +73,16 @@ def batches(order: Sequence[str], batch_size: int) -> list[tuple[str, list[str]]
 
 
 def write_meta(run_dir: Path, meta: Mapping[str, Any]) -> None:
-    atomic_write_text(
-        run_dir / RUN_JSON, json.dumps(dict(meta), indent=2, ensure_ascii=False) + "\n"
-    )
+    text = json.dumps(dict(meta), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    atomic_write_text(run_dir / RUN_JSON, scrub.scrub_text(text))
 
 
 def read_meta(run_dir: Path) -> dict[str, Any]:
     """run.json, checked: a clear error naming the file for anything a reader cannot use."""
     path = run_dir / RUN_JSON
-    try:
-        meta = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError("not a run folder (no run.json)", run_dir) from None
-    except json.JSONDecodeError as e:
-        raise InputError(f"not valid JSON: {e.msg}", path, e.lineno) from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise InputError(f"cannot read: {e}", path) from None
+    if not os.path.lexists(path):
+        raise InputError("not a run folder (no run.json)", run_dir)
+    meta = safe_read.load_json_file(path, safe_read.MAX_RUN_JSON)
     meta = check_run_json(meta, path)
     check_readable(meta, path)
     return meta
@@ -146,18 +92,15 @@ def write_labels(run_dir: Path, rows: Sequence[tuple[str, str]]) -> None:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(["sample_id", "gt"])
-    w.writerows(rows)
+    w.writerows([csv_cell(a), csv_cell(b)] for a, b in rows)
     atomic_write_text(run_dir / LABELS_CSV, buf.getvalue())
 
 
 def read_labels(run_dir: Path) -> list[tuple[str, str]]:
     path = run_dir / LABELS_CSV
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError("missing labels.csv", run_dir) from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise InputError(f"cannot read: {e}", path) from None
+    if not os.path.lexists(path):
+        raise InputError("missing labels.csv", run_dir)
+    text = safe_read.read_text(path, safe_read.MAX_CSV)
     reader = csv.reader(io.StringIO(text))
     header = next(reader, None)
     if header != ["sample_id", "gt"]:
@@ -167,10 +110,11 @@ def read_labels(run_dir: Path) -> list[tuple[str, str]]:
         line = reader.line_num
         if len(row) != 2:
             raise InputError(f"expected 2 fields, found {len(row)}", path, line)
-        if row[0] in seen:
-            raise InputError(f"sample {row[0]!r} listed twice", path, line)
-        seen.add(row[0])
-        rows.append((row[0], row[1]))
+        sid, gt = csv_uncell(row[0]) or "", csv_uncell(row[1]) or ""
+        if sid in seen:
+            raise InputError(f"sample {sid!r} listed twice", path, line)
+        seen.add(sid)
+        rows.append((sid, gt))
     return rows
 
 
@@ -180,23 +124,29 @@ class LockedError(GerReplayError):
 
 @contextlib.contextmanager
 def locked(run_dir: Path) -> Iterator[None]:
-    """Holds the run folder's lock (flock: released by the kernel when the process dies, even
-    by SIGKILL); a second process gets a clear error naming the holder."""
+    """Holds the run folder's lock for the life of the block: an OS lock (flock) on the folder
+    itself, released by the kernel when the process dies (even by SIGKILL), so deleting or
+    replacing any file cannot let a second recorder in. `.lock` only names the holder."""
     run_dir.mkdir(parents=True, exist_ok=True)
-    path = run_dir / LOCK
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    dfd = os.open(run_dir, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
     try:
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(dfd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "unknown"
+            holder = "unknown"
+            with contextlib.suppress(OSError, GerReplayError):
+                raw = safe_read.read_bytes(run_dir / LOCK, 64)
+                holder = raw.decode(errors="replace").strip() or holder
             raise LockedError(
                 f"another process (pid {holder}) is recording into this run folder; "
                 "wait for it to finish or stop it first",
                 run_dir,
             ) from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        st, here = os.fstat(dfd), os.stat(run_dir)
+        if (st.st_dev, st.st_ino) != (here.st_dev, here.st_ino):
+            raise LockedError("the run folder was replaced while being locked", run_dir)
+        with contextlib.suppress(OSError):
+            atomic_write_text(run_dir / LOCK, f"{os.getpid()}\n")
         yield
     finally:
-        os.close(fd)
+        os.close(dfd)

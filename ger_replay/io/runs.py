@@ -66,6 +66,8 @@ def _read_cassettes(
 ) -> list[tuple[str, list[dict[str, Any]], list[dict[str, Any]]]]:
     """(name, call metadata, responses) of every cassette of the run, in file order."""
     folder = run_dir / rundir.CASSETTES
+    if folder.is_symlink():
+        raise InputError("a symbolic link: refused (only regular folders are read)", folder)
     files = sorted(folder.glob("*.json")) if folder.is_dir() else []
     return [(f.name, *cassettes.read_raw(f)) for f in files]
 

@@ -36,6 +36,8 @@ class Limits:
     max_members: int = 100_000
     #: Extended headers (GNU long names, pax records) are read into memory whole.
     max_header: int = 64 << 10
+    #: Folders a member's path may hold (a bundle needs four: runs/<run>/cassettes/<file>).
+    max_depth: int = 16
     #: Expanded bytes per compressed byte, enforced once `ratio_after` bytes have expanded
     #: (tiny archives compress their zero padding far better than this).
     max_ratio: float = 200.0
@@ -119,6 +121,9 @@ _EMPTY_HEADER: type[Exception] = tarfile.EmptyHeaderError  # type: ignore[attr-d
 _TRUNCATED_HEADER: type[Exception] = tarfile.TruncatedHeaderError  # type: ignore[attr-defined]
 _INVALID_HEADER: type[Exception] = tarfile.InvalidHeaderError  # type: ignore[attr-defined]
 
+#: pax records a bundle may need (a long or non-ASCII name); any other is refused.
+PAX_KEYS = frozenset({"path"})
+
 _EXTENDED = {
     tarfile.GNUTYPE_LONGNAME,
     tarfile.GNUTYPE_LONGLINK,
@@ -140,6 +145,10 @@ def _tarinfo_class(limits: Limits, path: Path) -> type[tarfile.TarInfo]:
                 )
             if self.type == tarfile.GNUTYPE_SPARSE:
                 raise ArchiveError("sparse members are refused", path)
+            if self.type in (tarfile.XGLTYPE, tarfile.SOLARIS_XHDTYPE):
+                raise ArchiveError(
+                    "a global or Solaris extended header: refused (bundles never need one)", path
+                )
             return super()._proc_member(tarfile_)  # type: ignore[misc]
 
         @classmethod
@@ -160,7 +169,7 @@ def _tarinfo_class(limits: Limits, path: Path) -> type[tarfile.TarInfo]:
     return _Checked
 
 
-def safe_name(name: str, path: Path) -> PurePosixPath:
+def safe_name(name: str, path: Path, max_depth: int = DEFAULT_LIMITS.max_depth) -> PurePosixPath:
     """The member's path relative to the target, or an error for anything that could escape."""
     if "\x00" in name or "\\" in name:
         raise ArchiveError(f"member {name!r}: refused (NUL or backslash in the name)", path)
@@ -171,6 +180,10 @@ def safe_name(name: str, path: Path) -> PurePosixPath:
         raise ArchiveError(f"member {name!r}: refused ('..' in the path)", path)
     if not parts:
         raise ArchiveError(f"member {name!r}: refused (empty name)", path)
+    if len(parts) > max_depth:
+        raise ArchiveError(
+            f"member {name[:60]!r}…: refused ({len(parts)} levels deep, limit {max_depth})", path
+        )
     return PurePosixPath(*parts)
 
 
@@ -217,7 +230,14 @@ def extract(path: Path, dest: Path, limits: Limits = DEFAULT_LIMITS) -> list[Mem
             tarinfo=_tarinfo_class(limits, path),
         ) as tf:
             for info in tf:
-                rel = safe_name(info.name, path)
+                extra = set(info.pax_headers) - PAX_KEYS
+                if extra:
+                    raise ArchiveError(
+                        f"member {info.name[:60]!r}: pax header(s) {sorted(extra)[:5]} that a "
+                        "bundle never needs: refused",
+                        path,
+                    )
+                rel = safe_name(info.name, path, limits.max_depth)
                 if len(members) + len(dirs) >= limits.max_members:
                     raise ArchiveError(f"holds more than {limits.max_members} members", path)
                 if rel in seen or rel in dirs:
@@ -237,6 +257,7 @@ def extract(path: Path, dest: Path, limits: Limits = DEFAULT_LIMITS) -> list[Mem
                     )
                 seen.add(rel)
                 members.append(_write_member(tf, info, rel, dest, path))
+            _check_end(tf, path)
     except InputError:
         raise
     except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile) as e:
@@ -248,6 +269,18 @@ def extract(path: Path, dest: Path, limits: Limits = DEFAULT_LIMITS) -> list[Mem
     finally:
         raw.close()
     return members
+
+
+def _check_end(tf: tarfile.TarFile, path: Path) -> None:
+    """After the end-of-archive marker only zero padding may follow: anything else is data
+    hidden from every tool that lists the archive."""
+    stream = tf.fileobj
+    while True:
+        b = stream.read(_CHUNK)  # type: ignore[union-attr]
+        if not b:
+            return
+        if b.strip(b"\0"):
+            raise ArchiveError("data after the archive's end: refused", path)
 
 
 def _write_member(

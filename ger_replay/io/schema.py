@@ -7,7 +7,6 @@ versions step by step through `MIGRATIONS`, and otherwise fails naming the versi
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -15,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ger_replay.errors import InputError
+from ger_replay.io import safe_read
 
 #: The run.json schema version this tool writes.
 RUN_SCHEMA_VERSION = 1
@@ -81,14 +81,7 @@ def _fail(msg: str, name: str | Path) -> InputError:
 
 def parse_json(data: bytes, name: str | Path) -> Any:
     """JSON from bytes, with every failure (bad UTF-8, syntax, absurd nesting) an `InputError`."""
-    try:
-        return json.loads(data.decode("utf-8-sig"))
-    except UnicodeDecodeError as e:
-        raise _fail(f"not UTF-8 text (byte {e.start})", name) from None
-    except json.JSONDecodeError as e:
-        raise InputError(f"not valid JSON: {e.msg} (column {e.colno})", name, e.lineno) from None
-    except RecursionError:
-        raise _fail("not valid JSON: nested too deeply", name) from None
+    return safe_read.loads(data, name)
 
 
 def check_run_json(data: Any, name: str | Path) -> dict[str, Any]:
@@ -156,13 +149,60 @@ def _check_fields(meta: Mapping[str, Any], name: str | Path) -> None:
         v = meta.get(key)
         if isinstance(v, list) and not all(isinstance(x, str) for x in v):
             raise _fail(f"run.json field {key!r} must be a list of strings", name)
+    _check_values(meta, name)
+
+
+#: Bounds on what a run.json may hold.
+MAX_LABELS = 1000
+MAX_SAMPLES = 10_000_000
+MAX_TEXT = 1000
+_WS = re.compile(r"\s+")
+
+
+def _fold(label: str) -> str:
+    """A label's key as the answer parser compares candidates (case and white space folded)."""
+    return _WS.sub(" ", label.strip()).lower()
+
+
+def _check_values(meta: Mapping[str, Any], name: str | Path) -> None:
+    """Values a reader relies on: labels and samples non-empty, distinct and bounded in number;
+    counts positive and bounded."""
+    labels = meta.get("labels")
+    if labels is not None:
+        if not labels:
+            raise _fail("run.json field 'labels' is empty", name)
+        if len(labels) > MAX_LABELS:
+            raise _fail(f"run.json lists {len(labels)} labels (at most {MAX_LABELS})", name)
+        seen: dict[str, str] = {}
+        for x in labels:
+            key = _fold(x)
+            if not key or len(x) > MAX_TEXT:
+                raise _fail(f"run.json label {x[:40]!r} is empty or too long", name)
+            if key in seen:
+                raise _fail(
+                    f"run.json labels {seen[key][:40]!r} and {x[:40]!r} are the same label", name
+                )
+            seen[key] = x
+    order = meta.get("sample_order")
+    if order is not None:
+        if len(order) > MAX_SAMPLES:
+            raise _fail(f"run.json lists {len(order)} samples (at most {MAX_SAMPLES})", name)
+        if any(not x or len(x) > MAX_TEXT for x in order):
+            raise _fail("run.json field 'sample_order' holds an empty or too long id", name)
+        if len(set(order)) != len(order):
+            raise _fail("run.json field 'sample_order' lists a sample twice", name)
+    for key, low in (("frames", 1), ("batch_size", 1), ("max_tries", 1), ("repeat", 0)):
+        v = meta.get(key)
+        if isinstance(v, int) and not low <= v <= 1_000_000:
+            raise _fail(f"run.json field {key!r} is {v} (expected {low} to 1000000)", name)
+    for key in ("name", "dataset", "model"):
+        v = meta.get(key)
+        if isinstance(v, str) and (not v.strip() or len(v) > MAX_TEXT):
+            raise _fail(f"run.json field {key!r} is empty or longer than {MAX_TEXT}", name)
 
 
 def load_run_json(path: Path, name: str | Path | None = None) -> dict[str, Any]:
-    try:
-        data = path.read_bytes()
-    except OSError as e:
-        raise InputError(f"cannot read: {e.strerror}", name or path) from None
+    data = safe_read.read_bytes(path, safe_read.MAX_RUN_JSON, name or path)
     return check_run_json(parse_json(data, name or path), name or path)
 
 

@@ -73,11 +73,79 @@ _SECRET_PATTERNS: list[tuple[str, tuple[bytes, ...], bool, re.Pattern[bytes]]] =
     ),
     (
         "a key in a URL",
-        (b"key=", b"token="),
-        True,
-        re.compile(rb"(?i)[?&](api[-_]?key|access[-_]?token|token)=[^&\s\"'#]{4,}"),
+        (b"=",),
+        False,
+        re.compile(
+            rb"(?i)[?&](api[-_]?key|access[-_]?token|token|sig|code|password|secret"
+            rb"|subscription[-_]key|client[-_]secret)=(?!\[REDACTED\])[^&\s\"'#]{4,}"
+        ),
+    ),
+    ("a Groq key", (b"gsk_",), False, re.compile(rb"gsk_[A-Za-z0-9]{20,}")),
+    (
+        "a Google API key",
+        (b"AIza",),
+        False,
+        re.compile(rb"AIza[0-9A-Za-z_-]{30,}"),
+    ),
+    (
+        "a Hugging Face token",
+        (b"hf_",),
+        False,
+        re.compile(rb"hf_[A-Za-z0-9]{30,}"),
+    ),
+    (
+        "an AWS access key",
+        (b"IA",),
+        False,
+        re.compile(rb"A[KS]IA[0-9A-Z]{16}(?![A-Z0-9])"),
+    ),
+    (
+        "a GitHub token",
+        (b"gh",),
+        False,
+        re.compile(rb"gh(?:[pousr]_[A-Za-z0-9]{30,}|ithub_pat_[A-Za-z0-9_]{22,})"),
+    ),
+    (
+        "a Slack token",
+        (b"xox",),
+        False,
+        re.compile(rb"xox[abposr]-[A-Za-z0-9-]{10,}"),
+    ),
+    ("a GitLab token", (b"glpat-",), False, re.compile(rb"glpat-[A-Za-z0-9_-]{20,}")),
+    (
+        "a user and password in a URL",
+        (b"://",),
+        False,
+        re.compile(rb"://[^/\s:@\"']+:(?!\[REDACTED\])[^/\s@\"']{3,}@"),
     ),
 ]
+
+#: Kinds whose match must start a word (checked after the match: a look-behind at the start of
+#: the pattern would stop the regular expression engine from searching for its literal prefix).
+_WORD_START = frozenset(
+    {
+        "a Groq key",
+        "a Google API key",
+        "a Hugging Face token",
+        "an AWS access key",
+        "a GitHub token",
+        "a Slack token",
+    }
+)
+_WORD = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
+
+#: JSON escapes of printable ASCII (`\u002d`) and of the slash: undone before the search so an
+#: escaped key is found (no newline is ever produced, so line numbers still hold).
+_JSON_ESCAPE = re.compile(rb"\\u00([2-7][0-9a-fA-F])")
+
+
+def unescape_json(data: bytes) -> bytes:
+    """`data` with `\\u00XX` escapes of printable characters and `\\/` undone."""
+    if b"\\" not in data:
+        return data
+    out = _JSON_ESCAPE.sub(lambda m: bytes([int(m.group(1), 16)]), data)
+    return out.replace(b"\\/", b"/")
+
 
 _RAW_IMAGES: list[tuple[str, re.Pattern[bytes]]] = [
     ("JPEG", re.compile(rb"\xff\xd8\xff")),
@@ -138,14 +206,38 @@ def _hint(match: bytes) -> str:
 def scan_bytes(data: bytes, name: str) -> list[Finding]:
     """Every secret and image in one file's bytes, in order of position."""
     hits: list[tuple[int, str, str]] = []
-    lower = data.lower()
-    present: dict[tuple[bytes, bool], bool] = {}
-    for kind, needles, folded, pat in _SECRET_PATTERNS:
-        hay = lower if folded else data
-        if not any(present.setdefault((n, folded), n in hay) for n in needles):
-            continue
-        for m in pat.finditer(data):
-            hits.append((_line(data, m.start()), kind, f"{_hint(m.group(0))} redacted"))
+    views = [data]
+    plain = unescape_json(data)
+    if plain != data:
+        views.append(plain)
+    found: set[tuple[int, str]] = set()
+    for view in views:
+        lower = view.lower()
+        present: dict[tuple[bytes, bool], bool] = {}
+
+        def has(
+            n: bytes,
+            folded: bool,
+            view: bytes = view,
+            lower: bytes = lower,
+            present: dict[tuple[bytes, bool], bool] = present,
+        ) -> bool:
+            key = (n, folded)
+            if key not in present:
+                present[key] = n in (lower if folded else view)
+            return present[key]
+
+        for kind, needles, folded, pat in _SECRET_PATTERNS:
+            if not any(has(n, folded) for n in needles):
+                continue
+            for m in pat.finditer(view):
+                if kind in _WORD_START and m.start() > 0 and view[m.start() - 1] in _WORD:
+                    continue  # inside a longer word: not a token of its own
+                line = _line(view, m.start())
+                if (line, kind) in found:
+                    continue
+                found.add((line, kind))
+                hits.append((line, kind, f"{_hint(m.group(0))} redacted"))
     for kind, pat in _RAW_IMAGES:
         for m in pat.finditer(data):
             hits.append((_line(data, m.start()), f"{kind} image bytes", f"at byte {m.start()}"))

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from ger_replay.errors import InputError
-from ger_replay.io.rundir import dir_mode
+from ger_replay.io.atomic import dir_mode
 
 
 def _replaceable(target: Path, marker: str, known: frozenset[str]) -> bool:

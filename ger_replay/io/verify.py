@@ -8,11 +8,12 @@ Every problem is listed, each naming its file (and line where there is one).
 
 from __future__ import annotations
 
+import os
 from pathlib import Path, PurePosixPath
 
 from ger_replay.errors import GerReplayError, InputError
 from ger_replay.io import bundle as bundle_mod
-from ger_replay.io import schema, secrets
+from ger_replay.io import safe_read, schema, secrets
 
 
 def verify(path: Path) -> list[GerReplayError]:
@@ -98,13 +99,15 @@ def _placement(name: str, runs: set[str]) -> str | None:
 
 def verify_run_dir(run: Path) -> list[GerReplayError]:
     """A run folder before packing: schema, cassette format, no secrets, no images."""
-    files, _skipped, problems = bundle_mod.run_files(run, labels=(run / "labels.csv").exists())
+    files, _skipped, problems = bundle_mod.run_files(
+        run, labels=os.path.lexists(run / "labels.csv")
+    )
     out: list[GerReplayError] = list(problems)
     for rel, f in files:
         try:
-            data = f.read_bytes()
-        except OSError as e:
-            out.append(InputError(f"cannot read: {e.strerror}", f))
+            data = safe_read.read_bytes(f, safe_read.MAX_CSV)
+        except InputError as e:
+            out.append(e)
             continue
         out.extend(bundle_mod.check_member(rel, data, str(f)))
     return out

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import polars as pl
 
 from ger_replay.errors import InputError
-from ger_replay.io.rundir import atomic_write_text, file_mode
+from ger_replay.io.atomic import atomic_path, write_error
+from ger_replay.io.neutral import csv_frame
+from ger_replay.io.scrub import scrub_frame
 
 WRITABLE = (".parquet", ".csv", ".jsonl")
 
@@ -30,29 +30,22 @@ def _json_list(v: pl.Series | list[str] | None) -> str | None:
 
 
 def write_table(df: pl.DataFrame, path: Path) -> None:
-    """Writes atomically (a temporary file renamed into place), chosen by the extension."""
+    """Writes atomically (a temporary file, fsync, rename), chosen by the extension. CSV cells
+    that a spreadsheet would take as a formula get a leading quote (undone when read back)."""
+    path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in WRITABLE:
         raise InputError(
             f"cannot write {suffix or 'a file without extension'}: use {', '.join(WRITABLE)}", path
         )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    os.fchmod(fd, file_mode())
-    os.close(fd)
+    df = scrub_frame(df)
     try:
-        if suffix == ".parquet":
-            df.write_parquet(tmp)
-        elif suffix == ".csv":
-            _csv_ready(df).write_csv(tmp)
-        else:
-            df.write_ndjson(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def write_text(path: Path, text: str) -> None:
-    """Writes a text output (a table, a page) whole or not at all, with the usual file mode."""
-    atomic_write_text(path, text)
+        with atomic_path(path) as tmp:
+            if suffix == ".parquet":
+                df.write_parquet(tmp)
+            elif suffix == ".csv":
+                csv_frame(_csv_ready(df)).write_csv(tmp)
+            else:
+                df.write_ndjson(tmp)
+    except OSError as e:
+        raise write_error(e, path) from None

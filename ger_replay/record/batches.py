@@ -16,12 +16,16 @@ from ger_replay.protocol.settings import RequestSettings, Sample
 from ger_replay.protocol.status import Status
 from ger_replay.record import cassettes, strategy
 from ger_replay.record.client import (
+    CallStopped,
     Client,
     RawCall,
     Transient,
     estimate_tokens,
 )
 from ger_replay.record.setup import REJECTED, answer_status, request_body
+
+#: After a stop (Ctrl-C), how long calls in flight may take to finish and be recorded.
+STOP_GRACE = 5.0
 
 
 @dataclass
@@ -38,6 +42,8 @@ class Stats:
     rate_limited: int = 0
     answered: int = 0
     unanswered: int = 0
+    #: calls in flight abandoned after a stop's grace period (not recorded)
+    abandoned: int = 0
     started: float = field(default_factory=time.monotonic)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -61,6 +67,8 @@ class RecordSummary:
     skipped: int
     stats: Stats
     errors: list[str] = field(default_factory=list)
+    #: the signal that stopped the run (SIGINT, SIGTERM), if one did
+    interrupted: int | None = None
 
     @property
     def complete(self) -> bool:
@@ -108,21 +116,36 @@ class BatchRunner:
         log: journal.Journal,
         stats: Stats,
         stop: threading.Event,
+        paid: Mapping[str, Mapping[tuple[Any, ...], Any]] | None = None,
     ) -> None:
         self.run_dir, self.ds, self.settings = run_dir, ds, settings
         self.max_tries, self.by_id = max_tries, by_id
         self.client, self.log, self.stats, self.stop = client, log, stats, stop
+        #: responses the journal kept (batch -> call key -> record), served before paying again
+        self.paid = paid or {}
+
+    def _kept(
+        self, batch: str, path: Path
+    ) -> dict[tuple[tuple[str, ...], str, int], cassettes.Interaction]:
+        """The calls of this batch already paid for: in its cassette, or (when the cassette
+        write did not happen) in the journal."""
+        old: dict[tuple[tuple[str, ...], str, int], cassettes.Interaction] = {}
+        if path.is_file():
+            for it in cassettes.read(path):
+                m = it.meta
+                old[(tuple(m["samples"]), str(m.get("split", "")), int(m.get("attempt", 1)))] = it
+        for key, rec in self.paid.get(batch, {}).items():
+            got = cassettes.from_record(rec)
+            if got is not None and isinstance(key[2], int):
+                old.setdefault((key[0], key[1], key[2]), got)
+        return old
 
     def __call__(self, batch: str, ids: list[str]) -> strategy.BatchResult:
         from ger_replay.record.messages import build_messages
 
         path = rundir.cassette_path(self.run_dir, batch)
         rel = f"{rundir.CASSETTES}/{batch}.json"
-        old: dict[tuple[tuple[str, ...], str, int], cassettes.Interaction] = {}
-        if path.is_file():
-            for it in cassettes.read(path):
-                m = it.meta
-                old[(tuple(m["samples"]), str(m.get("split", "")), int(m.get("attempt", 1)))] = it
+        old = self._kept(batch, path)
         recorded: list[cassettes.Interaction] = []
         labels = list(self.ds.labels)
 
@@ -156,8 +179,15 @@ class BatchRunner:
                         }
                     )
 
-                raw = self.client.chat(body, estimate_tokens(messages), transient)
+                try:
+                    raw = self.client.chat(body, estimate_tokens(messages), transient)
+                except CallStopped:
+                    raise Stopped() from None
                 it = _interaction(raw, meta)
+                # paid for: journaled (fsynced) before anything else can fail
+                self.log.write(
+                    {"event": "response", "batch": batch, **meta, "record": cassettes.to_record(it)}
+                )
                 event["seconds"] = round(raw.seconds, 3)
                 self.stats.add(calls=1)
             recorded.append(it)

@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from threading import Lock
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import vcr
 from vcr.request import Request
@@ -28,6 +27,7 @@ from vcr.serializers import jsonserializer
 
 from ger_replay.errors import InputError
 from ger_replay.io import cassettes as stored
+from ger_replay.io import scrub
 from ger_replay.io.cassettes import answer_text as answer_text
 from ger_replay.io.cassettes import calls_of
 from ger_replay.io.cassettes import read_raw as read_raw
@@ -45,7 +45,9 @@ SECRET_HEADERS = (
     "cookie",
     "set-cookie",
 )
-SECRET_QUERY = frozenset({"api-key", "api_key", "key", "token", "access_token"})
+#: The raw bytes of a response body that is not valid UTF-8, base64, beside `string` (which
+#: holds them decoded with replacement, for parsing): nothing paid for is lost.
+RAW_BODY = "ger_raw_base64"
 MATCHER = "ger_body_digest"
 MATCH_ON = ("method", "path", MATCHER)
 DIGEST_PREFIX = "sha256:"
@@ -132,13 +134,8 @@ def body_digest(body: bytes | str | None) -> str:
 
 
 def clean_url(url: str) -> str:
-    """The URL without user info and without secret query parameters."""
-    parts = urlsplit(url)
-    netloc = parts.netloc.rsplit("@", 1)[-1]
-    query = urlencode(
-        [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in SECRET_QUERY]
-    )
-    return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
+    """The URL without user info, query or fragment (see `io.scrub.clean_url`)."""
+    return scrub.clean_url(url)
 
 
 def _keep_headers(headers: Mapping[str, Any]) -> dict[str, Any]:
@@ -186,7 +183,7 @@ class RunPersister:
         for f in files:
             try:
                 got = deserialize(stored.read_text(f), serializer)
-            except (ValueError, KeyError, TypeError) as e:
+            except (ValueError, KeyError, TypeError, AttributeError) as e:
                 raise InputError(f"not a readable cassette: {e}", f) from None
             requests.extend(got[0])
             responses.extend(got[1])
@@ -248,20 +245,53 @@ def capture(
     meta: Mapping[str, Any] | None = None,
 ) -> Interaction:
     """An interaction from a live call, through the vcrpy filters of `make_vcr`. `content` is the
-    decoded response body (httpx decodes gzip)."""
+    decoded response body (httpx decodes gzip). Every credential's value is scrubbed from the
+    body; a body that is not UTF-8 keeps its raw bytes (base64) beside the decoded text."""
     req = _FILTER_REQUEST(Request(method, url, body, dict(request_headers)))
+    content = scrub.scrub_bytes(content)
+    try:
+        text = scrub.scrub_json_text(content.decode("utf-8"))
+        body_dict: dict[str, Any] = {"string": text}
+    except UnicodeDecodeError:
+        text = scrub.scrub_json_text(content.decode("utf-8", "replace"))
+        body_dict = {"string": text, RAW_BODY: base64.b64encode(content).decode("ascii")}
     headers: dict[str, list[str]] = {}
     for k, v in response_headers:
         if k.lower() != "content-encoding":
-            headers.setdefault(k, []).append(v)
+            headers.setdefault(k, []).append(scrub.scrub_text(v))
+    reason = scrub.scrub_text(reason)
     resp = _FILTER_RESPONSE(
         {
             "status": {"code": status, "message": reason},
             "headers": headers,
-            "body": {"string": content},
+            "body": body_dict,
         }
     )
     return Interaction(req, resp, dict(meta or {}))
+
+
+def to_record(it: Interaction) -> dict[str, Any]:
+    """An interaction as plain JSON (for the journal): request, response and call metadata."""
+    from vcr.serializers.compat import convert_to_unicode
+
+    return {
+        "request": convert_to_unicode(it.request._to_dict()),
+        "response": convert_to_unicode(dict(it.response)),
+        "meta": dict(it.meta),
+    }
+
+
+def from_record(rec: Any) -> Interaction | None:
+    """`to_record` undone; None for a record without the expected shape."""
+    try:
+        req = Request._from_dict(dict(rec["request"]))
+        resp = dict(rec["response"])
+        int(resp["status"]["code"])
+        if not isinstance(resp["body"]["string"], str):
+            return None
+        return Interaction(_FILTER_REQUEST(req), resp, dict(rec["meta"]))
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return None
 
 
 def dumps(interactions: Sequence[Interaction], metadata: Mapping[str, Any]) -> str:
@@ -277,16 +307,17 @@ def dumps(interactions: Sequence[Interaction], metadata: Mapping[str, Any]) -> s
 def write(path: Path, interactions: Sequence[Interaction], batch: str) -> None:
     """Writes a batch's cassette atomically."""
     meta = {"ger_replay": {"batch": batch, "calls": [i.meta for i in interactions]}}
-    atomic_write_text(path, dumps(interactions, meta))
+    atomic_write_text(path, scrub.scrub_text(dumps(interactions, meta)))
 
 
 def read(path: Path) -> list[Interaction]:
     """A cassette written by `write`, with each interaction's call metadata."""
     from vcr.serialize import deserialize
 
+    text = stored.read_text(path)  # bounded: a link, size or depth is an InputError
     try:
-        got = deserialize(stored.read_text(path), jsonserializer)
-    except (ValueError, KeyError, TypeError) as e:
+        got = deserialize(text, jsonserializer)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
         raise InputError(f"not a readable cassette: {e}", path) from None
     requests, responses = got[0], got[1]
     calls = calls_of(got[2] if len(got) > 2 else {}, len(requests), path)

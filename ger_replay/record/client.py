@@ -26,9 +26,15 @@ from typing import Any
 import openai
 
 from ger_replay.errors import GerReplayError
+from ger_replay.io import scrub
+from ger_replay.io.neutral import terminal
 
 KEY_ENV = "OPENAI_API_KEY"
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
+#: The longest the client ever waits before a retry (a larger Retry-After is capped, with a note).
+MAX_WAIT = 120.0
+#: A Retry-After further away than this is nonsense: the client backs off instead.
+MAX_RETRY_AFTER = 24 * 3600.0
 
 
 class FatalApiError(GerReplayError):
@@ -39,10 +45,15 @@ class TransientExhausted(GerReplayError):
     """A call kept failing transiently after every retry; its batch is left for a resume."""
 
 
+class CallStopped(GerReplayError):
+    """The run is stopping (Ctrl-C): no new request is made."""
+
+
 def api_key_from_env() -> str:
     key = os.environ.get(KEY_ENV, "").strip()
     if not key:
         raise GerReplayError(f"set {KEY_ENV} to the endpoint's key (it is read from nowhere else)")
+    scrub.register(key)
     return key
 
 
@@ -100,24 +111,36 @@ class RateLimiter:
                 self._learned = 0.0
 
 
+def _sane(seconds: float) -> float | None:
+    """A wait that makes sense (finite, not negative, under a day), else None."""
+    if not math.isfinite(seconds) or seconds < 0 or seconds > MAX_RETRY_AFTER:
+        return None
+    return seconds
+
+
 def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
-    """Retry-After (seconds or an HTTP date) or retry-after-ms, when present."""
+    """Retry-After (seconds or an HTTP date) or retry-after-ms, when present and sane; None for
+    values that make no sense (inf, nan, negative, more than a day away), so the caller backs
+    off instead."""
     ms = headers.get("retry-after-ms")
     if ms:
         try:
-            return max(float(ms) / 1000.0, 0.0)
+            got = _sane(float(ms) / 1000.0)
+            if got is not None:
+                return got
         except ValueError:
             pass
     v = headers.get("retry-after")
     if not v:
         return None
     try:
-        return max(float(v), 0.0)
+        return _sane(float(v))
     except ValueError:
         pass
     try:
-        return max(parsedate_to_datetime(v).timestamp() - time.time(), 0.0)
-    except (TypeError, ValueError):
+        when = parsedate_to_datetime(v)
+        return _sane(max(when.timestamp() - time.time(), 0.0))
+    except (TypeError, ValueError, OverflowError, IndexError):
         return None
 
 
@@ -179,13 +202,16 @@ class Client:
         sleep: Callable[[float], None] = time.sleep,
         http_client: Any = None,
     ) -> None:
-        self.base_url = base_url
+        self.base_url = scrub.clean_url(base_url)
+        self.stop_event: threading.Event | None = None
         self.limiter = RateLimiter(rpm, tpm, sleep=sleep)
         self.max_transient = max_transient
         self.max_rate_limited = max_rate_limited
         self.backoff, self.backoff_cap = backoff, backoff_cap
         self.sleep = sleep
         self._rng = random.Random()
+        scrub.register(api_key)
+        scrub.register_url(base_url)
         self.openai = openai.OpenAI(
             api_key=api_key if api_key is not None else api_key_from_env(),
             base_url=base_url,
@@ -211,7 +237,9 @@ class Client:
         failures = 0
         limited = 0
         while True:
+            self._check_stop()
             self.limiter.acquire(tokens)
+            self._check_stop()
             t0 = time.monotonic()
             try:
                 resp = self.openai.chat.completions.with_raw_response.create(**body)
@@ -221,9 +249,9 @@ class Client:
                 return _raw(e.response, time.monotonic() - t0)
             except openai.RateLimitError as e:
                 ra = retry_after_seconds(e.response.headers)
-                wait = ra if ra is not None else self._backoff(limited)
+                wait, note = self._wait(ra, limited)
                 self.limiter.pause(wait)
-                t = Transient("rate_limited", 429, ra, wait, _short(e))
+                t = Transient("rate_limited", 429, ra, wait, note + _short(e))
             except (
                 openai.AuthenticationError,
                 openai.PermissionDeniedError,
@@ -239,8 +267,8 @@ class Client:
                         f"the endpoint {self.base_url} answered HTTP {e.status_code}: {_short(e)}"
                     ) from None
                 ra = retry_after_seconds(e.response.headers)
-                wait = ra if ra is not None else self._backoff(failures)
-                t = Transient("server_error", e.status_code, ra, wait, _short(e))
+                wait, note = self._wait(ra, failures)
+                t = Transient("server_error", e.status_code, ra, wait, note + _short(e))
             except openai.APITimeoutError as e:
                 t = Transient("timeout", None, None, self._backoff(failures), _short(e))
             except openai.APIConnectionError as e:
@@ -259,12 +287,25 @@ class Client:
             if t.kind != "rate_limited":
                 self.sleep(t.wait)
 
+    def _check_stop(self) -> None:
+        if self.stop_event is not None and self.stop_event.is_set():
+            raise CallStopped("stopping: no new request")
+
+    def _wait(self, retry_after: float | None, n: int) -> tuple[float, str]:
+        """The wait before the next try (a sane Retry-After, else backoff), capped at MAX_WAIT;
+        the note says when the cap applied."""
+        wait = retry_after if retry_after is not None else self._backoff(n)
+        if wait > MAX_WAIT:
+            return MAX_WAIT, f"(asked to wait {wait:.0f} s: capped at {MAX_WAIT:.0f} s) "
+        return wait, ""
+
     def close(self) -> None:
         self.openai.close()
 
 
 def _short(e: BaseException, limit: int = 200) -> str:
-    s = " ".join(str(e).split())
+    """An error message fit to print and keep: secrets scrubbed, control characters removed."""
+    s = terminal(scrub.scrub_text(" ".join(str(e).split())))
     return s if len(s) <= limit else s[: limit - 1] + "…"
 
 

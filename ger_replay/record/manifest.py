@@ -58,6 +58,9 @@ def _columns_csv(path: Path) -> list[str]:
 
 def _read(path: Path, problems: list[str]) -> tuple[list[str], list[tuple[int, dict[str, Any]]]]:
     """Column names and (line, row) pairs."""
+    from ger_replay.io.safe_read import check_regular
+
+    check_regular(path)
     if path.suffix.lower() in (".jsonl", ".ndjson"):
         rows: list[tuple[int, dict[str, Any]]] = []
         columns: dict[str, None] = {}

@@ -215,7 +215,7 @@ def open_run(
             )
         rundir.remove_temp_files(out)
         return meta
-    if out.exists() and any(p.name != rundir.LOCK for p in out.iterdir()):
+    if out.exists() and any(not _leftover(p) for p in out.iterdir()):
         raise InputError("exists and is not a run folder; choose an empty or new folder", out)
     ids = [s.sample_id for s in samples]
     meta = new_meta(opts, ds, settings, size, sample_order(ids, opts.seed, opts.repeat))
@@ -224,6 +224,16 @@ def open_run(
     (out / rundir.CASSETTES).mkdir(parents=True, exist_ok=True)
     rundir.write_meta(out, meta)  # last: a folder with run.json is complete
     return meta
+
+
+def _leftover(p: Path) -> bool:
+    """What a creation cut short (before run.json) leaves: the lock, labels.csv, an empty
+    cassettes folder, temporary files. Such a folder is created again."""
+    if p.name in (rundir.LOCK, rundir.LABELS_CSV) or p.name.endswith(rundir.TMP_SUFFIX):
+        return not p.is_symlink()
+    if p.name == rundir.CASSETTES and p.is_dir() and not p.is_symlink():
+        return not any(p.iterdir())
+    return False
 
 
 # ----------------------------------------------------------------------------- plan

@@ -18,7 +18,10 @@ import polars as pl
 from ger_replay._version import __version__
 from ger_replay.analysis import confusion, consistency, refusals, robustness, runsets, stability
 from ger_replay.errors import GerReplayError
+from ger_replay.io.atomic import atomic_write_text
+from ger_replay.io.neutral import CONTROL_PATTERN
 from ger_replay.io.runs import RecordedCalls
+from ger_replay.io.scrub import scrub_text
 from ger_replay.io.swap import fresh_folder
 from ger_replay.io.writer import write_table
 from ger_replay.protocol.rulesets import RuleSet, describe
@@ -53,8 +56,7 @@ class _Writer:
 
     def text(self, rel: Path, text: str) -> Path:
         p = self.out / rel
-        p.parent.mkdir(parents=True, exist_ok=True)
-        p.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+        atomic_write_text(p, scrub_text(text if text.endswith("\n") else text + "\n"))
         self.files.append(p)
         return p
 
@@ -86,6 +88,12 @@ def build_report(
     Figures are written in `figure_formats`; PNG is always among them (the page embeds it).
     Partial runs are left out of the figures, stability and the summary's counts."""
     out_dir = Path(out_dir)
+    # names from strangers: no control sequence reaches a figure, a page or a table
+    df = df.with_columns(
+        pl.col(c).str.replace_all(CONTROL_PATTERN, "")
+        for c in ("run", "model")
+        if c in df.columns and df.schema[c] == pl.String
+    )
     formats = ["png", *(f for f in figure_formats if f != "png")]
     with fresh_folder(out_dir, MARKER, EARLIER_REPORT) as tmp:
         w = _Writer(tmp, formats)

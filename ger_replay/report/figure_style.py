@@ -35,6 +35,8 @@ STATUS_NAMES: dict[str, str] = {
 }
 
 STYLE = {
+    # names come from strangers' runs: "$...$" is text, never TeX for the math parser
+    "text.parse_math": False,
     "font.size": 10,
     "axes.titlesize": 11,
     "axes.labelsize": 10,
@@ -80,9 +82,20 @@ def save(
     paths, the PNG first."""
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = [out_dir / f"{stem}.{ext}" for ext in formats]
+    from matplotlib.text import Text
+
+    from ger_replay.io.atomic import atomic_path
+    from ger_replay.io.neutral import terminal
+
+    for t in fig.findobj(Text):
+        text = t.get_text()
+        clean = terminal(text)
+        if clean != text:  # control characters in a name: no glyph to draw them with
+            t.set_text(clean)
     with matplotlib.rc_context(STYLE):
         for p in paths:
-            fig.savefig(p, metadata=_metadata(p.suffix))
+            with atomic_path(p) as tmp:
+                fig.savefig(tmp, format=p.suffix[1:], metadata=_metadata(p.suffix))
     return paths
 
 

@@ -16,6 +16,7 @@ import polars as pl
 
 from ger_replay.analysis.runsets import SETTING_COLUMNS
 from ger_replay.analysis.stability import MAJORITY_SOURCE
+from ger_replay.io.neutral import csv_cell, markdown_cell
 from ger_replay.protocol import datasets, reference
 from ger_replay.protocol.datasets import TASK_TITLES, Task
 from ger_replay.report.tables import _latex_escape
@@ -177,13 +178,13 @@ def to_markdown(t: PaperTable) -> str:
         "(scored/total) where samples are left out. Rows marked (paper) are the paper's "
         "published numbers.",
         "",
-        "| " + " | ".join(heads) + " |",
+        "| " + " | ".join(map(markdown_cell, heads)) + " |",
         "| --- | " + " | ".join("---:" for _ in t.columns) + " |",
     ]
     for name, cells in t.rows.items():
         vals = [_fmt(cells.get(c), True) for c, _ in t.columns]
         label = f"*{name}*" if name in BASELINES or is_paper_row(name) else name
-        out.append("| " + " | ".join([label.replace("|", "\\|"), *vals]) + " |")
+        out.append("| " + " | ".join([markdown_cell(label), *vals]) + " |")
     return "\n".join(out)
 
 
@@ -275,5 +276,5 @@ def to_csv(t: PaperTable) -> str:
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(frame.columns)
     for r in frame.iter_rows():
-        w.writerow(["" if v is None else v for v in r])
+        w.writerow(["" if v is None else csv_cell(v) for v in r])
     return buf.getvalue()

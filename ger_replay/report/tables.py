@@ -9,6 +9,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+from ger_replay.io.neutral import csv_cell, markdown_cell
 from ger_replay.score.scoring import PARTIAL_BELOW
 
 FORMATS = ("table", "markdown", "csv", "json", "latex")
@@ -136,8 +137,8 @@ def to_table(rows: Sequence[dict[str, Any]]) -> str:
 def to_markdown(rows: Sequence[dict[str, Any]]) -> str:
     heads, body = _select(rows)
     align = ["---" if i < 3 or h == "note" else "---:" for i, h in enumerate(heads)]
-    out = ["| " + " | ".join(heads) + " |", "| " + " | ".join(align) + " |"]
-    out += ["| " + " | ".join(c.replace("|", "\\|") for c in b) + " |" for b in body]
+    out = ["| " + " | ".join(map(markdown_cell, heads)) + " |", "| " + " | ".join(align) + " |"]
+    out += ["| " + " | ".join(markdown_cell(c) for c in b) + " |" for b in body]
     foot = "\n\n".join(x for x in (legend(rows), rules_line(rows)) if x)
     if foot:
         out += ["", foot]
@@ -214,7 +215,7 @@ def to_csv(rows: Sequence[dict[str, Any]]) -> str:
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(keys)
     for r in rows:
-        w.writerow(["" if r.get(k) is None else _json_clean(r.get(k)) for k in keys])
+        w.writerow(["" if r.get(k) is None else csv_cell(_json_clean(r.get(k))) for k in keys])
     return buf.getvalue().rstrip("\n")
 
 

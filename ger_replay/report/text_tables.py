@@ -9,6 +9,7 @@ from typing import Any
 
 import polars as pl
 
+from ger_replay.io.neutral import csv_frame, markdown_cell
 from ger_replay.report.tables import _latex_escape
 
 
@@ -29,11 +30,11 @@ def _numeric(df: pl.DataFrame) -> list[bool]:
 def to_markdown(df: pl.DataFrame, digits: int = 2) -> str:
     num = _numeric(df)
     out = [
-        "| " + " | ".join(df.columns) + " |",
+        "| " + " | ".join(map(markdown_cell, df.columns)) + " |",
         "| " + " | ".join("---:" if n else "---" for n in num) + " |",
     ]
     for r in df.iter_rows():
-        out.append("| " + " | ".join(_cell(v, digits).replace("|", "\\|") for v in r) + " |")
+        out.append("| " + " | ".join(markdown_cell(_cell(v, digits)) for v in r) + " |")
     return "\n".join(out) + "\n"
 
 
@@ -55,7 +56,7 @@ def to_csv(df: pl.DataFrame) -> str:
     lists = [c for c, t in df.schema.items() if isinstance(t, pl.List)]
     if lists:
         df = df.with_columns(pl.col(c).list.join(";") for c in lists)
-    return df.write_csv()
+    return csv_frame(df).write_csv()
 
 
 #: The formats `render_text` writes.

@@ -2,23 +2,29 @@
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 from typing import Any
 
 from ger_replay.errors import InputError
+from ger_replay.io import safe_read
+
+#: The largest scoring file read (bytes).
+MAX_SIZE = 64 << 20
 
 
 def read_expected(path: Path) -> dict[str, dict[str, Any]]:
+    """A JSON scoring, bounded in size and depth, every field a reader uses checked for type."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError("no such file", path) from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise InputError(f"not a JSON scoring: {e}", path) from None
+        data = safe_read.load_json_file(path, MAX_SIZE)
+    except InputError as e:
+        raise InputError(f"not a JSON scoring: {e.message}", path, e.line) from None
     if not isinstance(data, list) or not all(
-        isinstance(r, dict) and "run" in r and "value" in r for r in data
+        isinstance(r, dict)
+        and isinstance(r.get("run"), str)
+        and "value" in r
+        and (r["value"] is None or _number(r["value"]))
+        for r in data
     ):
         raise InputError(
             "expected a JSON list of objects with run and value (score --format json)", path
@@ -53,6 +59,10 @@ def moved(
         if run not in expected:
             out.append(f"{run}: new run, not in the expected scores ({_fmt(got[run]['value'])})")
     return out
+
+
+def _number(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
 
 
 def _fmt(v: Any) -> str:
