@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ger_replay.errors import InputError
-from ger_replay.io import cassettes, rundir
+from ger_replay.io import cassettes, rundir, safe_read
 
 #: Item markers the recorder puts before a sample's media: "image-3", "video3_image1".
 _MARKER = re.compile(r"^(?:image-(\d+)|video(\d+)_image\d+)$")
@@ -93,7 +93,7 @@ def sample_calls(run_dir: Path, sample_id: str) -> list[SampleCall]:
     folder = Path(run_dir) / rundir.CASSETTES
     out: list[SampleCall] = []
     for f in sorted(folder.glob("*.json")) if folder.is_dir() else []:
-        data = cassettes.load_cassette(f.read_bytes(), f)
+        data = cassettes.load_cassette(safe_read.read_bytes(f), f)  # bounded, no links
         calls = cassettes.calls_of(data.get("metadata") or {}, len(data["interactions"]), f)
         for j, (meta, inter) in enumerate(zip(calls, data["interactions"], strict=True)):
             samples = [str(s) for s in meta["samples"]]
