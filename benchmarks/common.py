@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import multiprocessing as mp
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -12,7 +13,11 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED_DATA = ROOT.parent / "shared" / "data" / "gpt4v-emotion"
+#: ../shared/data beside the checkout; GER_REPLAY_SHARED_DATA names it where it lies elsewhere.
+SHARED_DATA = (
+    Path(os.environ.get("GER_REPLAY_SHARED_DATA") or ROOT.parent / "shared" / "data")
+    / "gpt4v-emotion"
+)
 #: The test oracles (the pure-Python reference parser) live with the tests.
 if str(ROOT / "tests") not in sys.path:
     sys.path.insert(0, str(ROOT / "tests"))

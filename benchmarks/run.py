@@ -2,6 +2,7 @@
 
     python benchmarks/run.py            # all
     python benchmarks/run.py score      # those whose module name contains "score"
+    python benchmarks/run.py scale --100m   # flags go to the benchmarks (here: the 100M size)
 
 Each `bench_*.py` module beside this file has a `run() -> list[Result]`; ours and the peer are
 measured in the same process run, on the same input, so the ratio is what matters.
@@ -29,6 +30,7 @@ def _fmt_mb(v: float | None) -> str:
 
 def main(argv: list[str]) -> int:
     names = sorted(p.stem for p in HERE.glob("bench_*.py"))
+    argv = [a for a in argv if not a.startswith("--")]  # flags are read by the benchmarks
     if argv:
         names = [n for n in names if any(a in n for a in argv)]
     results: list[Result] = []

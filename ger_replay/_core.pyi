@@ -45,6 +45,12 @@ def metrics_from_confusion(
 ) -> dict[str, float | int | list[float] | list[int]]:
     """Every metric of a `C x C` or `C x (C + 1)` confusion matrix of counts."""
 
+def metrics_from_confusions(
+    counts: npt.NDArray[np.uint64],
+) -> dict[str, npt.NDArray[np.float64] | npt.NDArray[np.uint64]]:
+    """Every metric of many `C x (C + 1)` confusion matrices (`runs x C x (C + 1)`): arrays
+    n, acc, war, uar, waf, macro_f1 (one value per run) and recall (`runs x C`)."""
+
 # --- parse --------------------------------------------------------------------------------------
 
 @final
@@ -199,6 +205,13 @@ def bootstrap_ci_many(
     settings: BootstrapSettings | None = None,
 ) -> list[BootstrapInterval]:
     """`bootstrap_ci` of each (y_true, y_pred, n_classes, metric, groups), in parallel."""
+
+def bootstrap_ci_counts_many(
+    jobs: list[tuple[npt.NDArray[np.uint64], str]],
+    settings: BootstrapSettings | None = None,
+) -> list[BootstrapInterval]:
+    """`bootstrap_ci` of each run given as (`C x (C + 1)` confusion counts, metric), in
+    parallel; equal, bit for bit, to `bootstrap_ci` on any samples with those counts."""
 
 def bootstrap_distribution(
     y_true: npt.NDArray[np.int64],

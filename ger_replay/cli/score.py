@@ -57,19 +57,25 @@ def score_cmd(
     seed: int = 0,
     ci_method: str = "percentile",
 ) -> None:
-    """Score every run under PATHS (predictions files, run folders, bundles, released
-    predictions)."""
+    """Score every run under PATHS (predictions files, folders of Parquet files, run folders,
+    bundles, released predictions). Files are scanned, not read: memory grows with the runs."""
+    from ger_replay.io.load import read_ground_truth
+    from ger_replay.io.scan import scan
     from ger_replay.report.tables import render_scores
-    from ger_replay.score.scoring import score_table
-    from ger_replay.stats.bootstrap import add_table_intervals
+    from ger_replay.score.stream import score_sources
+    from ger_replay.stats.bootstrap import add_count_intervals
 
-    loaded = common.load(paths, label_files, note=False)
-    result = score_table(loaded.table, rules)
+    try:
+        given = read_ground_truth(label_files) if label_files else None
+    except GerReplayError as e:
+        common.fail(e)
+    scanned = scan(paths, labels=given)
+    result = score_sources(scanned.sources, rules)
     if n_boot:
-        add_table_intervals(result.rows, loaded.table, n_boot, confidence, ci_method, seed, rules)
+        add_count_intervals(result.rows, result.confusion, n_boot, confidence, ci_method, seed)
     if result.rows or fmt == "json":
         common.emit(render_scores(result.rows, fmt), output)
-    errors = [*loaded.errors, *result.errors]
+    errors = [*scanned.errors, *result.errors]
     common.report_errors(errors)
     if expect is not None:
         _check_expected(result.rows, expect, tolerance)

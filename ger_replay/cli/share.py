@@ -24,19 +24,16 @@ from ger_replay.errors import GerReplayError, InputError
 )
 def import_cmd(kind: str, results_dir: Path, output: Path) -> None:
     """Import released predictions (the gpt4v-emotion `results/` layout) as a predictions table."""
-    from ger_replay.io.released import import_results
-    from ger_replay.io.writer import write_table
+    from ger_replay.io.released import import_to
 
     try:
-        df, errors = import_results(results_dir)
+        n_runs, n_rows, errors = import_to(results_dir, output)
         if errors:
             common.report_errors(errors)
             common.fail(InputError(f"{len(errors)} problem(s) above: nothing written", output))
-        write_table(df, output)
     except GerReplayError as e:
         common.fail(e)
-    n_runs = df.get_column("run").n_unique() if df.height else 0
-    echo(f"imported {n_runs} run(s), {df.height} rows -> {output}", err=True)
+    echo(f"imported {n_runs} run(s), {n_rows} rows -> {output}", err=True)
 
 
 @click.command("pack")
@@ -94,6 +91,6 @@ def export_cmd(paths: tuple[Path, ...], output: Path) -> None:
         got = export(paths, output)
     except GerReplayError as e:
         common.fail(e)
-    echo(f"exported {got.table.height} rows -> {output}", err=True)
+    echo(f"exported {got.rows} rows -> {output}", err=True)
     common.report_errors(got.errors)
     common.exit_for(got.errors)

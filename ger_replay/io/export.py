@@ -14,16 +14,22 @@ from pathlib import Path
 import polars as pl
 
 from ger_replay._version import __version__
-from ger_replay.errors import GerReplayError
-from ger_replay.io import load, provenance, table
+from ger_replay.errors import GerReplayError, InputError
+from ger_replay.io import load, provenance, scan, table
 from ger_replay.io.provenance import PROVENANCE
-from ger_replay.io.writer import write_table
+from ger_replay.io.writer import sink_table, write_table
 
 
 @dataclass
 class Exported:
     table: pl.DataFrame
     errors: list[GerReplayError] = field(default_factory=list)
+    #: rows written, where the table was streamed rather than held (`table` is then empty)
+    streamed_rows: int | None = None
+
+    @property
+    def rows(self) -> int:
+        return self.table.height if self.streamed_rows is None else self.streamed_rows
 
 
 def collect(paths: Sequence[Path]) -> Exported:
@@ -54,7 +60,60 @@ def _with_all_columns(df: pl.DataFrame) -> pl.DataFrame:
 
 
 def export(paths: Sequence[Path], out: Path) -> Exported:
-    """Writes the table with provenance to `out` (.parquet, .csv or .jsonl)."""
+    """Writes the table with provenance to `out` (.parquet, .csv or .jsonl). Predictions files
+    and folders of Parquet files are streamed (`export_lazy`); anything else is read first."""
+    paths = [Path(p) for p in paths]
+    if all(p.exists() and scan.is_scannable(p) for p in paths):
+        return export_lazy(paths, Path(out))
     got = collect(paths)
     write_table(got.table, Path(out))
     return got
+
+
+def export_lazy(paths: Sequence[Path], out: Path) -> Exported:
+    """`export` of predictions files and folders of Parquet files, streamed from the inputs to
+    `out` without holding the rows in memory. `Exported.table` is empty (nothing was read)."""
+    got = scan.scan(paths)
+    errors: list[GerReplayError] = list(got.errors)
+    frames = []
+    for src in got.sources:
+        names = src.frame.collect_schema().names()
+        missing = [pl.lit(None, dtype=t).alias(c) for c, t in PROVENANCE.items() if c not in names]
+        frames.append(src.frame.with_columns(missing) if missing else src.frame)
+    if not frames:
+        write_table(_with_all_columns(table.empty()), out)
+        return Exported(_with_all_columns(table.empty()), errors)
+    lf = pl.concat(frames, how="diagonal_relaxed")
+    runs_of = [
+        s.frame.select(pl.col("run").unique()).collect(engine="streaming").to_series().to_list()
+        for s in got.sources
+    ]
+    clash = scan.duplicated_runs(got.sources, runs_of)
+    if clash:
+        errors.append(
+            InputError(
+                f"run(s) given more than once, or with duplicate samples: {', '.join(clash)}"
+            )
+        )
+        lf = lf.filter(~pl.col("run").is_in(clash))
+    lf = lf.with_columns(
+        *[pl.col(c).cast(t) for c, t in PROVENANCE.items() if c != "exported_with"],
+        pl.lit(f"ger-replay {__version__}", dtype=PROVENANCE["exported_with"]).alias(
+            "exported_with"
+        ),
+    )
+    names = lf.collect_schema().names()
+    rest = [c for c in names if c not in table.SCHEMA and c not in PROVENANCE]
+    sink_table(lf.select([*table.SCHEMA, *PROVENANCE, *rest]), out)
+    return Exported(_with_all_columns(table.empty()), errors, _rows_written(out))
+
+
+def _rows_written(out: Path) -> int:
+    suffix = out.suffix.lower()
+    if suffix == ".parquet":
+        lf = pl.scan_parquet(out)
+    elif suffix == ".csv":
+        lf = pl.scan_csv(out, infer_schema=False)
+    else:
+        lf = pl.scan_ndjson(out, infer_schema_length=1)
+    return int(lf.select(pl.len()).collect(engine="streaming").item())

@@ -4,6 +4,7 @@ control sequences on a terminal, HTML and pipes in Markdown tables."""
 from __future__ import annotations
 
 import re
+from typing import TypeVar
 
 import polars as pl
 
@@ -29,9 +30,17 @@ def csv_uncell(v: str | None) -> str | None:
     return v
 
 
-def csv_frame(df: pl.DataFrame) -> pl.DataFrame:
-    """Every string column of `df` through `csv_cell` (vectorised)."""
-    cols = [c for c, t in df.schema.items() if t == pl.String]
+Frame = TypeVar("Frame", pl.DataFrame, pl.LazyFrame)
+
+
+def _schema(df: pl.DataFrame | pl.LazyFrame) -> pl.Schema:
+    return df.collect_schema() if isinstance(df, pl.LazyFrame) else df.schema
+
+
+def csv_frame(df: Frame) -> Frame:
+    """Every string column of `df` (a DataFrame or a LazyFrame) through `csv_cell`
+    (vectorised)."""
+    cols = [c for c, t in _schema(df).items() if t == pl.String]
     if not cols:
         return df
     pattern = r"^(?:'|[=+\-@\t\r])"
@@ -45,8 +54,8 @@ def csv_frame(df: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def csv_unframe(df: pl.DataFrame) -> pl.DataFrame:
-    cols = [c for c, t in df.schema.items() if t == pl.String]
+def csv_unframe(df: Frame) -> Frame:
+    cols = [c for c, t in _schema(df).items() if t == pl.String]
     if not cols:
         return df
     return df.with_columns(

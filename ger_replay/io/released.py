@@ -260,9 +260,9 @@ def is_released_layout(path: Path) -> bool:
     )
 
 
-def import_results(results_dir: Path) -> tuple[pl.DataFrame, list[InputError]]:
-    """Every run under a results folder (or a single dataset folder). Failures are collected,
-    not raised, so one bad file does not hide the others."""
+def iter_runs(results_dir: Path) -> Iterator[pl.DataFrame | InputError]:
+    """Each run under a results folder (or a single dataset folder) as its rows, or the error
+    that stopped it; one bad file does not hide the others."""
     results_dir = Path(results_dir)
     if not results_dir.exists():
         raise InputError("no such file or folder", results_dir)
@@ -273,7 +273,6 @@ def import_results(results_dir: Path) -> tuple[pl.DataFrame, list[InputError]]:
         files = [
             (f, results_dir.name) for f in sorted(results_dir.iterdir()) if _RUN_FILE.match(f.name)
         ]
-    frames, errors = [], []
     unknown: set[str] = set()
     for f, folder in files:
         try:
@@ -281,13 +280,56 @@ def import_results(results_dir: Path) -> tuple[pl.DataFrame, list[InputError]]:
         except datasets.UnknownDataset as e:
             if folder not in unknown:
                 unknown.add(folder)
-                errors.append(InputError(f"unknown dataset folder: {e}", f.parent))
+                yield InputError(f"unknown dataset folder: {e}", f.parent)
             continue
         try:
-            frames.append(import_run(f, dataset, folder))
+            yield import_run(f, dataset, folder)
         except InputError as e:
-            errors.append(e)
+            yield e
     if not files:
-        errors.append(InputError("no run files (label-*gpt4v*.csv) found", results_dir))
+        yield InputError("no run files (label-*gpt4v*.csv) found", results_dir)
+
+
+def import_results(results_dir: Path) -> tuple[pl.DataFrame, list[InputError]]:
+    """Every run under a results folder (or a single dataset folder), in memory."""
+    frames, errors = [], []
+    for got in iter_runs(results_dir):
+        if isinstance(got, InputError):
+            errors.append(got)
+        else:
+            frames.append(got)
     df = pl.concat(frames) if frames else table.empty()
     return df, errors
+
+
+def import_to(results_dir: Path, output: Path) -> tuple[int, int, list[InputError]]:
+    """Imports into a predictions table file, one run in memory at a time: each run is written
+    to a private temporary folder beside the output, then all are streamed into `output`;
+    when any run could not be read nothing is written. Returns (runs, rows, errors)."""
+    import shutil
+    import tempfile
+
+    from ger_replay.io.writer import sink_table
+
+    output = Path(output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    parts = Path(tempfile.mkdtemp(prefix=f".{output.name}.parts.", dir=output.parent))
+    errors: list[InputError] = []
+    runs = rows = 0
+    try:
+        for got in iter_runs(results_dir):
+            if isinstance(got, InputError):
+                errors.append(got)
+                continue
+            got.write_parquet(parts / f"{runs:06d}.parquet")
+            runs += 1
+            rows += got.height
+        if errors:  # nothing partial: the output is written only when every run was read
+            return runs, rows, errors
+        if runs:
+            sink_table(pl.scan_parquet(sorted(parts.glob("*.parquet"))), output)
+        else:
+            sink_table(table.empty().lazy(), output)
+    finally:
+        shutil.rmtree(parts, ignore_errors=True)
+    return runs, rows, errors

@@ -178,13 +178,15 @@ def clean_url(url: str) -> str:
 
 
 def scrub_frame(df: Any) -> Any:
-    """A polars DataFrame with every secret's forms replaced in its string columns."""
+    """A polars DataFrame (or LazyFrame) with every secret's forms replaced in its string
+    columns."""
     vals = secret_values()
     if not vals:
         return df
     import polars as pl
 
-    cols = [c for c, t in df.schema.items() if t == pl.String]
+    schema = df.collect_schema() if isinstance(df, pl.LazyFrame) else df.schema
+    cols = [c for c, t in schema.items() if t == pl.String]
     if not cols:
         return df
     exprs = []

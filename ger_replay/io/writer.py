@@ -49,3 +49,38 @@ def write_table(df: pl.DataFrame, path: Path) -> None:
                 df.write_ndjson(tmp)
     except OSError as e:
         raise write_error(e, path) from None
+
+
+def _json_lists(s: pl.Series) -> pl.Series:
+    """A list column as JSON arrays, one distinct value at a time."""
+    uniq = s.unique()
+    enc = pl.Series([_json_list(v) for v in uniq.to_list()], dtype=pl.String)
+    lookup = pl.DataFrame({"k": uniq, "v": enc})
+    return pl.DataFrame({"k": s}).join(lookup, on="k", how="left", maintain_order="left")["v"]
+
+
+def sink_table(lf: pl.LazyFrame, path: Path) -> None:
+    """`write_table` for a LazyFrame, streamed to the file (memory does not grow with the rows):
+    the same scrubbing, CSV cells and atomic write."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in WRITABLE:
+        raise InputError(
+            f"cannot write {suffix or 'a file without extension'}: use {', '.join(WRITABLE)}", path
+        )
+    lf = scrub_frame(lf)
+    try:
+        with atomic_path(path) as tmp:
+            if suffix == ".parquet":
+                lf.sink_parquet(tmp, engine="streaming")
+            elif suffix == ".csv":
+                lists = [c for c, t in lf.collect_schema().items() if isinstance(t, pl.List)]
+                encoded = lf.with_columns(
+                    pl.col(c).map_batches(_json_lists, return_dtype=pl.String, is_elementwise=True)
+                    for c in lists
+                )
+                csv_frame(encoded).sink_csv(tmp, engine="streaming")
+            else:
+                lf.sink_ndjson(tmp, engine="streaming")
+    except OSError as e:
+        raise write_error(e, path) from None

@@ -26,7 +26,16 @@ from ger_replay.io.swap import fresh_folder
 from ger_replay.io.writer import write_table
 from ger_replay.protocol.rulesets import RuleSet, describe
 from ger_replay.protocol.status import SAMPLE_STATUSES, Status
-from ger_replay.report import figure_style, figures, html, overview, paper, run_pages, text_tables
+from ger_replay.report import (
+    bounds,
+    figure_style,
+    figures,
+    html,
+    overview,
+    paper,
+    run_pages,
+    text_tables,
+)
 from ger_replay.report.html import Block, FigureRef, Section, esc
 from ger_replay.report.summary import summary_lines
 
@@ -99,7 +108,8 @@ def build_report(
         w = _Writer(tmp, formats)
         notes: list[str] = []
         scores = runsets.score_runs(df, rules, ci, seed=seed)
-        whole = df.filter(~pl.col("run").is_in(_partial(scores).implode()))
+        partial = scores.filter(pl.col("partial")).get_column("run")
+        whole = df.filter(~pl.col("run").is_in(partial.implode()))
         ref_data = refusals.refusals(df, calls)
         sections = [
             _scores_section(w, scores, rules),
@@ -107,8 +117,8 @@ def build_report(
             _stability_section(w, whole, rules, ci, seed, notes),
             _robustness_section(w, df, rules, ci, seed, notes),
             _consistency_section(w, df, rules, notes),
-            _confusion_section(w, df, rules),
-            run_pages.runs_section(df, scores, calls, w.text, slug),
+            _confusion_section(w, df, rules, scores, notes),
+            run_pages.runs_section(df, scores, calls, w.text, slug, notes),
         ]
         summary = summary_lines(scores, ref_data.statuses)
         if notes:
@@ -130,10 +140,6 @@ def build_report(
 MARKER = ".ger-replay-report"
 #: What a report folder of an earlier version holds (no marker yet): replaced too.
 EARLIER_REPORT = frozenset({"index.html", "tables", "figures"})
-
-
-def _partial(scores: pl.DataFrame) -> pl.Series:
-    return scores.filter(pl.col("partial")).get_column("run")
 
 
 def _scores_section(w: _Writer, scores: pl.DataFrame, rules: RuleSet | str) -> Section:
@@ -163,11 +169,12 @@ def _scores_section(w: _Writer, scores: pl.DataFrame, rules: RuleSet | str) -> S
         sub = scores.filter((pl.col("task") == t.task) & ~pl.col("partial"))
         if sub.height == 0:
             continue
+        sub, which = bounds.shown(sub, scores)
         fig = figures.scores_figure(sub, labels, t.title)
         ref = w.figure(
             fig,
             f"scores_{t.task}",
-            f"{t.title}: score of every whole run with its interval (partial runs left out); "
+            f"{t.title}: score of {which} (partial runs left out) with its interval; "
             "dashed: Random, dotted: Majority.",
         )
         sec.blocks.append(Block(figure=ref))
@@ -231,7 +238,14 @@ def _stability_section(
         "frequent label (the paper's Figure 3). The majority-vote run is written as "
         "<code>tables/*_majority.csv</code> predictions and scores like any other run.",
     )
-    summaries = [_stability_set(w, sec, df, runs, rules, ci, seed) for runs in sets]
+    drawn, note = bounds.largest(sets)
+    notes.extend([note] if note else [])
+    summaries = [
+        _stability_set(w, sec, df, runs, rules, ci, seed)
+        if i in drawn
+        else stability.stability(df.filter(pl.col("run").is_in(runs)), rules, ci, seed).summary
+        for i, runs in enumerate(sets)
+    ]
     w.frame("stability_summary", pl.concat(summaries, how="diagonal_relaxed"))
     return sec
 
@@ -320,7 +334,9 @@ def _consistency_section(
             "Per true class: share of the samples both runs answered on which they agree "
             "(the paper's Figure 5).",
         )
-        for a, b in pairs:
+        if len(pairs) > bounds.FIGURE_LIMIT:
+            notes.append(f"consistency: the first {bounds.FIGURE_LIMIT} of {len(pairs)} pairs")
+        for a, b in pairs[: bounds.FIGURE_LIMIT]:
             c = consistency.consistency(df, a, b, rules)
             stem = f"consistency_{slug(a)}"
             w.frame(stem, c.per_class)
@@ -341,7 +357,9 @@ def _consistency_section(
     return None
 
 
-def _confusion_section(w: _Writer, df: pl.DataFrame, rules: RuleSet | str) -> Section:
+def _confusion_section(
+    w: _Writer, df: pl.DataFrame, rules: RuleSet | str, scores: pl.DataFrame, notes: list[str]
+) -> Section:
     long = confusion.confusion(df, rules)
     w.frame("confusion", long)
     rec = confusion.class_recall(df, rules)
@@ -352,7 +370,7 @@ def _confusion_section(w: _Writer, df: pl.DataFrame, rules: RuleSet | str) -> Se
         "kind (right of the orange line). Cells: percent of the row (count).",
     )
     for ds_key in rec.get_column("dataset").unique(maintain_order=True).to_list():
-        sub = rec.filter(pl.col("dataset") == ds_key)
+        sub, _ = bounds.shown(rec.filter(pl.col("dataset") == ds_key), scores)
         sec.blocks.append(
             Block(
                 figure=w.figure(
@@ -362,7 +380,11 @@ def _confusion_section(w: _Writer, df: pl.DataFrame, rules: RuleSet | str) -> Se
                 )
             )
         )
-    for run in long.get_column("run").unique(maintain_order=True).to_list():
+    picked, note = bounds.confusion_runs(
+        long.get_column("run").unique(maintain_order=True).to_list(), scores
+    )
+    notes.extend([note] if note else [])
+    for run in picked:
         sub = long.filter(pl.col("run") == run)
         stem = f"confusion_{slug(run)}"
         w.frame(stem, confusion.wide(sub, "count"))

@@ -108,14 +108,22 @@ def run_page(
     return "\n".join(parts)
 
 
+#: Above this many samples in all, no per-run pages are written (the tables hold every row).
+PAGES_LIMIT = 200_000
+
+
 def runs_section(
     df: pl.DataFrame,
     scores: pl.DataFrame,
     calls: Sequence[RecordedCalls],
     write: Callable[[Path, str], Path],
     slug: Callable[[str], str],
-) -> Section:
+    notes: list[str],
+) -> Section | None:
     """A page per run, and the index section linking them with their flags."""
+    if df.height > PAGES_LIMIT:
+        notes.append(f"per-run sample pages: {df.height:,} samples, above {PAGES_LIMIT:,}")
+        return None
     by_run = {c.run: c for c in calls}
     cols = ["sample_id", "gt", "pred", "status", "ranking"]
     items = []

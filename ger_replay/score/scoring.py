@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -11,46 +10,17 @@ import numpy as np
 import polars as pl
 
 import ger_replay._core as _core
-from ger_replay.errors import GerReplayError, InputError
+from ger_replay.errors import InputError
 from ger_replay.io import table
-from ger_replay.protocol import datasets, reference, rulesets
+from ger_replay.protocol import datasets, rulesets
 from ger_replay.protocol.rules import Rules, UnknownLabel
 from ger_replay.protocol.rulesets import RuleSet
+from ger_replay.score import baselines as counts_baselines
 from ger_replay.score import rulesets as apply_rules
-
-METRIC_KEY = {"ACC": "acc", "WAR": "war", "WAF": "waf"}
-#: Draws averaged for the random baseline where it has no closed form (WAF).
-RANDOM_DRAWS = 100
-
-#: A run is *partial* when fewer than this share of its test samples got an answer from the
-#: model (any status but `unanswered`: a refusal is an answer, a batch never sent is not). Partial
-#: runs are flagged in every output and left out of summaries (stability, the report's counts).
-PARTIAL_BELOW = 0.9
-
-
-def run_flags(df: pl.DataFrame) -> pl.DataFrame:
-    """One row per run: n_total, n_answered, answered (% of the samples the model answered),
-    partial (answered below `PARTIAL_BELOW`) and synthetic (run.json says so: the demo runs)."""
-    synthetic = (
-        pl.col("synthetic").fill_null(False).any() if "synthetic" in df.columns else pl.lit(False)
-    )
-    return (
-        df.group_by("run", maintain_order=True)
-        .agg(
-            pl.len().alias("n_total"),
-            (pl.col("status") != table.UNANSWERED).sum().alias("n_answered"),
-            synthetic.alias("synthetic"),
-        )
-        .with_columns((pl.col("n_answered") * 100 / pl.col("n_total")).alias("answered"))
-        .with_columns((pl.col("answered") < PARTIAL_BELOW * 100).alias("partial"))
-    )
-
-
-def flagged(df: pl.DataFrame, flag: str) -> set[str]:
-    """The runs of `df` with `flag` ("partial" or "synthetic") set."""
-    if df.height == 0:
-        return set()
-    return set(run_flags(df).filter(pl.col(flag)).get_column("run").to_list())
+from ger_replay.score import stream
+from ger_replay.score.baselines import METRIC_KEY, reference_columns
+from ger_replay.score.flags import PARTIAL_BELOW, flagged, flags, run_flags
+from ger_replay.score.stream import ScoreResult
 
 
 @dataclass
@@ -166,71 +136,28 @@ def matched_indices(a: list[str], b: list[str]) -> tuple[np.ndarray, np.ndarray]
     return np.asarray(ia, dtype=np.int64), np.asarray(ib, dtype=np.int64)
 
 
-def _candidate_codes(dataset: datasets.Dataset) -> np.ndarray:
-    lab = Rules(dataset)
-    return np.asarray([lab.code(lab.binarize(c)) for c in dataset.labels], dtype=np.int64)
-
-
 def majority_baseline(truth: np.ndarray, n_classes: int, dataset: datasets.Dataset) -> float:
     """Predicting the most frequent test label (ties to the first class) for every sample, in
-    the dataset's metric, in percent."""
-    counts = np.bincount(truth, minlength=n_classes)
-    guess = np.full_like(truth, int(np.argmax(counts)))
-    value = _core.compute_metrics(truth, guess, n_classes)[METRIC_KEY[dataset.metric]]
-    return float(value) * 100  # type: ignore[arg-type]
+    the dataset's metric, in percent (`ger_replay.score.baselines.majority`)."""
+    return counts_baselines.majority(np.bincount(truth, minlength=n_classes), dataset)
 
 
 def random_seed(truth: np.ndarray, dataset: datasets.Dataset) -> int:
-    """A seed drawn from the test set alone: SHA-256 of the dataset key and the sorted labels."""
-    h = hashlib.sha256(dataset.key.encode())
-    h.update(np.sort(truth).astype("<i8").tobytes())
-    return int.from_bytes(h.digest()[:8], "little")
+    """A seed drawn from the test set alone (`ger_replay.score.baselines.random_seed`)."""
+    return counts_baselines.random_seed(np.bincount(truth), dataset)
 
 
 def random_baseline(truth: np.ndarray, n_classes: int, dataset: datasets.Dataset) -> float:
-    """A uniform guess over the candidate labels (binarized where the dataset is), in the
-    dataset's metric, in percent. It depends on the test set alone, not on its order or a run.
-
-    ACC and WAR (= accuracy): the exact expected value, the mean over samples of the share of
-    candidates that fall in the sample's class. WAF has no closed form: the mean of
-    `RANDOM_DRAWS` draws over the sorted labels, seeded by `random_seed`."""
-    cand = _candidate_codes(dataset)
-    if dataset.metric in ("ACC", "WAR"):
-        share = np.bincount(cand, minlength=n_classes) / len(cand)
-        return float(share[truth].mean() * 100)
-    sorted_truth = np.sort(truth)
-    rng = np.random.default_rng(random_seed(truth, dataset))
-    mkey = METRIC_KEY[dataset.metric]
-    vals = [
-        _core.compute_metrics(
-            sorted_truth, cand[rng.integers(0, len(cand), size=len(truth))], n_classes
-        )[mkey]
-        for _ in range(RANDOM_DRAWS)
-    ]
-    return float(np.mean(vals) * 100)
+    """A uniform guess over the candidate labels, in the dataset's metric, in percent
+    (`ger_replay.score.baselines.random`: from the class counts, so it depends on the test set
+    alone, not on its order or a run)."""
+    return counts_baselines.random(np.bincount(truth, minlength=n_classes), dataset)
 
 
 def baselines(truth: np.ndarray, n_classes: int, dataset: datasets.Dataset) -> tuple[float, float]:
     """(majority, random) baselines of PROTOCOL.md part 2 in the dataset's metric, in percent,
-    on the full labelled test set."""
-    return majority_baseline(truth, n_classes, dataset), random_baseline(truth, n_classes, dataset)
-
-
-def reference_columns(meta: dict[str, Any], value: float | None) -> dict[str, Any]:
-    """The paper's numbers for a run: its GPT-4V value (`paper`, where the paper has one for
-    the run's setting), our value minus it (`delta`), its Random and Majority baselines."""
-    key = str(meta.get("dataset"))
-    run = str(meta.get("run") or "")
-    row = reference.for_meta(meta)
-    rnd = reference.baseline(key, reference.Kind.RANDOM, run)
-    maj = reference.baseline(key, reference.Kind.MAJORITY, run)
-    return {
-        "paper": row.value if row else None,
-        "delta": (value - row.value) if row and value is not None else None,
-        "paper_source": row.where if row else None,
-        "paper_random": rnd.value if rnd else None,
-        "paper_majority": maj.value if maj else None,
-    }
+    on the full labelled test set, from its class counts (`ger_replay.score.baselines`)."""
+    return counts_baselines.baselines(np.bincount(truth, minlength=n_classes), dataset)
 
 
 def score_coded(c: Coded) -> dict[str, Any]:
@@ -269,22 +196,16 @@ def score_coded(c: Coded) -> dict[str, Any]:
     counts: dict[str, int] = {}
     for s in c.status:
         counts[s] = counts.get(s, 0) + 1
-    out["status_counts"] = counts
+    out["status_counts"] = {s: counts[s] for s in table.STATUSES if s in counts}
     out["ci_low"] = None
     out["ci_high"] = None
     for k in ("model", "template", "frames", "color", "modality", "repeat"):
         out[k] = c.meta.get(k)
-    n_answered = sum(1 for s in c.status if s != table.UNANSWERED)
-    out["answered"] = n_answered * 100 / len(c.status) if c.status else None
-    out["partial"] = bool(c.status) and n_answered < PARTIAL_BELOW * len(c.status)
-    out["synthetic"] = bool(c.meta.get("synthetic"))
+    counts: dict[str, int] = {}
+    for s in c.status:
+        counts[s] = counts.get(s, 0) + 1
+    out.update(flags(counts, c.meta.get("synthetic")))
     return out
-
-
-@dataclass
-class ScoreResult:
-    rows: list[dict[str, Any]]
-    errors: list[GerReplayError]
 
 
 def score_table(
@@ -293,17 +214,9 @@ def score_table(
     extra_synonyms: list[tuple[str, str]] | None = None,
 ) -> ScoreResult:
     """Scores every run of a predictions table under a rule set; a run that fails is reported,
-    the rest scored."""
-    rows, errors = [], []
-    for run_df in df.partition_by("run", maintain_order=True):
-        try:
-            c = code_run(run_df, extra_synonyms, rules)
-            if len(c.truth) == 0:
-                raise InputError(f"run {c.run}: no scorable samples")
-            rows.append(score_coded(c))
-        except GerReplayError as e:
-            errors.append(e)
-    return ScoreResult(rows, errors)
+    the rest scored. The streaming scorer (`ger_replay.score.stream`) over the table in memory:
+    the same values as `score_coded(code_run(...))` of each run, to the last bit."""
+    return stream.score_frame(df, rules, extra_synonyms)
 
 
 def scores_frame(df: pl.DataFrame, rules: RuleSet | str = rulesets.DEFAULT) -> pl.DataFrame:
@@ -330,6 +243,7 @@ __all__ = [
     "code_run",
     "coded_runs",
     "flagged",
+    "flags",
     "run_flags",
     "score_coded",
     "score_table",

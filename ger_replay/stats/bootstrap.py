@@ -257,6 +257,41 @@ def add_intervals(
     return rows
 
 
+def add_count_intervals(
+    rows: Iterable[dict[str, Any]],
+    confusion: Mapping[str, npt.NDArray[np.uint64]],
+    n_resamples: int = 10000,
+    confidence: float = 0.95,
+    method: Method | str = "percentile",
+    seed: int = 0,
+    threads: int | None = None,
+) -> list[dict[str, Any]]:
+    """`add_intervals` from each run's confusion counts (`ScoreResult.confusion` of the
+    streaming scorer) rather than its samples: ungrouped samples resample by their cell, so the
+    interval is the same, bit for bit, and the samples are never held in memory. One Rust call
+    for all runs, in parallel."""
+    _check("acc", method)
+    rows = list(rows)
+    todo: list[tuple[dict[str, Any], npt.NDArray[np.uint64], str]] = []
+    for row in rows:
+        cm = confusion.get(row["run"])
+        if cm is None or row.get("value") is None or int(cm.sum()) == 0:
+            continue
+        todo.append((row, np.ascontiguousarray(cm, dtype=np.uint64), METRIC_KEY[row["metric"]]))
+    if todo:
+        s = _core.BootstrapSettings(n_resamples, confidence, method, seed, threads=threads)
+        results = _core.bootstrap_ci_counts_many([(cm, metric) for _, cm, metric in todo], s)
+        for (row, _, _), r in zip(todo, results, strict=True):
+            row["ci_low"] = r.low * 100
+            row["ci_high"] = r.high * 100
+    for row in rows:
+        row["confidence"] = confidence
+        row["ci_method"] = method
+        row["bootstrap"] = n_resamples
+        row["seed"] = seed
+    return rows
+
+
 def add_table_intervals(
     rows: Iterable[dict[str, Any]],
     df: Any,
@@ -288,6 +323,7 @@ __all__ = [
     "METHODS",
     "METRICS",
     "DiffResult",
+    "add_count_intervals",
     "add_intervals",
     "add_table_intervals",
     "bootstrap_ci",

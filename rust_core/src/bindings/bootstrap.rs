@@ -2,7 +2,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use numpy::{PyArray1, PyReadonlyArray1, ToPyArray};
+use numpy::{PyArray1, PyReadonlyArray1, PyReadonlyArray2, ToPyArray};
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
 use rayon::ThreadPool;
@@ -10,8 +10,8 @@ use rayon::ThreadPool;
 use super::errors::core_error;
 
 use crate::bootstrap::{
-    self, interval, BootstrapError, CiMethod, CiResult, DiffResult, Job, PairedJob, Sampler,
-    Settings,
+    self, interval, BootstrapError, CiMethod, CiResult, CountsJob, DiffResult, Job, PairedJob,
+    Sampler, Settings,
 };
 use crate::metrics::MetricKind;
 
@@ -351,6 +351,50 @@ fn bootstrap_ci_many<'py>(
         .collect()
 }
 
+/// Intervals of several runs given by their confusion counts (`n_classes x (n_classes + 1)`,
+/// the last column for "no prediction") and metric, in parallel over runs: each equals
+/// `bootstrap_ci` on any samples with those counts, bit for bit.
+#[pyfunction]
+#[pyo3(signature = (jobs, settings=None))]
+fn bootstrap_ci_counts_many<'py>(
+    py: Python<'py>,
+    jobs: Vec<(PyReadonlyArray2<'py, u64>, String)>,
+    settings: Option<&BootstrapSettings>,
+) -> PyResult<Vec<BootstrapInterval>> {
+    let s = settings_or_default(settings);
+    let mut data = Vec::with_capacity(jobs.len());
+    for (i, (counts, m)) in jobs.iter().enumerate() {
+        let a = counts.as_array();
+        let (rows, cols) = a.dim();
+        if cols != rows + 1 {
+            return Err(core_error(format!(
+                "job {i}: confusion counts must be C x (C + 1), got {rows} x {cols}"
+            )));
+        }
+        data.push((a.iter().copied().collect::<Vec<u64>>(), rows, kind_of(m)?));
+    }
+    let pool = pool(s.threads)?;
+    let results = py.detach(|| {
+        let views: Vec<CountsJob<'_>> = data
+            .iter()
+            .map(|(c, n, k)| CountsJob {
+                counts: c,
+                n_classes: *n,
+                kind: *k,
+            })
+            .collect();
+        pool.install(|| bootstrap::confidence_intervals_from_counts(&views, &s.inner))
+    });
+    results
+        .into_iter()
+        .enumerate()
+        .map(|(i, r)| {
+            r.map(|r| BootstrapInterval::from(&r))
+                .map_err(|e| core_error(format!("job {i}: {e}")))
+        })
+        .collect()
+}
+
 /// The bootstrap distribution of one metric (fractions, resample order).
 #[pyfunction]
 #[pyo3(signature = (y_true, y_pred, n_classes, metric="acc", groups=None, settings=None))]
@@ -461,6 +505,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<BootstrapDiff>()?;
     m.add_function(wrap_pyfunction!(bootstrap_ci, m)?)?;
     m.add_function(wrap_pyfunction!(bootstrap_ci_many, m)?)?;
+    m.add_function(wrap_pyfunction!(bootstrap_ci_counts_many, m)?)?;
     m.add_function(wrap_pyfunction!(bootstrap_distribution, m)?)?;
     m.add_function(wrap_pyfunction!(bootstrap_diff, m)?)?;
     m.add_function(wrap_pyfunction!(bootstrap_diff_distribution, m)?)?;

@@ -1,5 +1,5 @@
 use super::errors::core_error;
-use numpy::{PyArray2, PyReadonlyArray1, PyReadonlyArray2, ToPyArray};
+use numpy::{PyArray2, PyReadonlyArray1, PyReadonlyArray2, PyReadonlyArray3, ToPyArray};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
@@ -84,9 +84,53 @@ fn metrics_from_confusion<'py>(
     metrics_dict(py, &cm.metrics())
 }
 
+/// Every metric of many confusion matrices at once, `runs x C x (C + 1)` counts (the last column
+/// for "no prediction"): a dict of arrays, `n`, `acc`, `war`, `uar`, `waf`, `macro_f1` (one
+/// value per run) and `recall` (`runs x C`, NaN for a class absent from the truth). Each run's
+/// values are those of `metrics_from_confusion` on its matrix, bit for bit.
+#[pyfunction]
+fn metrics_from_confusions<'py>(
+    py: Python<'py>,
+    counts: PyReadonlyArray3<'py, u64>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let a = counts.as_array();
+    let (runs, rows, cols) = a.dim();
+    if rows == 0 || cols != rows + 1 {
+        return Err(value_error(MetricError::BadShape { rows, cols }));
+    }
+    let flat: Vec<u64> = a.iter().copied().collect();
+    let all = py
+        .detach(|| {
+            flat.chunks_exact(rows * cols)
+                .enumerate()
+                .map(|(i, c)| {
+                    Confusion::from_counts(c, rows, cols)
+                        .map(|cm| cm.metrics())
+                        .map_err(|e| format!("run {i}: {e}"))
+                })
+                .collect::<Result<Vec<Metrics>, String>>()
+        })
+        .map_err(core_error)?;
+    let col = |f: fn(&Metrics) -> f64| all.iter().map(f).collect::<Vec<f64>>();
+    let d = PyDict::new(py);
+    let n: Vec<u64> = all.iter().map(|m| m.n).collect();
+    d.set_item("n", n.to_pyarray(py))?;
+    d.set_item("acc", col(|m| m.acc).to_pyarray(py))?;
+    d.set_item("war", col(|m| m.war).to_pyarray(py))?;
+    d.set_item("uar", col(|m| m.uar).to_pyarray(py))?;
+    d.set_item("waf", col(|m| m.waf).to_pyarray(py))?;
+    d.set_item("macro_f1", col(|m| m.macro_f1).to_pyarray(py))?;
+    let recall: Vec<f64> = all.iter().flat_map(|m| m.recall.iter().copied()).collect();
+    let recall = numpy::ndarray::Array2::from_shape_vec((runs, rows), recall)
+        .map_err(|e| core_error(e.to_string()))?;
+    d.set_item("recall", recall.to_pyarray(py))?;
+    Ok(d)
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(confusion_matrix, m)?)?;
     m.add_function(wrap_pyfunction!(compute_metrics, m)?)?;
     m.add_function(wrap_pyfunction!(metrics_from_confusion, m)?)?;
+    m.add_function(wrap_pyfunction!(metrics_from_confusions, m)?)?;
     Ok(())
 }

@@ -242,12 +242,76 @@ pub fn ci_distribution(job: &Job<'_>, s: &Settings) -> Result<Vec<f64>, Bootstra
 pub fn confidence_interval(job: &Job<'_>, s: &Settings) -> Result<CiResult, BootstrapError> {
     s.check()?;
     let (units, layout) = single(job)?;
+    interval_of(&units, layout, s)
+}
+
+/// One run given by its confusion counts (`n_classes x (n_classes + 1)`, row-major, the last
+/// column for "no prediction", as [`crate::metrics::Confusion::counts`]) rather than by samples.
+#[derive(Clone, Copy, Debug)]
+pub struct CountsJob<'a> {
+    pub counts: &'a [u64],
+    pub n_classes: usize,
+    pub kind: MetricKind,
+}
+
+fn from_counts(job: &CountsJob<'_>) -> Result<(Units, Layout), BootstrapError> {
+    let c = job.n_classes;
+    if c == 0 {
+        return Err(MetricError::NoClasses.into());
+    }
+    if job.counts.len() != c * (c + 1) {
+        return Err(MetricError::BadShape {
+            rows: c,
+            cols: job.counts.len() / c,
+        }
+        .into());
+    }
+    let layout = Layout::new(job.kind, c);
+    let mut weights = vec![0u64; layout.width()];
+    for t in 0..c {
+        for p in 0..=c {
+            let k = job.counts[t * (c + 1) + p];
+            if k > 0 {
+                let code = if p == c { -1 } else { p as i64 };
+                weights[layout.feature(t, code) as usize] += k;
+            }
+        }
+    }
+    if weights.iter().all(|&w| w == 0) {
+        return Err(MetricError::Empty.into());
+    }
+    Ok((Units::from_feature_weights(&weights), layout))
+}
+
+/// A confidence interval from confusion counts: the same result, bit for bit, as
+/// [`confidence_interval`] on any samples with these counts (ungrouped samples resample by
+/// their cell, whatever their order), without the samples.
+pub fn confidence_interval_from_counts(
+    job: &CountsJob<'_>,
+    s: &Settings,
+) -> Result<CiResult, BootstrapError> {
+    s.check()?;
+    let (units, layout) = from_counts(job)?;
+    interval_of(&units, layout, s)
+}
+
+/// [`confidence_interval_from_counts`] of several runs, in parallel over runs.
+pub fn confidence_intervals_from_counts(
+    jobs: &[CountsJob<'_>],
+    s: &Settings,
+) -> Vec<Result<CiResult, BootstrapError>> {
+    jobs.par_iter()
+        .map(|j| confidence_interval_from_counts(j, s))
+        .collect()
+}
+
+fn interval_of(units: &Units, layout: Layout, s: &Settings) -> Result<CiResult, BootstrapError> {
     let stat = |t: &[u64]| layout.eval(t);
     let estimate = layout.eval(&units.observed_totals());
-    let dist = resample::distribution(&units, &stat, s.n_resamples, s.seed, s.sampler);
+    let dist = resample::distribution(units, &stat, s.n_resamples, s.seed, s.sampler);
     let mut dist = interval::Dist::new(dist);
     let accel = match s.method {
-        CiMethod::Bca => interval::acceleration(&resample::jackknife(&units, &stat)),
+        CiMethod::Bca => interval::acceleration(&resample::jackknife(units, &stat)),
         CiMethod::Percentile => 0.0,
     };
     let (low, high) = interval::interval(&mut dist, estimate, accel, s.confidence, s.method);
@@ -257,7 +321,7 @@ pub fn confidence_interval(job: &Job<'_>, s: &Settings) -> Result<CiResult, Boot
         high,
         n_units: units.n_units(),
         n_profiles: units.n_profiles(),
-        sampler: s.sampler.resolve(&units),
+        sampler: s.sampler.resolve(units),
     })
 }
 

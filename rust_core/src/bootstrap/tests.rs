@@ -129,6 +129,46 @@ fn singleton_groups_give_the_same_bits_as_no_groups() {
 }
 
 #[test]
+fn counts_give_the_same_bits_as_the_samples() {
+    let (t, p) = run(400, 4, 21);
+    let counts = Confusion::from_codes(&t, &p, 4).unwrap().counts().to_vec();
+    for kind in KINDS {
+        for method in [CiMethod::Percentile, CiMethod::Bca] {
+            let s = settings(300, method);
+            let job = Job {
+                truth: &t,
+                pred: &p,
+                n_classes: 4,
+                kind,
+                groups: None,
+            };
+            let by_counts = CountsJob {
+                counts: &counts,
+                n_classes: 4,
+                kind,
+            };
+            assert_eq!(
+                confidence_interval(&job, &s).unwrap(),
+                confidence_interval_from_counts(&by_counts, &s).unwrap(),
+                "{kind:?} {method:?}"
+            );
+        }
+    }
+    let empty = vec![0u64; 20];
+    let bad = CountsJob {
+        counts: &empty,
+        n_classes: 4,
+        kind: MetricKind::Acc,
+    };
+    assert!(confidence_interval_from_counts(&bad, &settings(10, CiMethod::Percentile)).is_err());
+    let short = CountsJob {
+        counts: &counts[..5],
+        ..bad
+    };
+    assert!(confidence_interval_from_counts(&short, &settings(10, CiMethod::Percentile)).is_err());
+}
+
+#[test]
 fn clusters_widen_the_interval() {
     // 50 subjects of 20 samples each, all right or all wrong: the effective sample is 50.
     let t = vec![0i64; 1000];

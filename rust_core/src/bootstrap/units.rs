@@ -46,6 +46,19 @@ impl Units {
         b.finish()
     }
 
+    /// Units of one observation each, given as the number of observations of each feature:
+    /// the same units as [`Units::from_samples`] with `per_unit = 1` over any sequence holding
+    /// feature `f` `weights[f]` times (the order of samples never matters).
+    pub fn from_feature_weights(weights: &[u64]) -> Self {
+        let mut b = Builder::new(weights.len());
+        for (f, &w) in weights.iter().enumerate() {
+            if w > 0 {
+                b.push(vec![(f as u32, 1)], w);
+            }
+        }
+        b.finish()
+    }
+
     /// Cluster units: every sample with the same group id is one unit, whose profile is the sum of
     /// its samples' features. `groups.len()` must be `features.len() / per_unit`.
     pub fn from_groups(
@@ -171,6 +184,15 @@ mod tests {
         assert_eq!(u.n_units(), 5);
         assert_eq!(u.profile(2), &[(2, 1)]);
         assert_eq!(u.observed_totals(), vec![1, 1, 3]);
+    }
+
+    #[test]
+    fn feature_weights_equal_the_samples_they_count() {
+        let f = [4u32, 1, 1, 0, 4, 4];
+        assert_eq!(
+            Units::from_feature_weights(&[1, 2, 0, 0, 3]),
+            Units::from_samples(&f, 1, 5)
+        );
     }
 
     #[test]

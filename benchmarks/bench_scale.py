@@ -1,0 +1,208 @@
+"""Scoring at scale: 1M, 10M and (with --100m) 100M predictions, against a plain polars streaming
+group-by computing per-run accuracy over the same file (the peer), each in a fresh process
+for its wall time and peak memory.
+
+The 10M file is the released predictions (../shared/data) repeated until it holds about 10.2
+million rows, each copy under distinct run names, in one Parquet file; without the released
+data, synthetic runs of the same shape stand in. The 100M input is a folder of ten such files
+(written to a private temporary folder and deleted afterwards).
+
+    python3 benchmarks/run.py scale            # 1M and 10M
+    python3 benchmarks/run.py scale --100m     # and 100M (a few minutes, about 2 GB of disk)
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from common import SHARED_DATA, Result
+
+TARGET_10M = 10_200_000
+RULES = "paper"
+
+
+def _status_kb(name: str) -> int:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(name + ":"):
+                return int(line.split()[1])
+    raise RuntimeError(name)
+
+
+def _child(job: str, path: str, q: Any) -> None:
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import polars as pl
+
+    from ger_replay.io import scan  # imports are not charged to the job
+    from ger_replay.score import stream
+
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
+    before = _status_kb("VmRSS")
+    t0 = time.perf_counter()
+    if job == "peer":
+        src = pl.scan_parquet(Path(path) / "*.parquet" if Path(path).is_dir() else path)
+        out = (
+            src.group_by("run")
+            .agg((pl.col("pred") == pl.col("gt")).mean().alias("acc"))
+            .collect(engine="streaming")
+        )
+        n = out.height
+    else:
+        got = scan.scan([Path(path)])
+        res = stream.score_sources(got.sources, RULES)
+        if job == "ours+bootstrap":
+            from ger_replay.stats.bootstrap import add_count_intervals
+
+            add_count_intervals(res.rows, res.confusion, 1000)
+        assert not got.errors and not res.errors, (got.errors, res.errors[:3])
+        n = len(res.rows)
+    elapsed = time.perf_counter() - t0
+    q.put((elapsed, max(_status_kb("VmHWM") - before, 0) / 1024.0, n))
+
+
+def measure(job: str, path: Path) -> tuple[float, float, int]:
+    """(seconds, peak MiB, runs) of one job in a fresh process."""
+    ctx = mp.get_context("spawn")
+    q = ctx.Queue()
+    p = ctx.Process(target=_child, args=(job, str(path), q))
+    p.start()
+    got = q.get(timeout=3600)
+    p.join()
+    return got
+
+
+def _base_table(tmp: Path) -> tuple[Any, str]:
+    """One copy of the predictions: the released sample, or synthetic runs of the same shape."""
+    import polars as pl
+
+    if SHARED_DATA.is_dir():
+        from ger_replay.io.released import import_results
+
+        df, errors = import_results(SHARED_DATA)
+        assert not errors, errors
+        return df, "released predictions"
+    import numpy as np
+
+    from ger_replay.io import table
+    from ger_replay.protocol import datasets
+    from ger_replay.protocol.rules import Rules
+
+    rng = np.random.default_rng(0)
+    frames = []
+    for key in ("affectnet", "dfew", "twitter1", "cmumosi", "abstract", "rafdb"):
+        ds = datasets.get(key)
+        lab = Rules(ds)
+        n = 1500
+        if ds.binary is datasets.Binary.SENTIMENT_SCORE:
+            gt = [str(x) for x in rng.choice([-2.0, -0.6, 0.0, 0.4, 1.8], n)]
+        else:
+            gt = [str(x) for x in rng.choice(ds.labels, n)]
+        rankings = [
+            [str(x) for x in rng.choice([*ds.labels, "Pain"], int(rng.integers(1, 4)))]
+            for _ in range(n)
+        ]
+        firsts = [lab.first_candidate(r) for r in rankings]
+        status = [table.OK if f else table.NO_CANDIDATE for f, _ in firsts]
+        frames.append(
+            table.run_frame(
+                {"run": f"{key}/synthetic", "dataset": key},
+                [f"s{i}" for i in range(n)],
+                gt,
+                rankings,
+                [f for f, _ in firsts],
+                status,
+                invented=[inv for _, inv in firsts],
+            )
+        )
+    return pl.concat(frames), "synthetic runs (../shared/data is absent)"
+
+
+def _write_copies(base: Any, copies: int, out: Path, prefix: str = "c") -> None:
+    """`copies` copies of `base` under distinct run names, streamed into one Parquet file."""
+    import polars as pl
+
+    k = pl.DataFrame({"copy": list(range(copies))}, schema={"copy": pl.Int32})
+    name = pl.lit(prefix) + pl.col("copy").cast(pl.String).str.zfill(5) + "/" + pl.col("run")
+    (
+        k.lazy()
+        .join(base.lazy(), how="cross")
+        .with_columns(name.alias("run"))
+        .select(base.columns)
+        .sink_parquet(out, engine="streaming")
+    )
+
+
+def run() -> list[Result]:
+    big = "--100m" in sys.argv
+    tmp = Path(tempfile.mkdtemp(prefix="ger-replay-bench-scale-"))
+    try:
+        base, what = _base_table(tmp)
+        per = base.height
+        sizes: list[tuple[str, Path, int]] = []
+        for label, rows in (("1M", TARGET_10M // 10), ("10M", TARGET_10M)):
+            copies = max(1, round(rows / per))
+            path = tmp / f"p{label}.parquet"
+            _write_copies(base, copies, path)
+            sizes.append((label, path, copies * per))
+        if big:
+            folder = tmp / "p100M"
+            folder.mkdir()
+            copies = max(1, round(TARGET_10M / per))
+            for i in range(10):
+                _write_copies(base, copies, folder / f"part-{i:02d}.parquet", prefix=f"p{i}c")
+            sizes.append(("100M", folder, 10 * copies * per))
+        out: list[Result] = []
+        growth = []
+        for label, path, rows in sizes:
+            ours_s, ours_mb, runs = measure("ours", path)
+            peer_s, peer_mb, peer_runs = measure("peer", path)
+            assert runs == peer_runs, (runs, peer_runs)
+            growth.append((label, rows, runs, ours_s, ours_mb, peer_s, peer_mb))
+            out.append(
+                Result(
+                    f"score {label} predictions ({rows:,} rows, {runs:,} runs)",
+                    ours_s,
+                    "polars group-by accuracy",
+                    peer_s,
+                    ours_mb,
+                    peer_mb,
+                    note=f"{what}; rules {RULES}; one Parquet file"
+                    if path.is_file()
+                    else f"{what}; rules {RULES}; a folder of 10 Parquet files",
+                )
+            )
+        label, path, rows = sizes[1]
+        boot_s, boot_mb, runs = measure("ours+bootstrap", path)
+        out.append(
+            Result(
+                f"score --bootstrap 1000, {label} ({runs:,} runs)",
+                boot_s,
+                "polars group-by accuracy",
+                growth[1][5],
+                boot_mb,
+                growth[1][6],
+                note="intervals from each run's confusion counts",
+            )
+        )
+        print("\nscale: how time and memory grow", file=sys.stderr)
+        print(
+            f"{'size':>5} {'rows':>12} {'runs':>7} {'ours s':>8} {'ours MiB':>9} "
+            f"{'peer s':>8} {'peer MiB':>9} {'time x':>7} {'mem x':>6}",
+            file=sys.stderr,
+        )
+        for label, rows, runs, os_, om, ps, pm in growth:
+            print(
+                f"{label:>5} {rows:>12,} {runs:>7,} {os_:>8.2f} {om:>9.0f} {ps:>8.2f} {pm:>9.0f} "
+                f"{os_ / ps:>7.1f} {om / pm:>6.1f}",
+                file=sys.stderr,
+            )
+        return out
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
