@@ -382,9 +382,9 @@ def _score_dataset(
         )
         sc_counts = status_counts[rid]
         row["status_counts"] = {s: sc_counts[s] for s in table.STATUSES if s in sc_counts}
-        row.update(ci_low=None, ci_high=None, **flags(sc_counts, meta[rid].get("synthetic")))
-        for k in ROW_META:
-            row[k] = meta[rid].get(k)
+        row["ci_low"] = row["ci_high"] = None
+        row.update({k: meta[rid].get(k) for k in ROW_META})
+        row.update(flags(sc_counts, meta[rid].get("synthetic")))
         out.append((rid, row, cm[i]))
     return out
 
