@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -107,7 +108,7 @@ def test_a_second_process_is_refused_and_settings_must_match(
         manifest,
         run,
         RequestSettings(model="simulated-model"),
-        base_url="http://127.0.0.1:9/v1",
+        base_url=rundir.read_meta(run)["endpoint"],
         batch_size=3,
         progress=False,
     )
@@ -117,13 +118,16 @@ def test_a_second_process_is_refused_and_settings_must_match(
         "sfew2",
         manifest,
         run,
-        RequestSettings(model="other-model"),
-        base_url="http://127.0.0.1:9/v1",
+        RequestSettings(model="other-model", color="gray"),
+        base_url=rundir.read_meta(run)["endpoint"],
         batch_size=3,
         progress=False,
+        allow_endpoint_change=True,
     )
-    with pytest.raises(GerReplayError, match="model: recorded 'simulated-model'"):
+    with pytest.raises(GerReplayError, match="color: recorded 'rgb', asked 'gray'"):
         recorder.record(other)
+    with pytest.raises(GerReplayError, match=r"with model 'simulated-model'.*model 'other-model'"):
+        recorder.record(replace(other, allow_endpoint_change=False))
 
 
 def test_transient_faults_are_retried_and_kept_out_of_cassettes(tmp_path: Path) -> None:

@@ -3,8 +3,9 @@
 From the predictions table (any source): samples refused, malformed (count mismatch, unparseable),
 unanswered, answered with no candidate label, and the attempts they took. From the calls a load
 read from recorded run folders (docs/run-format.md) as well: the calls made, retries, the deepest
-split, transient failures, the refusal wordings the answers used, and the tokens the run used
-(the `usage` fields of the recorded responses). Nothing here reads a file.
+split, transient failures, the refusal wordings the answers used, the tokens the run used (the
+`usage` fields of the recorded responses) and what they cost at the run's price (record/cost.py's
+prices, kept in run.json). Nothing here reads a file.
 """
 
 from __future__ import annotations
@@ -54,6 +55,9 @@ CALL_SCHEMA: dict[str, pl.DataType] = {
     "batches_failed": pl.Int64(),
     "unanswered": pl.Int64(),
     **{t: pl.Int64() for t in TOKEN_FIELDS},
+    #: dollars spent by the recorded answers at the run's price (null: no price known)
+    "spent_usd": pl.Float64(),
+    "price": pl.String(),
 }
 
 WORDING_SCHEMA: dict[str, pl.DataType] = {
@@ -147,6 +151,13 @@ def run_calls(recorded: RecordedCalls) -> RunCalls:
                 key = wording(text) if text is not None else _rejection(resp)
                 wordings[key] = wordings.get(key, 0) + 1
     row.update(tokens)
+    from ger_replay.record import cost
+
+    price = cost.from_meta(recorded.meta)
+    row["spent_usd"] = (
+        price.cost(tokens["prompt_tokens"], tokens["completion_tokens"]) if price else None
+    )
+    row["price"] = price.label() if price else None
     return RunCalls(row, wordings)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from ger_replay._version import __version__
-from ger_replay.cli import analyses, browse, common, compare, parse, record, score, share
+from ger_replay.cli import analyses, browse, common, compare, manifest, parse, record, score, share
 
 
 class _Group(click.Group):
@@ -40,6 +40,7 @@ COMMANDS: tuple[click.Command, ...] = (
     share.export_cmd,
     browse.runs_cmd,
     browse.show_cmd,
+    manifest.manifest_cmd,
     record.record_cmd,
     record.replay_cmd,
     record.simulate_cmd,

@@ -86,9 +86,11 @@ def answer_text(response: Mapping[str, Any]) -> str | None:
         return None
     s = response["body"]["string"]
     try:
-        data = json.loads(s)
-        content = data["choices"][0]["message"]["content"]
-    except (ValueError, KeyError, IndexError, TypeError, RecursionError):
+        message = json.loads(s)["choices"][0]["message"]
+        content = message["content"]
+        if content is None:  # structured outputs: a refusal comes in its own field
+            content = message.get("refusal")
+    except (ValueError, KeyError, IndexError, TypeError, AttributeError, RecursionError):
         return None  # a hostile answer (absurdly nested, say) is an unparseable one
     return content if isinstance(content, str) else None
 

@@ -4,6 +4,7 @@ version that recorded it and the one that exported it)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -19,6 +20,14 @@ PROVENANCE: dict[str, pl.DataType] = {
     "max_tries": pl.Int32(),
     "temperature": pl.Float64(),
     "max_tokens": pl.Int32(),
+    "token_field": pl.String(),
+    "response_format": pl.String(),
+    #: the request parameters as given (`--param`), as JSON
+    "params": pl.String(),
+    #: the full test set's size when the run is a subset (`record --limit`), else null
+    "subset_of": pl.Int64(),
+    #: every endpoint and model of a run resumed elsewhere, as JSON; null for one endpoint
+    "endpoints": pl.String(),
     "seed": pl.Int64(),
     "created": pl.String(),
     "synthetic": pl.Boolean(),
@@ -39,6 +48,8 @@ _FROM_RUN = {
     "max_tries": "max_tries",
     "temperature": "temperature",
     "max_tokens": "max_tokens",
+    "token_field": "token_field",
+    "response_format": "response_format",
     "seed": "seed",
     "created": "created",
     "synthetic": "synthetic",
@@ -56,9 +67,29 @@ def of_run(
         from ger_replay.io.scrub import clean_url
 
         out["endpoint"] = clean_url(out["endpoint"])
+    params = meta.get("params")
+    out["params"] = json.dumps(params, sort_keys=True) if isinstance(params, dict) else None
+    subset = meta.get("subset")
+    out["subset_of"] = subset.get("of") if isinstance(subset, dict) else None
+    out["endpoints"] = _endpoints(meta.get("endpoints"))
     out["bundle"] = bundle
     out["bundle_sha256"] = bundle_sha256
     return out
+
+
+def _endpoints(used: Any) -> str | None:
+    """Every endpoint and model of a run resumed elsewhere, as JSON (URLs cleaned again: a
+    run.json from elsewhere may keep credentials); None for a run of one endpoint."""
+    if not isinstance(used, list) or len(used) < 2:
+        return None
+    from ger_replay.io.scrub import clean_url
+
+    pairs = [
+        {"endpoint": clean_url(str(e.get("endpoint") or "")), "model": e.get("model")}
+        for e in used
+        if isinstance(e, dict)
+    ]
+    return json.dumps(pairs)
 
 
 def with_provenance(df: pl.DataFrame, prov: Mapping[str, Any]) -> pl.DataFrame:

@@ -64,12 +64,29 @@ def cassette_path(run_dir: Path, batch: str) -> Path:
     return run_dir / CASSETTES / f"{batch}.json"
 
 
-def batches(order: Sequence[str], batch_size: int) -> list[tuple[str, list[str]]]:
-    """(batch id, sample ids) of a run: batch i holds order[i*size:(i+1)*size]."""
-    return [
-        (batch_id(i), list(order[s : s + batch_size]))
-        for i, s in enumerate(range(0, len(order), batch_size))
-    ]
+def batches(
+    order: Sequence[str], batch_size: int, segments: Sequence[int] | None = None
+) -> list[tuple[str, list[str]]]:
+    """(batch id, sample ids) of a run: batch i holds order[i*size:(i+1)*size]. A run that grew
+    (`record --limit`, then a larger run) has `segments`, the lengths of the consecutive parts
+    of `order` added each time: each part is cut into batches on its own, numbered on."""
+    if not segments:
+        segments = [len(order)]
+    if any(n < 0 for n in segments) or sum(segments) != len(order):
+        raise InputError(f"segments {list(segments)} do not add up to the {len(order)} samples")
+    out: list[tuple[str, list[str]]] = []
+    start = 0
+    for n in segments:
+        part = order[start : start + n]
+        for s in range(0, n, batch_size):
+            out.append((batch_id(len(out)), list(part[s : s + batch_size])))
+        start += n
+    return out
+
+
+def run_batches(meta: Mapping[str, Any]) -> list[tuple[str, list[str]]]:
+    """The batches of a run from its run.json."""
+    return batches(meta["sample_order"], int(meta["batch_size"]), meta.get("segments"))
 
 
 def write_meta(run_dir: Path, meta: Mapping[str, Any]) -> None:

@@ -41,6 +41,8 @@ class RecordedCalls:
     run_dir: Path
     events: list[dict[str, Any]]
     responses: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    #: the run's run.json (its price among others)
+    meta: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -268,7 +270,7 @@ def read_run(run_dir: Path, labels: Mapping[str, str] | None = None) -> RunRead:
     recorded_calls = None
     if events is not None:
         responses = {f"{rundir.CASSETTES}/{n}": r for n, _, r in recorded}
-        recorded_calls = RecordedCalls(name, run_dir, events, responses)
+        recorded_calls = RecordedCalls(name, run_dir, events, responses, dict(meta))
     return RunRead(df, errors, meta, recorded_calls)
 
 
@@ -278,7 +280,7 @@ def _add_failed_reasons(
     """Samples never sent, of a batch given up, take the journal's reason."""
     if not failed:
         return
-    for b, ids in rundir.batches(meta["sample_order"], int(meta["batch_size"])):
+    for b, ids in rundir.run_batches(meta):
         if b in failed:
             for sid in ids:
                 i = index.get(sid)

@@ -64,6 +64,13 @@ RUN_FIELDS: dict[str, Field] = {
     "max_tries": Field(_INT, read=True),
     "temperature": Field((int, float)),
     "max_tokens": Field(_INT),
+    "token_field": Field(_STR),
+    "response_format": Field(_STR),
+    "params": Field((dict,)),
+    "endpoints": Field((list,)),
+    "subset": Field((dict,)),
+    "segments": Field((list,)),
+    "price": Field((dict,)),
     "seed": Field(_INT),
     "sample_order": Field((list,), read=True),
     "tool_version": Field(_STR),
@@ -221,6 +228,12 @@ def check_readable(meta: Mapping[str, Any], name: str | Path) -> None:
         raise InputError("; ".join(problems), name)
     if meta["batch_size"] < 1 or meta["max_tries"] < 1:
         raise InputError("batch_size and max_tries must be at least 1", name)
+    seg = meta.get("segments")
+    if seg is not None and (
+        not all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in seg)
+        or sum(seg) != len(meta["sample_order"])
+    ):
+        raise InputError("'segments' must be counts adding up to len(sample_order)", name)
 
 
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")

@@ -14,7 +14,7 @@ from ger_replay.io import journal, rundir
 from ger_replay.protocol.datasets import Dataset
 from ger_replay.protocol.settings import RequestSettings, Sample
 from ger_replay.protocol.status import Status
-from ger_replay.record import cassettes, strategy
+from ger_replay.record import cassettes, cost, provenance, strategy
 from ger_replay.record.client import (
     CallStopped,
     Client,
@@ -42,6 +42,8 @@ class Stats:
     rate_limited: int = 0
     answered: int = 0
     unanswered: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
     #: calls in flight abandoned after a stop's grace period (not recorded)
     abandoned: int = 0
     started: float = field(default_factory=time.monotonic)
@@ -67,6 +69,9 @@ class RecordSummary:
     skipped: int
     stats: Stats
     errors: list[str] = field(default_factory=list)
+    subset: dict[str, int] | None = None
+    price: cost.Price | None = None
+    notes: list[str] = field(default_factory=list)
     #: the signal that stopped the run (SIGINT, SIGTERM), if one did
     interrupted: int | None = None
 
@@ -158,10 +163,13 @@ class BatchRunner:
             it = old.pop(key, None)
             if it is not None:
                 event["replayed"] = True
+                event["endpoint"], event["model"] = provenance.of_interaction(it)
                 self.stats.add(replayed=1)
             else:
                 messages = build_messages(self.ds, [self.by_id[s] for s in samples], self.settings)
                 body = request_body(self.settings, messages)
+                event["endpoint"] = provenance.clean(self.client.base_url)
+                event["model"] = self.settings.model
 
                 def transient(t: Transient) -> None:
                     self.stats.add(retries=1, rate_limited=int(t.kind == "rate_limited"))
@@ -170,6 +178,7 @@ class BatchRunner:
                             "event": "call",
                             "batch": batch,
                             **meta,
+                            **{k: event[k] for k in ("endpoint", "model")},
                             "outcome": t.kind,
                             "status_code": t.status,
                             "retry_after": t.retry_after,
@@ -188,8 +197,7 @@ class BatchRunner:
                 self.log.write(
                     {"event": "response", "batch": batch, **meta, "record": cassettes.to_record(it)}
                 )
-                event["seconds"] = round(raw.seconds, 3)
-                self.stats.add(calls=1)
+                self._paid(raw, event)
             recorded.append(it)
             if "replayed" not in event:
                 cassettes.write(path, recorded, batch)
@@ -217,6 +225,12 @@ class BatchRunner:
             }
         )
         return result
+
+    def _paid(self, raw: RawCall, event: dict[str, Any]) -> None:
+        """Counts a call that reached an answer, with the tokens its usage reports."""
+        event["seconds"] = round(raw.seconds, 3)
+        used = cost.usage_of(raw.content) if raw.status == 200 else (0, 0)
+        self.stats.add(calls=1, prompt_tokens=used[0], completion_tokens=used[1])
 
 
 class Stopped(Exception):

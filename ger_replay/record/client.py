@@ -28,6 +28,7 @@ import openai
 from ger_replay.errors import GerReplayError
 from ger_replay.io import scrub
 from ger_replay.io.neutral import terminal
+from ger_replay.record.endpoint import create_kwargs
 
 KEY_ENV = "OPENAI_API_KEY"
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
@@ -242,7 +243,7 @@ class Client:
             self._check_stop()
             t0 = time.monotonic()
             try:
-                resp = self.openai.chat.completions.with_raw_response.create(**body)
+                resp = self.openai.chat.completions.with_raw_response.create(**create_kwargs(body))
                 self.limiter.relax()
                 return _raw(resp.http_response, time.monotonic() - t0)
             except openai.BadRequestError as e:

@@ -23,6 +23,7 @@ from ger_replay.errors import InputError
 from ger_replay.io import journal, rundir, scrub
 from ger_replay.protocol.datasets import Dataset
 from ger_replay.protocol.settings import RequestSettings, Sample
+from ger_replay.record import checks, cost, provenance
 from ger_replay.record.batches import (
     STOP_GRACE,
     BatchRunner,
@@ -32,8 +33,9 @@ from ger_replay.record.batches import (
     Stopped,
 )
 from ger_replay.record.client import Client, TransientExhausted
+from ger_replay.record.dryrun import Plan, plan
+from ger_replay.record.preflight import PreflightResult
 from ger_replay.record.setup import (
-    Plan,
     RecordOptions,
     answer_status,
     default_batch_size,
@@ -41,7 +43,6 @@ from ger_replay.record.setup import (
     new_meta,
     open_run,
     options,
-    plan,
     request_body,
     resolve,
     settings_from_meta,
@@ -54,10 +55,11 @@ def record(opts: RecordOptions, client: Client | None = None) -> RecordSummary:
     for the next resume and reported in the summary."""
     ds, settings, size = resolve(opts)
     samples = load_samples(opts, ds, settings.modality)
+    checked = checks.before(opts, ds, settings.model, samples, client is None)
     stop = threading.Event()
     with rundir.locked(opts.out), _stop_on_signals(stop) as caught:
         try:
-            return _record_locked(opts, ds, settings, size, samples, client, stop, caught)
+            return _record_locked(opts, ds, settings, size, samples, client, stop, caught, checked)
         except OSError as e:
             raise InputError(
                 f"cannot write to the run folder: {e.strerror or e}; the run stopped and every "
@@ -76,10 +78,11 @@ def _record_locked(
     client: Client | None,
     stop: threading.Event,
     caught: list[int],
+    checked: PreflightResult | None = None,
 ) -> RecordSummary:
     meta = open_run(opts, ds, settings, size, samples)
     by_id = {s.sample_id: s for s in samples}
-    all_batches = rundir.batches(meta["sample_order"], meta["batch_size"])
+    all_batches = rundir.run_batches(meta)
     log_path = opts.out / rundir.JOURNAL
     events = journal.read(log_path)
     done = journal.finished_batches(events)
@@ -90,6 +93,7 @@ def _record_locked(
     if client is None:
         client = Client(
             opts.base_url,
+            api_key=checks.api_key(opts),
             rpm=opts.rpm,
             tpm=opts.tpm,
             timeout=opts.timeout,
@@ -101,7 +105,16 @@ def _record_locked(
     stats = Stats()
     errors: list[str] = []
     with journal.Journal(log_path) as log, _closing(client, own_client):
-        log.write({"event": "open", "pid": os.getpid(), "resume": bool(done)})
+        log.write(
+            {
+                "event": "open",
+                "pid": os.getpid(),
+                "resume": bool(done),
+                "endpoint": provenance.clean(client.base_url),
+                "model": settings.model,
+                "preflight": checked.as_event() if checked is not None else None,
+            }
+        )
         runner = BatchRunner(
             opts.out, ds, settings, meta["max_tries"], by_id, client, log, stats, stop, paid
         )
@@ -121,6 +134,9 @@ def _record_locked(
         stats=stats,
         errors=errors,
         interrupted=caught[0] if caught else None,
+        subset=meta.get("subset"),
+        price=cost.from_meta(meta),
+        notes=[checked.note] if checked is not None and checked.note else [],
     )
 
 
@@ -249,6 +265,19 @@ def summary_lines(s: RecordSummary) -> list[str]:
         f"samples answered {st.answered}, unanswered {st.unanswered}",
         f"request rate: {st.rate_per_min:.1f}/min",
     ]
+    lines.append(
+        cost.spent_line(s.price, st.prompt_tokens, st.completion_tokens, "spent this session")
+    )
+    if s.skipped or st.replayed:
+        _, p, c = cost.run_usage(s.run_dir)
+        lines.append(cost.spent_line(s.price, p, c, "spent by the whole run"))
+    lines.extend(f"note: {n}" for n in s.notes)
+    if s.subset:
+        lines.append(
+            f"subset: {s.subset['n']} of {s.subset['of']} samples (class-stratified, seed "
+            f"{s.subset['seed']}); record again without --limit (or a larger one) into this "
+            "folder to add the rest"
+        )
     if s.interrupted is not None:
         lines.append(f"stopped by {signal.Signals(s.interrupted).name}: no new request was made")
         if st.abandoned:

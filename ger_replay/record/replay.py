@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import socket
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +19,9 @@ from vcr.errors import CannotOverwriteExistingCassetteException
 from ger_replay.errors import GerReplayError, InputError
 from ger_replay.io import journal, rundir
 from ger_replay.protocol import datasets
-from ger_replay.record import cassettes, strategy
+from ger_replay.protocol.settings import RequestSettings
+from ger_replay.record import cassettes, provenance, strategy
+from ger_replay.record.endpoint import create_kwargs
 from ger_replay.record.setup import answer_status, request_body, settings_from_meta
 
 
@@ -60,7 +62,7 @@ class ReplaySummary:
 
 def _batches_to_replay(run_dir: Path, meta: dict[str, Any]) -> list[tuple[str, list[str]]]:
     """Finished batches (by the journal; without a journal, every batch with a cassette)."""
-    all_batches = rundir.batches(meta["sample_order"], int(meta["batch_size"]))
+    all_batches = rundir.run_batches(meta)
     events = journal.read(run_dir / rundir.JOURNAL)
     if events:
         done = journal.finished_batches(events)
@@ -93,11 +95,12 @@ def replay(run_dir: Path, manifest: Path, base_url: str | None = None) -> Replay
     expected = {b: cassettes.read(rundir.cassette_path(run_dir, b)) for b, _ in todo}
     vcr = cassettes.make_vcr("none")
     url = base_url or meta.get("endpoint") or "https://api.openai.com/v1"
-    client = openai.OpenAI(api_key="replay-needs-no-key", base_url=url, max_retries=0)
+    targets = _Targets(url, settings, meta)
     cassette_dir = str(run_dir / rundir.CASSETTES)
     with network_blocked(), vcr.use_cassette(cassette_dir, allow_playback_repeats=False):
         for batch, ids in todo:
             made: list[tuple[list[str], str, int]] = []
+            by_key = {_call_key(i.meta): i for i in expected[batch]}
 
             def call(
                 ss: tuple[str, ...],
@@ -105,9 +108,11 @@ def replay(run_dir: Path, manifest: Path, base_url: str | None = None) -> Replay
                 attempt: int,
                 batch: str = batch,
                 made: list[tuple[list[str], str, int]] = made,
+                by_key: dict[tuple[tuple[str, ...], str, int], cassettes.Interaction] = by_key,
             ) -> str:
                 messages = build_messages(ds, [samples[s] for s in ss], settings)
-                body = request_body(settings, messages)
+                use, http_client = targets.of(by_key.get((ss, split, attempt)))
+                body = request_body(use, messages)
                 where = f"batch {batch}, split {split or '(whole)'}, attempt {attempt}"
                 missing = ReplayMismatch(
                     f"no recording for the request of {where} "
@@ -116,7 +121,9 @@ def replay(run_dir: Path, manifest: Path, base_url: str | None = None) -> Replay
                     run_dir,
                 )
                 try:
-                    resp = client.chat.completions.with_raw_response.create(**body)
+                    resp = http_client.chat.completions.with_raw_response.create(
+                        **create_kwargs(body)
+                    )
                     http = resp.http_response
                 except CannotOverwriteExistingCassetteException:
                     raise _explained(missing, ss, body, expected[batch]) from None
@@ -127,10 +134,7 @@ def replay(run_dir: Path, manifest: Path, base_url: str | None = None) -> Replay
                     raise _explained(missing, ss, body, expected[batch]) from None
                 made.append((list(ss), split, attempt))
                 text = cassettes.answer_text(
-                    {
-                        "status": {"code": http.status_code},
-                        "body": {"string": http.content},
-                    }
+                    {"status": {"code": http.status_code}, "body": {"string": http.content}}
                 )
                 return answer_status(http.status_code, text, len(ss), labels)
 
@@ -140,7 +144,7 @@ def replay(run_dir: Path, manifest: Path, base_url: str | None = None) -> Replay
             out.calls += len(made)
             out.answered += res.answered
             out.unanswered += len(res.unanswered)
-    client.close()
+    targets.close()
     return out
 
 
@@ -181,6 +185,37 @@ def _explained(
         "image digests or texts differ from the recorded request)",
         e.path,
     )
+
+
+def _call_key(meta: dict[str, Any]) -> tuple[tuple[str, ...], str, int]:
+    return (tuple(meta["samples"]), str(meta.get("split", "")), int(meta["attempt"]))
+
+
+class _Targets:
+    """The settings and client of each call: the run's; for a run resumed against another
+    endpoint or model (run.json `endpoints`), those its cassette entry was recorded with."""
+
+    def __init__(self, url: str, settings: RequestSettings, meta: dict[str, Any]) -> None:
+        self.url, self.settings = url, settings
+        self.mixed = provenance.mixed(meta)
+        self.clients: dict[str, openai.OpenAI] = {}
+
+    def client(self, base: str) -> openai.OpenAI:
+        if base not in self.clients:
+            self.clients[base] = openai.OpenAI(
+                api_key="replay-needs-no-key", base_url=base, max_retries=0
+            )
+        return self.clients[base]
+
+    def of(self, it: cassettes.Interaction | None) -> tuple[RequestSettings, openai.OpenAI]:
+        if not self.mixed or it is None:
+            return self.settings, self.client(self.url)
+        endpoint, model = provenance.of_interaction(it)
+        return replace(self.settings, model=model or self.settings.model), self.client(endpoint)
+
+    def close(self) -> None:
+        for c in self.clients.values():
+            c.close()
 
 
 def _same_calls(

@@ -1,5 +1,6 @@
 """What a recording is set up from: the options, the request settings as run.json keeps them,
-the seeded sample order, the run folder opened or resumed, and the plan `--dry-run` shows."""
+the seeded sample order, and the run folder opened, resumed or grown (the plan `--dry-run` shows
+is in dryrun.py)."""
 
 from __future__ import annotations
 
@@ -11,15 +12,13 @@ from pathlib import Path
 from typing import Any
 
 from ger_replay.errors import InputError
-from ger_replay.io import journal, rundir
+from ger_replay.io import rundir
 from ger_replay.protocol import datasets
 from ger_replay.protocol.datasets import Dataset, Task
 from ger_replay.protocol.settings import RequestSettings, Sample
 from ger_replay.protocol.status import Status
-from ger_replay.record import cassettes, strategy
-from ger_replay.record.client import (
-    estimate_tokens,
-)
+from ger_replay.record import cassettes, cost, provenance
+from ger_replay.record.endpoint import check_params, default_base_url
 
 RESUME_KEYS = (
     "dataset",
@@ -35,6 +34,9 @@ RESUME_KEYS = (
     "max_tries",
     "temperature",
     "max_tokens",
+    "token_field",
+    "response_format",
+    "params",
 )
 REJECTED = Status.REJECTED.value
 
@@ -55,7 +57,7 @@ class RecordOptions:
     manifest: Path
     out: Path
     settings: RequestSettings = field(default_factory=RequestSettings)
-    base_url: str = "https://api.openai.com/v1"
+    base_url: str = field(default_factory=default_base_url)
     batch_size: int | None = None
     max_tries: int = 3
     rpm: float | None = None
@@ -70,6 +72,16 @@ class RecordOptions:
     synthetic: bool = False
     note: str = ""
     progress: bool = True
+    #: check the endpoint (GET /models) before the first batch of a run with work left
+    preflight: bool = True
+    #: let a resume continue against another endpoint or model (run.json lists them all)
+    allow_endpoint_change: bool = False
+    #: a seeded, class-stratified subset of this many samples (`record --limit`, subset.py)
+    limit: int | None = None
+    #: dollars per million tokens (`--price`); None: run.json's, else the table's (cost.py)
+    price: cost.Price | None = None
+    #: the environment variable holding the endpoint's key (a sweep's model may name another)
+    key_env: str = "OPENAI_API_KEY"
 
 
 def answer_status(raw_status: int, text: str | None, n: int, labels: Sequence[str]) -> str:
@@ -84,12 +96,16 @@ def answer_status(raw_status: int, text: str | None, n: int, labels: Sequence[st
 
 
 def request_body(settings: RequestSettings, messages: list[dict[str, Any]]) -> dict[str, Any]:
-    return {
-        "model": settings.model,
-        "messages": messages,
-        "temperature": settings.temperature,
-        "max_tokens": settings.max_tokens,
-    }
+    from ger_replay.record.endpoint import body_fields
+
+    fields = body_fields(
+        settings.temperature,
+        settings.max_tokens,
+        settings.resolved_token_field,
+        settings.response_format,
+        settings.params,
+    )
+    return {"model": settings.model, "messages": messages, **fields}
 
 
 def sample_order(ids: Sequence[str], seed: int, repeat: int) -> list[str]:
@@ -99,8 +115,22 @@ def sample_order(ids: Sequence[str], seed: int, repeat: int) -> list[str]:
     return order
 
 
+def _sent_limits(settings: RequestSettings) -> tuple[float | None, int, str]:
+    """The temperature, token limit and its field the body carries: a parameter's when it gives
+    a number (run.json's typed fields hold numbers; anything else stays in `params` only)."""
+    p = settings.params
+    t = p.get("temperature", settings.temperature)
+    if t is not None and (isinstance(t, bool) or not isinstance(t, int | float)):
+        t = settings.temperature
+    for f in ("max_completion_tokens", "max_tokens"):
+        if isinstance(p.get(f), int) and not isinstance(p.get(f), bool):
+            return t, int(p[f]), f
+    return t, settings.max_tokens, settings.resolved_token_field
+
+
 def settings_meta(settings: RequestSettings) -> dict[str, Any]:
     builtin = settings.template in ("1", "2", "3")
+    temperature, max_tokens, token_field = _sent_limits(settings)
     return {
         "model": settings.model,
         "template": settings.template if builtin else "file",
@@ -109,8 +139,11 @@ def settings_meta(settings: RequestSettings) -> dict[str, Any]:
         "frame_plan": settings.frame_plan,
         "color": settings.color,
         "modality": settings.modality,
-        "temperature": settings.temperature,
-        "max_tokens": settings.max_tokens,
+        "temperature": temperature,
+        "max_tokens": max_tokens,
+        "token_field": token_field,
+        "response_format": settings.response_format or "text",
+        "params": dict(settings.params),
     }
 
 
@@ -126,9 +159,22 @@ def settings_from_meta(meta: Mapping[str, Any]) -> RequestSettings:
         color=meta["color"],
         modality=meta["modality"],
         frame_plan=meta.get("frame_plan", d.frame_plan),
-        temperature=float(meta.get("temperature", d.temperature)),
+        temperature=_temperature(meta, d.temperature),
         max_tokens=int(meta.get("max_tokens", d.max_tokens)),
+        # runs recorded before these fields existed sent max_tokens and free text
+        token_field=str(meta.get("token_field") or "max_tokens"),
+        response_format=meta.get("response_format") or "text",
+        params=check_params(meta.get("params") or {}, "run.json params"),
     )
+
+
+def _temperature(meta: Mapping[str, Any], default: float | None) -> float | None:
+    """run.json's temperature: absent in old runs (the default), null when none was sent; a
+    temperature given as a parameter is sent from `params`."""
+    if "temperature" in (meta.get("params") or {}) or "temperature" not in meta:
+        return default
+    t = meta["temperature"]
+    return None if t is None else float(t)
 
 
 def resolve(opts: RecordOptions) -> tuple[Dataset, RequestSettings, int]:
@@ -191,12 +237,17 @@ def open_run(
     out = opts.out
     if rundir.is_run_dir(out):
         meta = rundir.read_meta(out)
+        changed = provenance.check_resume(
+            meta, opts.base_url, settings.model, opts.allow_endpoint_change, out / rundir.RUN_JSON
+        )
+        meta = changed or meta
         want = {**settings_meta(settings), "dataset": ds.key, "repeat": opts.repeat}
         want.update(batch_size=size, max_tries=opts.max_tries)
+        had = {**meta, **settings_meta(settings_from_meta(meta))}
         diff = [
-            f"{k}: recorded {meta.get(k)!r}, asked {want[k]!r}"
+            f"{k}: recorded {had.get(k)!r}, asked {want[k]!r}"
             for k in RESUME_KEYS
-            if k in want and meta.get(k) != want[k]
+            if k in want and had.get(k) != want[k]
         ]
         if diff:
             raise InputError(
@@ -214,15 +265,41 @@ def open_run(
                 opts.manifest,
             )
         rundir.remove_temp_files(out)
-        return meta
+        return _resumed(opts, ds, samples, meta, changed)
     if out.exists() and any(not _leftover(p) for p in out.iterdir()):
         raise InputError("exists and is not a run folder; choose an empty or new folder", out)
-    ids = [s.sample_id for s in samples]
-    meta = new_meta(opts, ds, settings, size, sample_order(ids, opts.seed, opts.repeat))
+    order, segments, sub = layout(opts, ds, samples, None)
+    meta = new_meta(opts, ds, settings, size, order)
+    price = opts.price or cost.known(settings.model)
+    if price is not None:
+        meta["price"] = price.as_meta()
+    if sub is not None:
+        meta.update(subset=sub, segments=segments)
     by_id = {s.sample_id: s for s in samples}
     rundir.write_labels(out, [(i, by_id[i].gt) for i in meta["sample_order"]])
     (out / rundir.CASSETTES).mkdir(parents=True, exist_ok=True)
     rundir.write_meta(out, meta)  # last: a folder with run.json is complete
+    return meta
+
+
+def _resumed(
+    opts: RecordOptions,
+    ds: Dataset,
+    samples: list[Sample],
+    meta: dict[str, Any],
+    changed: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """run.json of a resumed run: grown by the samples a larger --limit adds, with the price
+    given now; written when anything changed."""
+    order, segments, sub = layout(opts, ds, samples, meta)
+    if order != meta["sample_order"]:  # a subset run grows: the new samples, new batches
+        meta = changed = {**meta, "sample_order": order, "segments": segments, "subset": sub}
+        by_id = {s.sample_id: s for s in samples}
+        rundir.write_labels(opts.out, [(i, by_id[i].gt) for i in order])
+    if opts.price is not None and meta.get("price") != opts.price.as_meta():
+        meta = changed = {**meta, "price": opts.price.as_meta()}
+    if changed is not None:
+        rundir.write_meta(opts.out, changed)
     return meta
 
 
@@ -236,73 +313,16 @@ def _leftover(p: Path) -> bool:
     return False
 
 
-# ----------------------------------------------------------------------------- plan
+def layout(
+    opts: RecordOptions, ds: Dataset, samples: list[Sample], meta: dict[str, Any] | None
+) -> tuple[list[str], list[int] | None, dict[str, int] | None]:
+    """(sample_order, segments, subset) of the run after this command (subset.py)."""
+    from ger_replay.record import subset
 
+    def shuffle(ids: Sequence[str]) -> list[str]:
+        return sample_order(ids, opts.seed, opts.repeat)
 
-@dataclass
-class Plan:
-    samples: int
-    batches: int
-    batch_size: int
-    min_requests: int
-    max_requests: int
-    prompt_tokens: int
-    completion_tokens: int
-    done: int = 0
-    model: str = ""
-    endpoint: str = ""
-
-    def lines(self) -> list[str]:
-        todo = self.batches - self.done
-        return [
-            f"model:             {self.model} at {self.endpoint}",
-            f"samples:           {self.samples} in batches of up to {self.batch_size}",
-            f"batches:           {todo} to record of {self.batches}"
-            + (f" ({self.done} already finished)" if self.done else ""),
-            f"requests:          {self.min_requests} if every answer qualifies, "
-            f"at most {self.max_requests}",
-            f"tokens (estimate): {self.prompt_tokens:,} prompt + "
-            f"{self.completion_tokens:,} completion, one request per batch to record",
-        ]
-
-
-def plan(opts: RecordOptions) -> Plan:
-    """The plan of a run (`--dry-run`): no request is made and nothing is written. Tokens are
-    estimated from the first batch's messages, scaled to the samples still to record; batches
-    a resume would skip (finished in the journal) are not counted in requests or tokens."""
-    from ger_replay.record.messages import build_messages
-
-    ds, settings, size = resolve(opts)
-    samples = load_samples(opts, ds, settings.modality)
-    order = sample_order([s.sample_id for s in samples], opts.seed, opts.repeat)
-    done: set[str] = set()
-    if rundir.is_run_dir(opts.out):
-        meta = rundir.read_meta(opts.out)
-        order = meta["sample_order"]
-        done = journal.finished_batches(journal.read(opts.out / rundir.JOURNAL))
-    plan_batches = rundir.batches(order, size)
-    todo = [(b, ids) for b, ids in plan_batches if b not in done]
-    by_id = {s.sample_id: s for s in samples}
-    first = [by_id[i] for i in plan_batches[0][1]]
-    tokens = estimate_tokens(build_messages(ds, first, settings))
-    per_sample = tokens / len(first)
-    n_todo = sum(len(ids) for _, ids in todo)
-    lo = hi = 0
-    for _, ids in todo:
-        a, b = strategy.planned_calls(len(ids), opts.max_tries)
-        lo, hi = lo + a, hi + b
-    return Plan(
-        samples=len(order),
-        batches=len(plan_batches),
-        batch_size=size,
-        min_requests=lo,
-        max_requests=hi,
-        prompt_tokens=round(per_sample * n_todo),
-        completion_tokens=30 * n_todo,
-        done=len(plan_batches) - len(todo),
-        model=settings.model,
-        endpoint=cassettes.clean_url(opts.base_url),
-    )
+    return subset.layout(samples, ds, opts.limit, opts.seed, shuffle, meta)
 
 
 # ----------------------------------------------------------------------------- record
@@ -326,6 +346,12 @@ def options(
     concurrency: int,
     repeat: int,
     seed: int = 0,
+    params: Sequence[str] = (),
+    token_field: str = "auto",
+    max_tokens: int | None = None,
+    response_format: str = "text",
+    limit: int | None = None,
+    price: str | None = None,
 ) -> RecordOptions:
     """RecordOptions from the command line's values (`--template` may name a file)."""
     from ger_replay.protocol.prompts import template_from_option
@@ -334,6 +360,10 @@ def options(
         raise InputError("--frames must be at least 1")
     if concurrency < 1:
         raise InputError("--concurrency must be at least 1")
+    from ger_replay.record import endpoint
+
+    if max_tokens is not None and max_tokens < 1:
+        raise InputError("--max-tokens must be at least 1")
     settings = RequestSettings(
         model=model,
         template=template_from_option(template),
@@ -341,13 +371,18 @@ def options(
         color=color,  # type: ignore[arg-type]
         modality=modality or "image",  # type: ignore[arg-type]
         frame_plan=frame_plan,  # type: ignore[arg-type]
+        temperature=None if endpoint.is_reasoning_model(model) else 0.0,
+        max_tokens=max_tokens or endpoint.default_max_tokens(model),
+        token_field=token_field,
+        response_format=response_format,
+        params=endpoint.parse_params(params),
     )
     return RecordOptions(
         dataset=dataset,
         manifest=manifest,
         out=out,
         settings=settings,
-        base_url=base_url,
+        base_url=base_url.strip() or default_base_url(),
         batch_size=batch_size,
         max_tries=max_tries,
         rpm=rpm,
@@ -355,4 +390,6 @@ def options(
         concurrency=concurrency,
         repeat=repeat,
         seed=seed,
+        limit=limit,
+        price=cost.parse_price(price) if price is not None else None,
     )

@@ -5,8 +5,10 @@
 
 It answers `POST /v1/chat/completions` right with probability `accuracy` given the ground truth it
 finds through the image digests (or the texts) of the manifest, in the answer shapes of
-PROTOCOL.md part 8, and on demand refuses, drops items, answers 429 above `rpm_limit`, 500s,
-answers slowly and cuts connections. Everything is drawn from `seed` and the request.
+PROTOCOL.md part 8 (or, when the request asks for JSON output, as `{"results": [{"name",
+"result"}]}`), and on demand checks a key (401), serves only named models (404), refuses, drops
+items, answers 429 above `rpm_limit`, 500s, answers slowly and cuts connections.
+Everything is drawn from `seed` and the request.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from ger_replay.errors import InputError
 from ger_replay.protocol import datasets
 from ger_replay.protocol.datasets import Dataset
 from ger_replay.record.sim.answers import REFUSAL, SHAPES, Oracle
+from ger_replay.record.sim.gate import Gate
 from ger_replay.record.sim.index import MediaIndex, build_index
 from ger_replay.record.sim.limits import Faults, check_loopback
 from ger_replay.record.sim.server import Engine, SimulatorServer
@@ -52,6 +55,9 @@ def serve(
     invent_rate: float = 0.0,
     slow_seconds: float = 2.0,
     rpm_burst: int | None = None,
+    api_key: str | None = None,
+    models: tuple[str, ...] | None = None,
+    list_models: bool = True,
 ) -> SimulatorServer:
     """Starts a simulator in a background thread on a loopback address (port 0: any free
     port). Raises ValueError for a non-loopback host or a rate outside [0, 1], and InputError
@@ -74,6 +80,7 @@ def serve(
         oracle=Oracle(dataset, accuracy),
         faults=faults,
         seed=seed,
+        gate=Gate(api_key, tuple(models) if models is not None else None, list_models),
     )
     return SimulatorServer(engine, host, port)
 

@@ -7,6 +7,7 @@ import json
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from ger_replay.protocol.datasets import Dataset
 from ger_replay.protocol.rules import Rules, UnknownLabel
@@ -121,3 +122,14 @@ def item_name(kind: str, i: int, rng: random.Random) -> str:
     if kind == "text":
         return f"Text {i}"
     return rng.choice((f"Image {i}", f"image-{i}"))
+
+
+def wants_json(body: dict[str, Any]) -> bool:
+    """The request asks for JSON output (`response_format` json_schema or json_object)."""
+    rf = body.get("response_format")
+    return isinstance(rf, dict) and rf.get("type") in ("json_schema", "json_object")
+
+
+def compose_json(items: Sequence[Item]) -> str:
+    """The answer to a request for JSON output: `{"results": [{"name", "result"}]}`."""
+    return json.dumps({"results": [{"name": it.name, "result": list(it.ranking)} for it in items]})

@@ -44,8 +44,11 @@ from ger_replay.record.sim.answers import (
     Item,
     Oracle,
     compose_answer,
+    compose_json,
     item_name,
+    wants_json,
 )
+from ger_replay.record.sim.gate import Gate
 from ger_replay.record.sim.index import MediaIndex
 from ger_replay.record.sim.limits import Faults, TokenBucket, check_loopback
 
@@ -62,6 +65,8 @@ class Engine:
     oracle: Oracle
     faults: Faults
     seed: int = 0
+    #: the key, the models served and the GET routes (sim/gate.py)
+    gate: Gate = field(default_factory=Gate)
     seen: Counter[str] = field(default_factory=Counter)
     stats: Counter[str] = field(default_factory=Counter)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -164,7 +169,12 @@ class Engine:
             if answered and rng.random() < f.drop_rate:
                 del answered[rng.randrange(len(answered))]
                 self.count("dropped")
-            text = compose_answer(answered, rng.choice(SHAPES), rng, kind)
+            shape = rng.choice(SHAPES)
+            if wants_json(body):
+                self.count("json")
+                text = compose_json(answered)
+            else:
+                text = compose_answer(answered, shape, rng, kind)
         self.count("answered")
         return "ok", self.completion(body, body_key, n_seen, text, content)
 
@@ -187,7 +197,7 @@ class Engine:
             "choices": [
                 {
                     "index": 0,
-                    "message": {"role": "assistant", "content": text},
+                    "message": _message(text, wants_json(body) and text == REFUSAL),
                     "finish_reason": "stop",
                     "logprobs": None,
                 }
@@ -198,6 +208,14 @@ class Engine:
                 "total_tokens": prompt_tokens + completion_tokens,
             },
         }
+
+
+def _message(text: str, refused_json: bool) -> dict[str, Any]:
+    """The assistant message; a refusal of JSON output comes as OpenAI sends it: no content,
+    the words in `refusal`."""
+    if refused_json:
+        return {"role": "assistant", "content": None, "refusal": text}
+    return {"role": "assistant", "content": text}
 
 
 def request_key(model: str, prompt: str, items: list[tuple[str | None, list[str]]]) -> str:
@@ -250,12 +268,18 @@ def make_handler(engine: Engine, bucket: TokenBucket | None) -> type[BaseHTTPReq
         def _error(self, status: int, message: str, kind: str = "invalid_request_error") -> None:
             self._send(status, {"error": {"message": message, "type": kind}}, {})
 
+        def _refused(self) -> bool:
+            denied = engine.gate.auth(self.headers.get("Authorization", ""))
+            if denied is not None:
+                engine.count("unauthorised")
+                self._send(*denied, {})
+            return denied is not None
+
         def do_GET(self) -> None:
-            if self.path.rstrip("/") == "/v1/models":
-                model = {"id": "simulator", "object": "model", "owned_by": "ger-replay"}
-                self._send(200, {"object": "list", "data": [model]}, {})
-            else:
-                self._error(404, f"no route {self.path}")
+            if not self._refused():
+                status, payload = engine.gate.get(self.path)
+                engine.count("models" if status == 200 else "get_refused")
+                self._send(status, payload, {})
 
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
@@ -263,6 +287,9 @@ def make_handler(engine: Engine, bucket: TokenBucket | None) -> type[BaseHTTPReq
             if self.path.rstrip("/") != "/v1/chat/completions":
                 self._error(404, f"no route {self.path}")
                 return
+            if self._refused():
+                return
+            engine.count("requests")
             if bucket is not None:
                 wait = bucket.take()
                 if wait > 0:
@@ -281,6 +308,10 @@ def make_handler(engine: Engine, bucket: TokenBucket | None) -> type[BaseHTTPReq
                     raise ValueError("the body must be a JSON object")
                 if body.get("stream"):
                     raise ValueError("the simulator does not stream; send stream=false")
+                unknown = engine.gate.model(str(body.get("model", "")))
+                if unknown is not None:
+                    self._send(*unknown, {})
+                    return
                 outcome, payload = engine.answer(body)
             except (ValueError, json.JSONDecodeError) as e:
                 self._error(400, str(e))
