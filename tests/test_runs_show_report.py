@@ -235,3 +235,25 @@ def test_report_replaces_a_report_of_an_earlier_version(tmp_path: Path, repo_roo
     res = invoke("report", repo_root / "cassettes" / "sfew2-demo", "-o", old, "--no-ci")
     assert res.exit_code == 0, res.output
     assert not (old / "tables" / "stale.md").exists() and (old / ".ger-replay-report").is_file()
+
+
+def test_runs_shows_the_cost_of_a_priced_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from recordkit import FAKE_KEY, image_manifest
+
+    from ger_replay.protocol import datasets
+    from ger_replay.record.simulator import serve
+
+    monkeypatch.setenv("OPENAI_API_KEY", FAKE_KEY)
+    manifest = image_manifest(tmp_path, 4)
+    out = tmp_path / "run"
+    with serve(manifest, datasets.get("sfew2"), seed=1) as sim:
+        res = invoke(
+            "record", "--dataset", "sfew2", "--manifest", manifest, "-o", out,
+            "--base-url", sim.url, "--model", "m", "--price", "2,8", "--no-preflight",
+        )  # fmt: skip
+        assert res.exit_code == 0, res.output
+    data = json.loads(invoke("runs", out, "--format", "json").stdout)["runs"][0]
+    assert data["cost"].startswith("$") and data["tokens"] > 0
+    assert data["batches"] == "1 of 1"
