@@ -11,6 +11,9 @@ from typing import TYPE_CHECKING, Any
 
 from ger_replay._version import __version__
 
+#: The installed version, as a string (the same as `__version__`).
+version: str = __version__
+
 #: public name -> (module, attribute)
 _LAZY: dict[str, tuple[str, str]] = {
     # answer parsing
@@ -23,7 +26,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "bootstrap_diff": ("ger_replay.stats.bootstrap", "bootstrap_diff"),
     # loading and scoring
     "load": ("ger_replay.io.load", "load"),
-    "score_table": ("ger_replay.score.scoring", "score_table"),
+    "score_table": ("ger_replay.score.scoring", "scores_frame"),
     # analyses (each returns polars DataFrames)
     "class_recall": ("ger_replay.analysis.confusion", "class_recall"),
     "confusion": ("ger_replay.analysis.confusion", "confusion"),
@@ -73,6 +76,7 @@ __all__ = [
     "score_table",
     "stability",
     "verify",
+    "version",
 ]
 
 
@@ -107,5 +111,5 @@ if TYPE_CHECKING:
     from ger_replay.record.recorder import record as record_run
     from ger_replay.record.replay import replay as replay_run
     from ger_replay.report.build import build_report
-    from ger_replay.score.scoring import score_table
+    from ger_replay.score.scoring import scores_frame as score_table
     from ger_replay.stats.bootstrap import DiffResult, bootstrap_ci, bootstrap_diff

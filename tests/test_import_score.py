@@ -219,7 +219,7 @@ def test_cli_import_then_score_every_format(results: Path, tmp_path: Path) -> No
     for fmt, marker in (
         ("table", "sfew2/label-gpt4v"),
         ("markdown", "| run |"),
-        ("csv", "run,dataset,task,metric"),
+        ("csv", "run,dataset,task,model,template"),
         ("latex", "\\begin{tabular}"),
     ):
         res = r.invoke(main, ["score", str(results), "--format", fmt])

@@ -1,5 +1,5 @@
-"""Score rows as JSON: NaN anywhere becomes null, and nothing else changes (strings and keys
-that spell NaN are kept)."""
+"""Score rows as JSON: NaN anywhere becomes null, floats are rounded, and nothing else changes
+(strings and keys that spell NaN are kept)."""
 
 from __future__ import annotations
 
@@ -7,13 +7,13 @@ import json
 import math
 from typing import Any
 
-from ger_replay.report.tables import render_scores
+from ger_replay.report.tables import JSON_DIGITS, render_scores
 
 
 def _clean(v: Any) -> Any:
-    """NaN to None, walking every value: what the JSON must mean."""
-    if isinstance(v, float) and math.isnan(v):
-        return None
+    """NaN to None and floats rounded, walking every value: what the JSON must mean."""
+    if isinstance(v, float):
+        return None if math.isnan(v) else round(v, JSON_DIGITS)
     if isinstance(v, dict):
         return {k: _clean(x) for k, x in v.items()}
     if isinstance(v, list | tuple):
@@ -50,7 +50,7 @@ def test_every_plain_value_encodes_as_the_standard_encoder() -> None:
         {"n": [1, -2, 3.0, 1e300, -0.0, 5e-324, True, False, None, [], {}, [[]], ({"a": ()},)]},
         {"big": 10**30, "nested": {"a": {"b": {"c": [1.5, "x"]}}}},
     ]
-    assert render_scores(doc, "json") == json.dumps(doc, indent=2)
+    assert render_scores(doc, "json") == json.dumps(_clean(doc), indent=2)
     # keys that are not strings take the standard encoder's path, with the same meaning
     odd = [{1: 2.5, None: float("nan"), 2.5: "x"}]
     assert render_scores(odd, "json") == json.dumps(_clean(odd), indent=2)

@@ -31,12 +31,18 @@ def test_record_and_score_through_the_cli(tmp_path: Path, monkeypatch: pytest.Mo
         opts = ["--base-url", sim.url, "--model", "m", "--batch-size", "5", "--color", "gray"]
         dry = CliRunner().invoke(main, [*base, *opts, "--dry-run"])
         assert dry.exit_code == 0, dry.output
-        assert "batches:           3 of up to 5" in dry.output
+        assert "batches:           3 to record of 3" in dry.output
+        assert "samples:           12 in batches of up to 5" in dry.output
         assert "requests:          3 if every answer qualifies" in dry.output
+        assert f"model:             m at {sim.url}" in dry.output
         assert not out.exists()  # a dry run writes nothing
         res = CliRunner().invoke(main, [*base, *opts])
         assert res.exit_code == 0, res.output
         assert "batches: 3/3 finished" in res.output
+        resumed = CliRunner().invoke(main, [*base, *opts, "--dry-run"])  # finished batches out
+        assert "batches:           0 to record of 3 (3 already finished)" in resumed.output
+        assert "requests:          0 if every answer qualifies, at most 0" in resumed.output
+        assert "tokens (estimate): 0 prompt + 0 completion" in resumed.output
         again = CliRunner().invoke(main, [*base, *opts])  # nothing left: no request
         assert again.exit_code == 0 and "calls: 0 made" in again.output
         assert sim.stats["answered"] == 3

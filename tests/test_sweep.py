@@ -132,7 +132,7 @@ def test_bad_plans_are_named(tmp_path: Path, text: str, message: str) -> None:
 
 def test_record_without_a_plan_needs_its_three_options(tmp_path: Path) -> None:
     res = CliRunner().invoke(main, ["record", "--dataset", "sfew2"])
-    assert res.exit_code == 2 and "--manifest, --out" in res.output
+    assert res.exit_code == 2 and "--manifest, -o/--output" in res.output
 
 
 def test_factors_apply_where_they_mean_something(tmp_path: Path) -> None:

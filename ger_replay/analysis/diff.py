@@ -138,11 +138,35 @@ def diff(
                 f"the JSON scoring was made under the {', '.join(sorted(other))} rules; "
                 f"pass --rules {sorted(other)[0]} to compare it with predictions"
             )
+    if len(rows_a) == 1 and len(rows_b) == 1 and set(rows_a) != set(rows_b):
+        a, b, rows_a, rows_b = _one_pair(a, b, rows_a, rows_b)
     if isinstance(a, pl.DataFrame) and isinstance(b, pl.DataFrame):
         samples = sample_changes(a, b)
     else:
         samples = pl.DataFrame(schema=SAMPLE_SCHEMA)
     return Diff(samples, metric_moves(rows_a, rows_b, tolerance))
+
+
+def _one_pair(
+    a: pl.DataFrame | Mapping[str, Mapping[str, Any]],
+    b: pl.DataFrame | Mapping[str, Mapping[str, Any]],
+    rows_a: Mapping[str, Mapping[str, Any]],
+    rows_b: Mapping[str, Mapping[str, Any]],
+) -> tuple[Any, Any, dict[str, Mapping[str, Any]], dict[str, Mapping[str, Any]]]:
+    """One run on each side under different names (two runs of one dataset): matched with each
+    other, sample by sample id, under the name "A vs B"."""
+    (name_a, ra), (name_b, rb) = next(iter(rows_a.items())), next(iter(rows_b.items()))
+    if ra.get("dataset") != rb.get("dataset"):
+        raise InputError(
+            f"diff compares runs of one dataset: {name_a} is {ra.get('dataset')}, "
+            f"{name_b} is {rb.get('dataset')}"
+        )
+    pair = f"{name_a} vs {name_b}"
+    if isinstance(a, pl.DataFrame):
+        a = a.with_columns(pl.lit(pair).alias("run"))
+    if isinstance(b, pl.DataFrame):
+        b = b.with_columns(pl.lit(pair).alias("run"))
+    return a, b, {pair: ra}, {pair: rb}
 
 
 __all__ = ["Diff", "diff", "metric_moves", "sample_changes"]

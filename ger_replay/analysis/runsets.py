@@ -100,15 +100,40 @@ def setting_label(row: dict[str, Any], vary: Sequence[str] = SETTING_COLUMNS) ->
     return ", ".join(parts) if parts else "default"
 
 
-def repeat_sets(df: pl.DataFrame) -> list[list[str]]:
-    """Runs of one dataset, subset and setting, two or more of them: sets for `stability`."""
+def setting_groups(df: pl.DataFrame) -> list[list[str]]:
+    """The runs grouped by dataset, subset and setting (a group of one included)."""
     info = run_info(df)
     keys = ["dataset", "subset", *SETTING_COLUMNS]
+    groups = info.group_by(keys, maintain_order=True).agg(pl.col("run"))
+    return [list(g["run"]) for g in groups.iter_rows(named=True)]
+
+
+def repeat_sets(df: pl.DataFrame) -> list[list[str]]:
+    """Runs of one dataset, subset and setting, two or more of them: sets for `stability`."""
+    return [g for g in setting_groups(df) if len(g) >= 2]
+
+
+def differences(df: pl.DataFrame) -> list[str]:
+    """What the runs of `df` differ in, one entry per column: "color: a gray, b rgb"."""
+    info = run_info(df)
     out = []
-    for g in info.group_by(keys, maintain_order=True).agg(pl.col("run")).iter_rows(named=True):
-        if len(g["run"]) >= 2:
-            out.append(list(g["run"]))
+    for col in ("dataset", "subset", *SETTING_COLUMNS):
+        if info.get_column(col).n_unique() > 1:
+            vals = ", ".join(f"{r['run']} {_level(r[col])}" for r in info.iter_rows(named=True))
+            out.append(f"{col}: {vals}")
     return out
+
+
+def one_setting(df: pl.DataFrame, what: str) -> str:
+    """The one dataset all runs share when they also share one setting (model, template,
+    frames, color, modality); else an InputError naming every difference."""
+    key = one_dataset(df, what)
+    diff = differences(df)
+    if diff:
+        raise InputError(
+            f"{what} needs runs of one dataset and setting; they differ in " + "; ".join(diff)
+        )
+    return key
 
 
 @dataclass(frozen=True)
@@ -155,10 +180,12 @@ def _level(v: Any) -> str:
 
 def select_runs(df: pl.DataFrame, runs: Sequence[str]) -> pl.DataFrame:
     """The rows of the named runs, in the order given."""
-    known = set(df.get_column("run").unique().to_list())
-    missing = [r for r in runs if r not in known]
+    names = df.get_column("run").unique(maintain_order=True).to_list()
+    missing = [r for r in runs if r not in set(names)]
     if missing:
-        raise InputError(f"no run named {', '.join(missing)} in the input")
+        raise InputError(
+            f"no run named {', '.join(missing)} in the input; its runs: {', '.join(names)}"
+        )
     return pl.concat([df.filter(pl.col("run") == r) for r in runs])
 
 
@@ -249,6 +276,9 @@ def score_runs(
                 "paper_random": s["paper_random"],
                 "paper_majority": s["paper_majority"],
                 "rules": s["rules"],
+                "answered": s["answered"],
+                "partial": s["partial"],
+                "synthetic": s["synthetic"],
             }
         )
     return pl.DataFrame(rows, schema=SCORE_SCHEMA)
@@ -282,4 +312,7 @@ SCORE_SCHEMA: dict[str, Any] = {
     "paper_random": pl.Float64,
     "paper_majority": pl.Float64,
     "rules": pl.String,
+    "answered": pl.Float64,
+    "partial": pl.Boolean,
+    "synthetic": pl.Boolean,
 }

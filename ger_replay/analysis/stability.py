@@ -62,7 +62,7 @@ def check_repeats(df: pl.DataFrame) -> str:
     if len(runs) < 2:
         got = f"only {runs[0]}" if runs else "none"
         raise InputError(f"stability needs two or more runs of one dataset and setting; got {got}")
-    return runsets.one_dataset(df, "stability")
+    return runsets.one_setting(df, "stability")
 
 
 def aligned(df: pl.DataFrame) -> tuple[pl.DataFrame, int]:

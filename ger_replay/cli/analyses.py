@@ -27,8 +27,13 @@ def _pick(df: pl.DataFrame, runs: Sequence[str]) -> pl.DataFrame:
 @common.PATHS
 @common.RUNS
 @common.FMT
-@click.option("--majority", type=click.Path(path_type=Path), help="Write the majority-vote run.")
-@click.option("--no-ci", is_flag=True, help="Skip the bootstrap intervals.")
+@click.option(
+    "--majority",
+    type=click.Path(path_type=Path),
+    help="Also write the majority-vote run of each set to this predictions file "
+    "(.parquet, .csv or .jsonl).",
+)
+@click.option("--no-ci", is_flag=True, help="Skip the bootstrap intervals (faster).")
 @common.RULES
 def stability_cmd(
     paths: tuple[Path, ...],
@@ -38,7 +43,11 @@ def stability_cmd(
     no_ci: bool,
     rules: str,
 ) -> None:
-    """Stability of repeated runs of one dataset and setting (agreement, spread, majority vote)."""
+    """Stability of repeated runs (agreement, spread, majority vote). Runs are grouped by
+    dataset and setting (model, template, frames, color, modality); partial runs are left out.
+    Refuses, naming the differences, when no two runs share a setting."""
+    import polars as pl
+
     from ger_replay.analysis.stability import stability
     from ger_replay.io.writer import write_table
 
@@ -47,26 +56,67 @@ def stability_cmd(
         common.report_errors(loaded.errors)
         if loaded.errors:
             return common.EXIT_INPUT
-        s = stability(_pick(loaded.table, runs), rules, ci=not no_ci)
-        per_run = s.per_run.select(
-            "run", "metric", "value", "ci_low", "ci_high", "n_scored", "n_total"
-        )
-        common.show(
-            [
-                ("summary", s.summary),
+        sets, df = _repeat_sets(_pick(loaded.table, runs))
+        parts, votes = [], []
+        for group in sets:
+            s = stability(df.filter(pl.col("run").is_in(group)), rules, ci=not no_ci)
+            title = f"{s.dataset}, {_setting(df, group[0])}: {len(group)} runs"
+            per_run = s.per_run.select(
+                "run", "metric", "value", "ci_low", "ci_high", "n_scored", "n_total"
+            )
+            parts += [
+                (f"{title}: summary", s.summary),
                 ("runs giving the most frequent label (Figure 3a)", s.histogram),
                 ("metric per run (Figure 3b)", per_run),
                 ("samples that flip most", s.flips(10)),
-            ],
-            fmt,
-            rules,
-        )
+            ]
+            votes.append(s.majority)
+        common.show(parts, fmt, rules)
         if majority is not None:
-            write_table(s.majority, majority)
-            echo(f"majority-vote run written to {majority}", err=True)
+            write_table(pl.concat(votes, how="diagonal_relaxed"), majority)
+            echo(f"majority-vote run(s) written to {majority}", err=True)
         return common.EXIT_OK
 
     common.guarded(go)
+
+
+def _setting(df: pl.DataFrame, run: str) -> str:
+    import polars as pl
+
+    from ger_replay.analysis.runsets import run_info, setting_label
+
+    return setting_label(run_info(df).filter(pl.col("run") == run).row(0, named=True))
+
+
+def _repeat_sets(df: pl.DataFrame) -> tuple[list[list[str]], pl.DataFrame]:
+    """Sets of two or more whole runs of one dataset and setting; partial runs and runs alone
+    in their setting are named on stderr; none at all is an error naming the differences."""
+    import polars as pl
+
+    from ger_replay.analysis.runsets import differences, setting_groups
+    from ger_replay.score.scoring import PARTIAL_BELOW, run_flags
+
+    flags = run_flags(df).filter(pl.col("partial"))
+    for r in flags.iter_rows(named=True):
+        echo(
+            f"left out: {r['run']} is partial ({r['answered']:.0f}% of its samples answered, "
+            f"under {PARTIAL_BELOW:.0%})",
+            err=True,
+        )
+    whole = df.filter(~pl.col("run").is_in(flags.get_column("run").implode()))
+    if whole.height == 0:
+        raise InputError("stability: no whole run among the inputs")
+    groups = setting_groups(whole)
+    sets = [g for g in groups if len(g) >= 2]
+    if not sets:
+        why = "; ".join(differences(whole)) or "only one run"
+        raise InputError(
+            "stability needs two or more runs of one dataset and setting; the runs differ in " + why
+        )
+    for g in groups:
+        if len(g) == 1:
+            echo(f"left out: {g[0]} has no repeat of its setting", err=True)
+    return sets, whole
 
 
 @click.command("confusion")
@@ -147,7 +197,13 @@ def _side(path: Path) -> pl.DataFrame | dict[str, dict[str, object]]:
 @click.argument("a", type=click.Path(path_type=Path))
 @click.argument("b", type=click.Path(path_type=Path))
 @common.FMT
-@click.option("--tolerance", type=float, default=1e-9, show_default=True)
+@click.option(
+    "--tolerance",
+    type=float,
+    default=1e-9,
+    show_default=True,
+    help="Largest change of a metric (in points) not counted as a move.",
+)
 @click.option("--limit", type=int, default=50, show_default=True, help="Changed samples shown.")
 @common.RULES
 def diff_cmd(a: Path, b: Path, fmt: str, tolerance: float, limit: int, rules: str) -> None:
@@ -176,10 +232,16 @@ def diff_cmd(a: Path, b: Path, fmt: str, tolerance: float, limit: int, rules: st
 
 @click.command("report")
 @common.PATHS
-@click.option("-o", "--output", required=True, type=click.Path(path_type=Path), help="Folder.")
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Report folder; an earlier report there is replaced whole once the new one is done.",
+)
 @common.RULES
-@click.option("--no-ci", is_flag=True, help="Skip the bootstrap intervals.")
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--no-ci", is_flag=True, help="Skip the bootstrap intervals (faster).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Bootstrap seed.")
 def report_cmd(paths: tuple[Path, ...], output: Path, rules: str, no_ci: bool, seed: int) -> None:
     """Tables (Markdown, CSV, LaTeX), figures (PNG, PDF) and OUTPUT/index.html for PATHS."""
     from ger_replay.report.build import build_report

@@ -3,7 +3,6 @@ several commands take."""
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -19,7 +18,7 @@ if TYPE_CHECKING:  # polars and the loader load when a command runs, not with `-
     from ger_replay.io.load import LoadResult
 
 #: Exit codes: 0 fine, 1 a check failed (scores moved, bundle altered, diff found), 2 bad input,
-#: 130 stopped by Ctrl-C (or SIGTERM).
+#: 130 stopped by Ctrl-C or SIGTERM.
 EXIT_OK = 0
 EXIT_CHECK = 1
 EXIT_INPUT = 2
@@ -73,7 +72,7 @@ def exit_for(errors: Sequence[object]) -> None:
 
 
 def emit(text: str, output: Path | None = None) -> None:
-    """Writes `text` to `output`, or to stdout."""
+    """Writes `text` to `output` (whole or not at all), or to stdout."""
     if output:
         from ger_replay.io.atomic import atomic_write_text, write_error
         from ger_replay.io.scrub import scrub_text
@@ -92,10 +91,12 @@ def show(parts: Sequence[tuple[str, pl.DataFrame]], fmt: str, rules: str | None 
     from ger_replay.report.text_tables import render_text
 
     if fmt == "json":
+        from ger_replay.report.text_tables import to_json
+
         out: dict[str, object] = {k: v.to_dicts() for k, v in parts}
         if rules is not None:
             out["rules"] = rules
-        echo(json.dumps(out, indent=2, default=str))
+        echo(to_json(out))
         return
     for i, (title, df) in enumerate(parts):
         if i:
@@ -111,9 +112,10 @@ def show(parts: Sequence[tuple[str, pl.DataFrame]], fmt: str, rules: str | None 
         echo(("# " if fmt == "csv" else "\n") + describe(rules))
 
 
-def load(paths: Sequence[Path], label_files: Sequence[Path] = ()) -> LoadResult:
+def load(paths: Sequence[Path], label_files: Sequence[Path] = (), note: bool = True) -> LoadResult:
     """Everything under `paths` (`--labels` files give the ground truth of runs shared without
-    it); a bad labels file ends the command."""
+    it); a bad labels file ends the command. With `note`, synthetic and partial runs among
+    them are named on stderr (commands whose tables flag them pass False)."""
     from ger_replay.io.load import load as load_paths
     from ger_replay.io.load import read_ground_truth
 
@@ -121,7 +123,28 @@ def load(paths: Sequence[Path], label_files: Sequence[Path] = ()) -> LoadResult:
         given = read_ground_truth(label_files) if label_files else None
     except GerReplayError as e:
         fail(e)
-    return load_paths(paths, labels=given)
+    got = load_paths(paths, labels=given)
+    if note and got.table.height:
+        _note_flags(got.table)
+    return got
+
+
+def _note_flags(df: pl.DataFrame) -> None:
+    from ger_replay.score.scoring import PARTIAL_BELOW, flagged
+
+    synthetic, partial = sorted(flagged(df, "synthetic")), sorted(flagged(df, "partial"))
+    if synthetic:
+        echo(
+            f"note: SYNTHETIC run(s), answered by the simulator, not a model: "
+            f"{', '.join(synthetic)}",
+            err=True,
+        )
+    if partial:
+        echo(
+            f"note: partial run(s), under {PARTIAL_BELOW:.0%} of the samples answered: "
+            f"{', '.join(partial)}",
+            err=True,
+        )
 
 
 def bootstrap_options(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -147,8 +170,61 @@ def bootstrap_options(f: Callable[..., Any]) -> Callable[..., Any]:
 
 
 PATHS = click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
-RUNS = click.option("--run", "runs", multiple=True, help="Only this run (repeatable).")
-FMT = click.option("--format", "fmt", type=click.Choice(FORMATS), default="table")
+RUNS = click.option(
+    "--run", "runs", multiple=True, help="Only the run of this name (repeatable; default: all)."
+)
+FMT = click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default="table",
+    show_default=True,
+    help="Output style: an aligned table, Markdown, CSV or JSON.",
+)
+FMT_LATEX = click.option(
+    "--format",
+    "fmt",
+    type=click.Choice((*FORMATS, "latex")),
+    default="table",
+    show_default=True,
+    help="Output style: an aligned table, Markdown, CSV, JSON or a LaTeX tabular.",
+)
+OUTPUT = click.option(
+    "-o", "--output", type=click.Path(path_type=Path), help="Write to this file, not the terminal."
+)
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGTERM, turned into the same stop as Ctrl-C."""
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    raise Interrupted
+
+
+def stop_on_sigterm() -> None:
+    """SIGTERM ends a command the way Ctrl-C does (exit 130, one line); `record` and `simulate`
+    install their own handlers while they run."""
+    import signal
+    import threading
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _on_sigterm)
+
+
+def interrupted(e: KeyboardInterrupt, command: str | None = None) -> NoReturn:
+    """The one way a command ends on Ctrl-C or SIGTERM: a line on stderr and exit 130 (not
+    click's `Aborted!` and exit 1, which reads as a failed check)."""
+    how = "SIGTERM" if isinstance(e, Interrupted) else "Ctrl-C"
+    hint = (
+        "; finished batches are kept: run the same command again to resume"
+        if command == "record"
+        else ""
+    )
+    echo(f"\nstopped by {how} (exit {EXIT_INTERRUPTED}){hint}", err=True)
+    sys.exit(EXIT_INTERRUPTED)
+
+
 #: The rule sets of `ger_replay.protocol.rulesets` (named here so that `--help` loads nothing;
 #: tests/test_rulesets.py checks the two lists agree), the paper's first.
 RULE_SETS = ("paper", "strict", "lenient")

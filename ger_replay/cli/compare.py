@@ -54,9 +54,7 @@ SET_COLUMNS = (
 )
 @common.bootstrap_options
 @common.RULES
-@click.option(
-    "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
-)
+@common.FMT
 def compare_cmd(
     paths: tuple[Path, ...],
     run_a: str | None,

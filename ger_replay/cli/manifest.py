@@ -49,7 +49,13 @@ from ger_replay.errors import GerReplayError
     help="Video datasets: a video file or a frame folder when a clip has both.",
 )
 @click.option("--allow-missing", is_flag=True, help="Write the samples that have media.")
-@click.option("-o", "--output", required=True, type=click.Path(path_type=Path))
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="The manifest CSV to write (what record --manifest reads).",
+)
 def manifest_cmd(
     dataset: str,
     media: Path,
@@ -83,8 +89,8 @@ def manifest_cmd(
         )
     except GerReplayError as e:
         common.fail(e)
-    click.echo(f"{got.written} sample(s) -> {output} (test list: {got.tests_from})", err=True)
+    common.echo(f"{got.written} sample(s) -> {output} (test list: {got.tests_from})", err=True)
     if got.missing:
-        click.echo(f"left out, no media ({len(got.missing)}):", err=True)
+        common.echo(f"left out, no media ({len(got.missing)}):", err=True)
         for m in got.missing:
-            click.echo(f"  {m}", err=True)
+            common.echo(f"  {m}", err=True)

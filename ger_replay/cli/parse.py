@@ -14,10 +14,16 @@ from ger_replay.errors import GerReplayError
 @click.command("parse")
 @click.argument("file", type=click.Path(path_type=Path))
 @click.option("--labels", help="Candidate labels, comma-separated.")
-@click.option("--items", "n_items", required=True, type=click.IntRange(min=0), help="Batch size.")
+@click.option(
+    "--items",
+    "n_items",
+    required=True,
+    type=click.IntRange(min=0),
+    help="How many samples the answer should cover (the batch size of the request).",
+)
 @click.option("--dataset", help="Take the candidate labels of this dataset key.")
 @click.option("--synonyms", type=click.Path(path_type=Path), help="CSV or JSON synonym file.")
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+@common.FMT
 def parse_cmd(
     file: Path,
     labels: str | None,

@@ -9,19 +9,43 @@ import click
 
 from ger_replay.cli import common
 from ger_replay.cli.common import echo
-from ger_replay.errors import GerReplayError
+from ger_replay.errors import GerReplayError, InputError
+
+
+def _old_out(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
+    if value is not None:
+        common.echo("note: --out is deprecated; use -o/--output", err=True)
+    return value
 
 
 @click.command("record")
 @click.option("--dataset", help="Dataset key (see `ger-replay datasets`).")
-@click.option("--manifest", type=click.Path(path_type=Path))
-@click.option("--out", type=click.Path(path_type=Path), help="Run folder.")
+@click.option(
+    "--manifest",
+    type=click.Path(path_type=Path),
+    help="CSV listing the test samples: sample id, ground truth and media path(s).",
+)
+@click.option(
+    "-o",
+    "--output",
+    "out",
+    type=click.Path(path_type=Path),
+    help="Run folder to write (an existing run folder is resumed, nothing recorded is redone).",
+)
+@click.option(
+    "--out",
+    "old_out",
+    type=click.Path(path_type=Path),
+    hidden=True,
+    callback=_old_out,
+    help="Deprecated spelling of -o/--output.",
+)
 @click.option(
     "--plan",
     "plan_file",
     type=click.Path(path_type=Path),
     help="A sweep (TOML): datasets x models x factors, one run folder per cell (instead of "
-    "--dataset/--manifest/--out).",
+    "--dataset/--manifest/-o).",
 )
 @click.option("--model", default="gpt-4o", show_default=True, help="The model (or deployment).")
 @click.option(
@@ -58,23 +82,60 @@ from ger_replay.errors import GerReplayError
     show_default=True,
     help="json: ask for {results: [{name, result}]} by a JSON schema.",
 )
-@click.option("--template", default="1", show_default=True, help="1, 2, 3 or a template file.")
-@click.option("--frames", type=int, default=3, show_default=True)
 @click.option(
-    "--frame-plan", type=click.Choice(["public", "centred", "motion-peak"]), default="public"
+    "--template",
+    default="1",
+    show_default=True,
+    help="Prompt wording: the paper's template 1, 2 or 3, or a file holding your own.",
 )
-@click.option("--color", type=click.Choice(["rgb", "gray"]), default="rgb", show_default=True)
-@click.option("--modality", type=click.Choice(["image", "video", "text", "multi"]))
+@click.option(
+    "--frames", type=int, default=3, show_default=True, help="Frames taken from each video."
+)
+@click.option(
+    "--frame-plan",
+    type=click.Choice(["public", "centred", "motion-peak"]),
+    default="public",
+    show_default=True,
+    help="Which frames to take: the public code's rule, evenly spaced from the centre, or "
+    "where the picture changes most.",
+)
+@click.option(
+    "--color",
+    type=click.Choice(["rgb", "gray"]),
+    default="rgb",
+    show_default=True,
+    help="Send images in colour or in grayscale.",
+)
+@click.option(
+    "--modality",
+    type=click.Choice(["image", "video", "text", "multi"]),
+    help="What each request carries [default: the dataset's own].",
+)
 @click.option(
     "--batch-size",
     type=int,
-    help="Default: the paper's batch size for the task (docs/PROTOCOL.md part 5).",
+    help="Samples per request [default: the paper's batch size for the task].",
 )
-@click.option("--max-tries", type=int, default=3, show_default=True, help="T_max.")
-@click.option("--rpm", type=float, help="Requests per minute, client side.")
-@click.option("--tpm", type=float, help="Tokens per minute, client side.")
-@click.option("--concurrency", type=int, default=1, show_default=True)
-@click.option("--repeat", type=int, default=0, show_default=True, help="Repeat index I.")
+@click.option(
+    "--max-tries",
+    type=int,
+    default=3,
+    show_default=True,
+    help="Requests per batch before a failing batch is split in halves and tried again.",
+)
+@click.option("--rpm", type=float, help="Most requests per minute to send.")
+@click.option("--tpm", type=float, help="Most tokens per minute to send.")
+@click.option(
+    "--concurrency", type=int, default=1, show_default=True, help="Requests in flight at once."
+)
+@click.option(
+    "--repeat",
+    type=int,
+    default=0,
+    show_default=True,
+    help="Number of this run among repeats of one setting (0 = first); "
+    "each repeat shuffles the samples differently.",
+)
 @click.option(
     "--limit",
     type=click.IntRange(min=1),
@@ -97,16 +158,21 @@ from ger_replay.errors import GerReplayError
     is_flag=True,
     help="Let a resume continue against another endpoint or model (run.json lists them all).",
 )
-@click.option("--dry-run", is_flag=True, help="Show the plan; make no request.")
+@click.option(
+    "--dry-run", is_flag=True, help="Show what would be sent and what it costs; send nothing."
+)
 def record_cmd(
     dry_run: bool,
     no_preflight: bool,
     allow_endpoint_change: bool,
     plan_file: Path | None,
+    old_out: Path | None,
     **kw: Any,
 ) -> None:
     """Record a run (or resume it) against an OpenAI-compatible endpoint; key: OPENAI_API_KEY."""
     from ger_replay.record import recorder
+
+    kw["out"] = kw.get("out") or old_out
 
     if plan_file is not None:
         ctx = click.get_current_context()
@@ -124,9 +190,10 @@ def record_cmd(
             )
         _record_plan(plan_file, dry_run, no_preflight, allow_endpoint_change)
         return
-    missing = [f"--{k}" for k in ("dataset", "manifest", "out") if kw.get(k) is None]
+    names = {"dataset": "--dataset", "manifest": "--manifest", "out": "-o/--output"}
+    missing = [flag for k, flag in names.items() if kw.get(k) is None]
     if missing:
-        common.fail(GerReplayError(f"record needs {', '.join(missing)} (or --plan FILE)"))
+        common.fail(InputError(f"record needs {', '.join(missing)} (or --plan FILE)"))
     try:
         opts = recorder.options(**kw)
         opts.preflight = not no_preflight
@@ -163,14 +230,14 @@ def _record_plan(path: Path, dry_run: bool, no_preflight: bool, allow_change: bo
         common.fail(e)
     if dry_run:
         rows = sweep_run.dry_run(cells)
-        click.echo("\n".join(sweep_run.dry_run_lines(rows)))
+        echo("\n".join(sweep_run.dry_run_lines(rows)))
         if any("error" in r for r in rows):
             raise SystemExit(common.EXIT_INPUT)
         return
     flags = {"preflight": not no_preflight, "allow_endpoint_change": allow_change}
     cells = [replace(c, options=replace(c.options, **flags)) for c in cells]
-    outcomes = sweep_run.run(cells, lambda c: click.echo(f"== {c.name}", err=True))
-    click.echo("\n".join(sweep_run.summary_lines(outcomes)), err=True)
+    outcomes = sweep_run.run(cells, lambda c: echo(f"== {c.name}", err=True))
+    echo("\n".join(sweep_run.summary_lines(outcomes)), err=True)
     if any(o.status == "error" for o in outcomes):
         raise SystemExit(common.EXIT_INPUT)
     if any(o.status == "incomplete" for o in outcomes):
@@ -179,8 +246,13 @@ def _record_plan(path: Path, dry_run: bool, no_preflight: bool, allow_change: bo
 
 @click.command("replay")
 @click.argument("run_dir", type=click.Path(path_type=Path))
-@click.option("--manifest", required=True, type=click.Path(path_type=Path))
-@click.option("--base-url", help="Endpoint the run was recorded against (default: run.json).")
+@click.option(
+    "--manifest",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="The manifest the run was recorded from (the media must be at hand).",
+)
+@click.option("--base-url", help="Endpoint the run was recorded against [default: run.json's].")
 def replay_cmd(run_dir: Path, manifest: Path, base_url: str | None) -> None:
     """Re-run the pipeline against RUN_DIR's cassettes, offline; fail on the first unrecorded
     request."""
@@ -199,21 +271,53 @@ def replay_cmd(run_dir: Path, manifest: Path, base_url: str | None) -> None:
     )
 
 
+def _share(name: str, text: str) -> Any:
+    """A share-of-requests option of the simulator, in [0, 1]."""
+    return click.option(
+        name, type=click.FloatRange(0, 1), default=0.0, show_default=True, help=text
+    )
+
+
 @click.command("simulate")
-@click.option("--manifest", required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--manifest",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="CSV of the test samples; the simulator answers from their ground truth.",
+)
 @click.option("--dataset", required=True, help="Dataset key (see `ger-replay datasets`).")
 @click.option("--host", default="127.0.0.1", show_default=True, help="A loopback address.")
 @click.option("--port", type=int, default=0, show_default=True, help="0: any free port.")
-@click.option("--accuracy", type=float, default=0.7, show_default=True)
-@click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--refuse-rate", type=float, default=0.0, show_default=True)
-@click.option("--drop-rate", type=float, default=0.0, show_default=True)
-@click.option("--error-rate", type=float, default=0.0, show_default=True, help="500 answers.")
-@click.option("--slow-rate", type=float, default=0.0, show_default=True)
-@click.option("--slow-seconds", type=float, default=2.0, show_default=True)
-@click.option("--cut-rate", type=float, default=0.0, show_default=True)
-@click.option("--invent-rate", type=float, default=0.0, show_default=True)
-@click.option("--rpm-limit", type=float, help="Answer 429 with Retry-After above this rate.")
+@click.option(
+    "--accuracy",
+    type=click.FloatRange(0, 1),
+    default=0.7,
+    show_default=True,
+    help="Share of samples answered with the true label.",
+)
+@click.option(
+    "--seed", type=int, default=0, show_default=True, help="Seed of the simulated answers."
+)
+@_share("--refuse-rate", "Share of requests answered with a refusal.")
+@_share("--drop-rate", "Share of answers leaving one item out (a count mismatch).")
+@_share("--error-rate", "Share of requests answered with a server error (HTTP 500).")
+@_share("--slow-rate", "Share of requests answered late (see --slow-seconds).")
+@click.option(
+    "--slow-seconds",
+    type=float,
+    default=2.0,
+    show_default=True,
+    help="How late a slow answer comes.",
+)
+@_share("--cut-rate", "Share of requests whose connection is cut without an answer.")
+@_share(
+    "--invent-rate", "Share of items whose ranking starts with a label that is not a candidate."
+)
+@click.option(
+    "--rpm-limit",
+    type=float,
+    help="Requests per minute above which the simulator answers 429 (too many requests).",
+)
 @click.option(
     "--serve-model",
     "models",
@@ -227,7 +331,8 @@ def replay_cmd(run_dir: Path, manifest: Path, base_url: str | None) -> None:
 def simulate_cmd(
     manifest: Path, dataset: str, models: tuple[str, ...], key_env: str | None, **kw: Any
 ) -> None:
-    """Serve a loopback OpenAI-compatible simulator answering from MANIFEST's ground truth."""
+    """Serve a loopback OpenAI-compatible simulator answering from MANIFEST's ground truth
+    (until Ctrl-C)."""
     import os
 
     from ger_replay.record.simulator import run_forever
@@ -242,3 +347,6 @@ def simulate_cmd(
         run_forever(manifest, dataset, **kw)
     except (GerReplayError, ValueError) as e:
         common.fail(e)
+    except OSError as e:
+        host, port = kw.get("host"), kw.get("port")
+        common.fail(InputError(f"cannot listen on {host}:{port}: {e.strerror or e}"))

@@ -23,13 +23,7 @@ from ger_replay.errors import GerReplayError, InputError
     show_default=True,
     help="Bootstrap resamples for ci_low/ci_high of every run (0: no interval).",
 )
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["table", "markdown", "csv", "json", "latex"]),
-    default="table",
-    show_default=True,
-)
+@common.FMT_LATEX
 @common.RULES
 @click.option(
     "--expect", type=click.Path(path_type=Path), help="Earlier JSON scores to compare with."
@@ -39,9 +33,9 @@ from ger_replay.errors import GerReplayError, InputError
     type=float,
     default=1e-9,
     show_default=True,
-    help="Largest change of a value that --expect lets pass.",
+    help="Largest change of a value (in points) that --expect lets pass.",
 )
-@click.option("-o", "--output", type=click.Path(path_type=Path), help="Write here, not stdout.")
+@common.OUTPUT
 @click.option(
     "--labels",
     "label_files",
@@ -79,7 +73,8 @@ def score_cmd(
     result = score_sources(scanned.sources, rules)
     if n_boot:
         add_count_intervals(result.rows, result.confusion, n_boot, confidence, ci_method, seed)
-    common.emit(render_scores(result.rows, fmt), output)
+    if result.rows or fmt == "json":
+        common.emit(render_scores(result.rows, fmt), output)
     errors = [*scanned.errors, *result.errors]
     common.report_errors(errors)
     if expect is not None:

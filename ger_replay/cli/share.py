@@ -9,7 +9,7 @@ import click
 
 from ger_replay.cli import common
 from ger_replay.cli.common import echo
-from ger_replay.errors import GerReplayError
+from ger_replay.errors import GerReplayError, InputError
 
 
 @click.command("import")
@@ -28,16 +28,23 @@ def import_cmd(kind: str, results_dir: Path, output: Path) -> None:
 
     try:
         n_runs, n_rows, errors = import_to(results_dir, output)
+        if errors:
+            common.report_errors(errors)
+            common.fail(InputError(f"{len(errors)} problem(s) above: nothing written", output))
     except GerReplayError as e:
         common.fail(e)
     echo(f"imported {n_runs} run(s), {n_rows} rows -> {output}", err=True)
-    common.report_errors(errors)
-    common.exit_for(errors)
 
 
 @click.command("pack")
 @click.argument("runs", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("-o", "--output", required=True, type=click.Path(path_type=Path))
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Bundle to write (.tar.gz).",
+)
 @click.option("--no-labels", is_flag=True, help="Leave labels.csv (ground truth) out.")
 def pack_cmd(runs: tuple[Path, ...], output: Path, no_labels: bool) -> None:
     """Pack run folders into a deterministic BUNDLE.tar.gz with a manifest of checksums."""
@@ -69,7 +76,13 @@ def verify_cmd(bundle: Path) -> None:
 
 @click.command("export")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("-o", "--output", required=True, type=click.Path(path_type=Path))
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="File to write: .parquet, .csv or .jsonl.",
+)
 def export_cmd(paths: tuple[Path, ...], output: Path) -> None:
     """Write the predictions table with provenance (.parquet, .csv or .jsonl by extension)."""
     from ger_replay.io.export import export

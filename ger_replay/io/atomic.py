@@ -1,7 +1,8 @@
 """Atomic writes: a temporary file in the target's folder, fsync, rename, fsync of the folder.
 
 A crash or a full disk at any moment leaves either the old file or the new one, never half of
-one, and no temporary file behind. Every writer of an output file goes through here.
+one, and no temporary file behind. Every writer of an output file goes through here. The file
+gets the mode the user's umask gives a new file (0644 under umask 022), not mkstemp's 0600.
 """
 
 from __future__ import annotations
@@ -15,6 +16,29 @@ from pathlib import Path
 from ger_replay.errors import InputError
 
 TMP_SUFFIX = ".tmp"
+
+
+def _umask() -> int:
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    old = os.umask(0o022)
+    os.umask(old)
+    return old
+
+
+def file_mode() -> int:
+    """The mode a plain `open()` would give a new file (0644 under the usual umask 022): the
+    temporary files renamed into place are created 0600 and get this mode before the rename."""
+    return 0o666 & ~_umask()
+
+
+def dir_mode() -> int:
+    """The mode `mkdir` would give a new folder (0755 under the usual umask 022)."""
+    return 0o777 & ~_umask()
 
 
 def fsync_dir(path: Path) -> None:
@@ -41,6 +65,7 @@ def atomic_path(path: Path) -> Iterator[Path]:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TMP_SUFFIX, dir=path.parent)
+    os.fchmod(fd, file_mode())
     os.close(fd)
     try:
         yield Path(tmp)
@@ -59,6 +84,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TMP_SUFFIX, dir=path.parent)
     try:
+        os.fchmod(fd, file_mode())
         with os.fdopen(fd, "wb") as f:
             view = memoryview(data)
             while view:

@@ -128,7 +128,7 @@ def _read_run(path: Path, opts: LoadOptions) -> LoadResult:
     got = runs.read_run(path, opts.labels)
     run = str(got.meta.get("name") or path.name)
     return LoadResult(
-        got.table,
+        provenance.with_provenance(got.table, {"synthetic": bool(got.meta.get("synthetic"))}),
         got.errors,
         {run: provenance.of_run(got.meta)},
         [got.calls] if got.calls is not None else [],
@@ -272,28 +272,61 @@ def _load_one(path: Path, opts: LoadOptions) -> list[tuple[Path, LoadResult]]:
     )
 
 
-def read_ground_truth(paths: Sequence[str | Path]) -> dict[str, str]:
+class GroundTruth(dict[str, str]):
+    """sample_id -> gt, remembering the file and line each came from (`where`), so a label the
+    dataset does not know is reported at its line."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.where: dict[str, tuple[str, int]] = {}
+
+
+def read_ground_truth(paths: Sequence[str | Path]) -> GroundTruth:
     """sample_id -> gt from CSV files with (at least) the columns sample_id and gt: a run's
-    labels.csv or a manifest. A sample given twice with two labels is an error."""
-    out: dict[str, str] = {}
+    labels.csv or a manifest. A sample given twice with two labels is an error; every error
+    names the file and line."""
+    import csv
+
+    out = GroundTruth()
     for path in map(Path, paths):
         try:
             check_regular(path)
-            df = pl.read_csv(path, infer_schema=False)
+            with path.open(newline="", encoding="utf-8") as f:
+                _read_truth_rows(csv.reader(f, strict=True), path, out)
         except FileNotFoundError:
             raise InputError("no such file", path) from None
-        except (pl.exceptions.PolarsError, OSError, UnicodeDecodeError) as e:
+        except (OSError, UnicodeDecodeError) as e:
             raise InputError(f"cannot read the ground truth: {e}", path) from None
-        if not {"sample_id", "gt"} <= set(df.columns):
-            raise InputError(
-                f"expected the columns sample_id and gt, found {', '.join(df.columns)}", path
-            )
-        for i, (sid, gt) in enumerate(df.select("sample_id", "gt").iter_rows(), start=2):
-            if sid is None or gt is None:
-                raise InputError("empty sample_id or gt", path, i)
-            if out.setdefault(sid, gt) != gt:
-                raise InputError(f"sample {sid!r} given two labels: {out[sid]!r}, {gt!r}", path, i)
     return out
+
+
+def _read_truth_rows(reader: Any, path: Path, out: GroundTruth) -> None:
+    import csv
+
+    try:
+        header = next(reader, None) or []
+        if not {"sample_id", "gt"} <= set(header):
+            raise InputError(
+                f"expected the columns sample_id and gt, found {', '.join(header) or 'none'}",
+                path,
+                1,
+            )
+        i_sid, i_gt = header.index("sample_id"), header.index("gt")
+        for row in reader:
+            line = reader.line_num
+            if not row:
+                continue
+            sid = row[i_sid].strip() if i_sid < len(row) else ""
+            gt = row[i_gt].strip() if i_gt < len(row) else ""
+            if not sid or not gt:
+                raise InputError("empty sample_id or gt", path, line)
+            if out.setdefault(sid, gt) != gt:
+                raise InputError(
+                    f"sample {sid!r} given two labels: {out[sid]!r}, {gt!r}", path, line
+                )
+            out.where.setdefault(sid, (str(path), line))
+    except csv.Error as e:
+        raise InputError(f"not a readable CSV: {e}", path, reader.line_num) from None
 
 
 def load(paths: Sequence[str | Path], labels: Mapping[str, str] | None = None) -> LoadResult:

@@ -304,8 +304,8 @@ def import_results(results_dir: Path) -> tuple[pl.DataFrame, list[InputError]]:
 
 def import_to(results_dir: Path, output: Path) -> tuple[int, int, list[InputError]]:
     """Imports into a predictions table file, one run in memory at a time: each run is written
-    to a private temporary folder beside the output, then all are streamed into `output`.
-    Returns (runs, rows, errors)."""
+    to a private temporary folder beside the output, then all are streamed into `output`;
+    when any run could not be read nothing is written. Returns (runs, rows, errors)."""
     import shutil
     import tempfile
 
@@ -324,6 +324,8 @@ def import_to(results_dir: Path, output: Path) -> tuple[int, int, list[InputErro
             got.write_parquet(parts / f"{runs:06d}.parquet")
             runs += 1
             rows += got.height
+        if errors:  # nothing partial: the output is written only when every run was read
+            return runs, rows, errors
         if runs:
             sink_table(pl.scan_parquet(sorted(parts.glob("*.parquet"))), output)
         else:

@@ -141,7 +141,25 @@ def _ground_truth(
             f"this run (e.g. {(missing or ['its sample_order'])[0]!r})",
             run_dir,
         )
+    _check_given(given, order, meta)
     return [(sid, given[sid]) for sid in order]
+
+
+def _check_given(given: Mapping[str, str], order: Sequence[str], meta: Mapping[str, Any]) -> None:
+    """A label of the given ground truth that the run's dataset does not know, at its line."""
+    from ger_replay.protocol.rules import Rules, UnknownLabel
+
+    try:
+        rules = Rules(datasets.get(str(meta.get("dataset"))))
+    except datasets.UnknownDataset:
+        return
+    where: Mapping[str, tuple[str, int]] = getattr(given, "where", {})
+    for sid in order:
+        try:
+            rules.truth(given[sid])
+        except UnknownLabel as e:
+            path, line = where.get(sid, (None, None))
+            raise InputError(f"sample {sid!r}: {e}", path, line) from None
 
 
 @dataclass

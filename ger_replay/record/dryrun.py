@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ger_replay.io import journal, rundir
+from ger_replay.io import journal, rundir, scrub
 from ger_replay.record import cost, strategy
 from ger_replay.record.client import estimate_tokens
 from ger_replay.record.setup import RecordOptions, layout, load_samples, resolve
@@ -23,6 +23,8 @@ class Plan:
     done: int = 0
     subset: dict[str, int] | None = None
     price: cost.Price | None = None
+    model: str = ""
+    endpoint: str = ""
 
     @property
     def estimate(self) -> float | None:
@@ -36,13 +38,14 @@ class Plan:
         else:
             priced = "no price known for this model: give --price IN,OUT"
         out = [
-            f"samples:           {self.samples}",
-            f"batches:           {self.batches} of up to {self.batch_size}"
+            f"model:             {self.model} at {self.endpoint}",
+            f"samples:           {self.samples} in batches of up to {self.batch_size}",
+            f"batches:           {self.batches - self.done} to record of {self.batches}"
             + (f" ({self.done} already finished)" if self.done else ""),
             f"requests:          {self.min_requests} if every answer qualifies, "
             f"at most {self.max_requests}",
             f"tokens (estimate): {self.prompt_tokens:,} prompt + "
-            f"{self.completion_tokens:,} completion for one request per batch",
+            f"{self.completion_tokens:,} completion, one request per batch to record",
             f"cost (estimate):   {priced}",
         ]
         if self.subset:
@@ -88,4 +91,6 @@ def plan(opts: RecordOptions) -> Plan:
         done=len(plan_batches) - len(todo),
         subset=sub,
         price=opts.price or (cost.from_meta(meta) if meta else cost.known(settings.model)),
+        model=settings.model,
+        endpoint=scrub.clean_url(opts.base_url),
     )

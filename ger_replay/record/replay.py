@@ -126,12 +126,12 @@ def replay(run_dir: Path, manifest: Path, base_url: str | None = None) -> Replay
                     )
                     http = resp.http_response
                 except CannotOverwriteExistingCassetteException:
-                    raise missing from None
+                    raise _explained(missing, ss, body, expected[batch]) from None
                 except openai.BadRequestError as e:
                     http = e.response
                 except openai.APIConnectionError:
                     # openai 1.x wraps vcrpy's miss in a connection error; 3.x lets it through
-                    raise missing from None
+                    raise _explained(missing, ss, body, expected[batch]) from None
                 made.append((list(ss), split, attempt))
                 text = cassettes.answer_text(
                     {"status": {"code": http.status_code}, "body": {"string": http.content}}
@@ -146,6 +146,45 @@ def replay(run_dir: Path, manifest: Path, base_url: str | None = None) -> Replay
             out.unanswered += len(res.unanswered)
     targets.close()
     return out
+
+
+def changed_media(
+    ss: tuple[str, ...] | list[str], body: dict[str, Any], expected: list[cassettes.Interaction]
+) -> list[str]:
+    """The samples of a request whose content (image digests, texts) differs from the recorded
+    request for the same samples: the media that changed since the recording."""
+    from ger_replay.io.sample_calls import content_of, split_items
+    from ger_replay.record.messages import digest_of_url
+
+    rec = next((i for i in expected if [str(s) for s in i.meta["samples"]] == list(ss)), None)
+    if rec is None:
+        return []
+    old = split_items(content_of(rec.request.body), len(ss))[1]
+    content = []
+    for p in body["messages"][0]["content"]:
+        if p.get("type") == "image_url":
+            p = {**p, "image_url": {"url": digest_of_url(p["image_url"]["url"])}}
+        content.append(p)
+    new = split_items(content, len(ss))[1]
+    return [s for s, a, b in zip(ss, old, new, strict=True) if a != b]
+
+
+def _explained(
+    e: ReplayMismatch,
+    ss: tuple[str, ...],
+    body: dict[str, Any],
+    expected: list[cassettes.Interaction],
+) -> ReplayMismatch:
+    """The miss, naming the samples whose media changed where that is the cause."""
+    changed = changed_media(ss, body, expected)
+    if not changed:
+        return e
+    names = ", ".join(changed)
+    return ReplayMismatch(
+        f"{e.message}: the media of sample(s) {names} changed since the recording (their "
+        "image digests or texts differ from the recorded request)",
+        e.path,
+    )
 
 
 def _call_key(meta: dict[str, Any]) -> tuple[tuple[str, ...], str, int]:

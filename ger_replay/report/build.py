@@ -22,11 +22,22 @@ from ger_replay.io.atomic import atomic_write_text
 from ger_replay.io.neutral import CONTROL_PATTERN
 from ger_replay.io.runs import RecordedCalls
 from ger_replay.io.scrub import scrub_text
+from ger_replay.io.swap import fresh_folder
 from ger_replay.io.writer import write_table
 from ger_replay.protocol.rulesets import RuleSet, describe
 from ger_replay.protocol.status import SAMPLE_STATUSES, Status
-from ger_replay.report import bounds, figure_style, figures, html, overview, paper, text_tables
+from ger_replay.report import (
+    bounds,
+    figure_style,
+    figures,
+    html,
+    overview,
+    paper,
+    run_pages,
+    text_tables,
+)
 from ger_replay.report.html import Block, FigureRef, Section, esc
+from ger_replay.report.summary import summary_lines
 
 
 @dataclass
@@ -80,9 +91,11 @@ def build_report(
     seed: int = 0,
     figure_formats: Sequence[str] = ("png", "pdf"),
 ) -> ReportResult:
-    """Writes the report of every run in `df` into `out_dir`. `calls` are the recorded calls a
+    """Writes the report of every run in `df` into `out_dir`, whole: into a fresh folder that
+    replaces an earlier report only once complete (`io.swap`). `calls` are the recorded calls a
     load read with the runs (`load(paths).calls`): recorded run folders add calls and tokens.
-    Figures are written in `figure_formats`; PNG is always among them (the page embeds it)."""
+    Figures are written in `figure_formats`; PNG is always among them (the page embeds it).
+    Partial runs are left out of the figures, stability and the summary's counts."""
     out_dir = Path(out_dir)
     # names from strangers: no control sequence reaches a figure, a page or a table
     df = df.with_columns(
@@ -91,31 +104,42 @@ def build_report(
         if c in df.columns and df.schema[c] == pl.String
     )
     formats = ["png", *(f for f in figure_formats if f != "png")]
-    w = _Writer(out_dir, formats)
-    notes: list[str] = []
-    scores = runsets.score_runs(df, rules, ci, seed=seed)
-    ref_data = refusals.refusals(df, calls)
-    sections = [
-        _scores_section(w, scores, rules),
-        _failures_section(w, ref_data, notes),
-        _stability_section(w, df, rules, ci, seed, notes),
-        _robustness_section(w, df, rules, ci, seed, notes),
-        _consistency_section(w, df, rules, notes),
-        _confusion_section(w, df, rules, scores, notes),
-    ]
-    summary = _summary(scores, ref_data.statuses)
-    if notes:
-        summary.append("Not shown: " + esc("; ".join(notes)) + ".")
-    page = html.render_page(
-        "Emotion recognition benchmark report",
-        f"{scores.height} run(s) over {scores.get_column('dataset').n_unique()} dataset(s); "
-        f"{describe(rules)}; ger-replay {__version__}",
-        summary,
-        [s for s in sections if s is not None],
-        out_dir,
-    )
-    index = w.text(Path("index.html"), page)
-    return ReportResult(out_dir, index, w.files, notes)
+    with fresh_folder(out_dir, MARKER, EARLIER_REPORT) as tmp:
+        w = _Writer(tmp, formats)
+        notes: list[str] = []
+        scores = runsets.score_runs(df, rules, ci, seed=seed)
+        partial = scores.filter(pl.col("partial")).get_column("run")
+        whole = df.filter(~pl.col("run").is_in(partial.implode()))
+        ref_data = refusals.refusals(df, calls)
+        sections = [
+            _scores_section(w, scores, rules),
+            _failures_section(w, ref_data, notes),
+            _stability_section(w, whole, rules, ci, seed, notes),
+            _robustness_section(w, df, rules, ci, seed, notes),
+            _consistency_section(w, df, rules, notes),
+            _confusion_section(w, df, rules, scores, notes),
+            run_pages.runs_section(df, scores, calls, w.text, slug, notes),
+        ]
+        summary = summary_lines(scores, ref_data.statuses)
+        if notes:
+            summary.append("Not shown: " + esc("; ".join(notes)) + ".")
+        page = html.render_page(
+            "Emotion recognition benchmark report",
+            f"{scores.height} run(s) over {scores.get_column('dataset').n_unique()} dataset(s); "
+            f"{describe(rules)}; ger-replay {__version__}",
+            summary,
+            [s for s in sections if s is not None],
+            tmp,
+        )
+        w.text(Path("index.html"), page)
+    files = [out_dir / p.relative_to(tmp) for p in w.files]
+    return ReportResult(out_dir, out_dir / "index.html", files, notes)
+
+
+#: The file that marks a report folder (only such a folder, or an empty one, is replaced).
+MARKER = ".ger-replay-report"
+#: What a report folder of an earlier version holds (no marker yet): replaced too.
+EARLIER_REPORT = frozenset({"index.html", "tables", "figures"})
 
 
 def _scores_section(w: _Writer, scores: pl.DataFrame, rules: RuleSet | str) -> Section:
@@ -142,25 +166,30 @@ def _scores_section(w: _Writer, scores: pl.DataFrame, rules: RuleSet | str) -> S
         sec.blocks.append(
             Block(f"<h3>{esc(t.title)}</h3>" + html.paper_table_html(t, files, out_dir))
         )
-        sub = scores.filter(pl.col("task") == t.task)
+        sub = scores.filter((pl.col("task") == t.task) & ~pl.col("partial"))
+        if sub.height == 0:
+            continue
         sub, which = bounds.shown(sub, scores)
         fig = figures.scores_figure(sub, labels, t.title)
         ref = w.figure(
             fig,
             f"scores_{t.task}",
-            f"{t.title}: score of {which} with its interval; dashed: Random, dotted: Majority.",
+            f"{t.title}: score of {which} (partial runs left out) with its interval; "
+            "dashed: Random, dotted: Majority.",
         )
         sec.blocks.append(Block(figure=ref))
     w.frame("overview", overview.overview_values(scores))
-    model_of = {r["run"]: str(r["model"] or "model") for r in scores.iter_rows(named=True)}
-    over_ref = w.figure(
-        overview.overview_figure(scores, model_of),
-        "overview",
-        "Per dataset: our Random and Majority baselines, the best supervised system and GPT-4V "
-        "as the paper reports them, and every run of this report (diamonds, one colour per "
-        "model).",
-    )
-    sec.blocks.insert(0, Block(figure=over_ref))
+    whole = scores.filter(~pl.col("partial"))
+    model_of = {r["run"]: str(r["model"] or "model") for r in whole.iter_rows(named=True)}
+    if whole.height:
+        over_ref = w.figure(
+            overview.overview_figure(whole, model_of),
+            "overview",
+            "Per dataset: our Random and Majority baselines, the best supervised system and "
+            "GPT-4V as the paper reports them, and every whole run of this report (diamonds, one "
+            "colour per model; partial runs left out).",
+        )
+        sec.blocks.insert(0, Block(figure=over_ref))
     w.frame("scores", scores)
     return sec
 
@@ -368,31 +397,3 @@ def _ds(key: str) -> str:
     from ger_replay.protocol import datasets
 
     return datasets.get(key).name
-
-
-def _summary(scores: pl.DataFrame, statuses: pl.DataFrame) -> list[str]:
-    out = []
-    src = scores.get_column("source").fill_null("?").value_counts(sort=True)
-    out.append(
-        "Runs by source: "
-        + esc(", ".join(f"{r['source']} {r['count']}" for r in src.iter_rows(named=True)))
-        + "."
-    )
-    above = scores.filter(pl.col("value") > pl.max_horizontal("random", "majority")).height
-    out.append(f"{above} of {scores.height} run(s) beat both the Random and the Majority baseline.")
-    best = scores.sort("value", descending=True).head(1).row(0, named=True)
-    worst = scores.sort("value").head(1).row(0, named=True)
-    out.append(
-        f"Highest: {esc(best['run'])} ({best['metric']} {best['value']:.2f}); lowest: "
-        f"{esc(worst['run'])} ({worst['metric']} {worst['value']:.2f})."
-    )
-    n = int(statuses.get_column("n_samples").sum())
-    ok = int(statuses.get_column(Status.OK.value).sum())
-    out.append(
-        f"{n - ok} of {n} sample answers ({(n - ok) / max(n, 1) * 100:.2f}%) were not usable "
-        f"(refused {int(statuses.get_column('refused').sum())}, malformed "
-        f"{int(statuses.get_column('malformed').sum())}, unanswered "
-        f"{int(statuses.get_column('unanswered').sum())}, no candidate label "
-        f"{int(statuses.get_column('no_candidate').sum())})."
-    )
-    return out

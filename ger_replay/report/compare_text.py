@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ger_replay.analysis.paired import SECTIONS
+from ger_replay.report.text_tables import render_text, to_json
 
 
 def _section_text(value: Any) -> str:
@@ -42,9 +43,23 @@ def _fmt(v: Any, p: bool = False) -> str:
 
 
 def render_comparison(result: dict[str, Any], fmt: str = "table") -> str:
-    """A comparison as an aligned text block or JSON."""
+    """A comparison as an aligned text block, JSON, or a two-column (field, value) Markdown or
+    CSV table."""
     if fmt == "json":
-        return json.dumps(result, indent=2, default=str)
+        return to_json(result)
+    lines = _lines(result)
+    if fmt in ("markdown", "csv"):
+        import polars as pl
+
+        pairs = [ln.strip().split("  ", 1) for ln in lines]
+        df = pl.DataFrame(
+            {"field": [p[0].strip() for p in pairs], "value": [p[-1].strip() for p in pairs]}
+        )
+        return render_text(df, fmt)
+    return "\n".join(lines)
+
+
+def _lines(result: dict[str, Any]) -> list[str]:
     conf = result.get("confidence", 0.95)
     lines = []
     for label, key in FIELDS:
@@ -57,4 +72,4 @@ def render_comparison(result: dict[str, Any], fmt: str = "table") -> str:
         lines.append(f"{label:>15}  {v}")
     for name in SECTIONS:
         lines.append(f"{name.replace('_', ' '):>15}  {_section_text(result.get(name))}")
-    return "\n".join(lines)
+    return lines

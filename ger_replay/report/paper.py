@@ -74,7 +74,8 @@ def _setting_words(r: dict[str, Any], varying: list[str]) -> list[str]:
 
 def row_labels(scores: pl.DataFrame) -> dict[str, str]:
     """run -> the name of its row: the model, then whatever setting differs between the runs
-    of the same task (e.g. "gpt-4-vision-preview, gray"), "run 3" for repeats."""
+    of the same task (e.g. "gpt-4-vision-preview, gray"), "run 3" for repeats, and
+    "(synthetic)" or "(partial)" where the run is."""
     out: dict[str, str] = {}
     for task_rows in scores.partition_by("task", maintain_order=True):
         varying = _varying(task_rows)
@@ -86,6 +87,9 @@ def row_labels(scores: pl.DataFrame) -> dict[str, str]:
                 label += ", majority vote"
             elif repeats and r["repeat"] is not None:
                 label += f", run {r['repeat']}"
+            flags = [f for f in ("synthetic", "partial") if r.get(f)]
+            if flags:  # never pasted into a paper as a whole model's result
+                label += f" ({', '.join(flags)})"
             out[r["run"]] = label
     return out
 

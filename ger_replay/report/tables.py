@@ -10,8 +10,12 @@ from typing import Any
 
 from ger_replay.io.neutral import csv_cell, markdown_cell
 from ger_replay.report import json_text
+from ger_replay.score.scoring import PARTIAL_BELOW
 
 FORMATS = ("table", "markdown", "csv", "json", "latex")
+
+#: Decimals of the floats in JSON output: no float noise, and `--expect` stays exact.
+JSON_DIGITS = 10
 
 #: (header, key) of the summary columns, in order.
 COLUMNS: list[tuple[str, str]] = [
@@ -48,6 +52,18 @@ def _num(v: Any) -> str:
     return str(v)
 
 
+def note(row: dict[str, Any]) -> str:
+    """What a reader must know of a run before trusting its value: synthetic (the demo runs,
+    answered by the simulator) and partial (too few samples answered, see PARTIAL_BELOW)."""
+    notes = []
+    if row.get("synthetic"):
+        notes.append("SYNTHETIC")
+    if row.get("partial"):
+        answered = row.get("answered")
+        notes.append("partial" + (f" ({answered:.0f}% answered)" if answered is not None else ""))
+    return ", ".join(notes)
+
+
 def _cells(row: dict[str, Any], ci_label: bool = True) -> list[str]:
     out = []
     for _, key in COLUMNS:
@@ -77,7 +93,24 @@ def _select(rows: Sequence[dict[str, Any]]) -> tuple[list[str], list[list[str]]]
     if not _has_ci(rows):
         heads = heads[:4] + heads[5:]
         body = [b[:4] + b[5:] for b in body]
+    notes = [note(r) for r in rows]
+    if any(notes):
+        heads.append("note")
+        body = [[*b, n] for b, n in zip(body, notes, strict=True)]
     return heads, body
+
+
+def legend(rows: Sequence[dict[str, Any]]) -> str:
+    """A line under a score table explaining its notes, or nothing."""
+    out = []
+    if any(r.get("synthetic") for r in rows):
+        out.append("SYNTHETIC: answered by the simulator, not a model; its scores mean nothing.")
+    if any(r.get("partial") for r in rows):
+        out.append(
+            f"partial: fewer than {PARTIAL_BELOW:.0%} of the test samples were answered; "
+            "left out of summaries."
+        )
+    return "\n".join(out)
 
 
 def to_table(rows: Sequence[dict[str, Any]]) -> str:
@@ -85,7 +118,7 @@ def to_table(rows: Sequence[dict[str, Any]]) -> str:
     widths = [
         max(len(h), *(len(b[i]) for b in body)) if body else len(h) for i, h in enumerate(heads)
     ]
-    numeric = [i >= 3 for i in range(len(heads))]
+    numeric = [i >= 3 and h != "note" for i, h in enumerate(heads)]
 
     def line(cells: list[str]) -> str:
         return "  ".join(
@@ -95,7 +128,7 @@ def to_table(rows: Sequence[dict[str, Any]]) -> str:
 
     out = [line(heads), "  ".join("-" * w for w in widths)]
     out += [line(b) for b in body]
-    foot = rules_line(rows)
+    foot = "\n".join(x for x in (legend(rows), rules_line(rows)) if x)
     if foot:
         out += ["", foot]
     return "\n".join(out)
@@ -103,10 +136,10 @@ def to_table(rows: Sequence[dict[str, Any]]) -> str:
 
 def to_markdown(rows: Sequence[dict[str, Any]]) -> str:
     heads, body = _select(rows)
-    align = ["---" if i < 3 else "---:" for i in range(len(heads))]
+    align = ["---" if i < 3 or h == "note" else "---:" for i, h in enumerate(heads)]
     out = ["| " + " | ".join(map(markdown_cell, heads)) + " |", "| " + " | ".join(align) + " |"]
     out += ["| " + " | ".join(markdown_cell(c) for c in b) + " |" for b in body]
-    foot = rules_line(rows)
+    foot = "\n\n".join(x for x in (legend(rows), rules_line(rows)) if x)
     if foot:
         out += ["", foot]
     return "\n".join(out)
@@ -130,7 +163,7 @@ def _latex_escape(s: str) -> str:
 
 def to_latex(rows: Sequence[dict[str, Any]]) -> str:
     heads, body = _select(rows)
-    spec = "lll" + "r" * (len(heads) - 3)
+    spec = "lll" + "".join("l" if h == "note" else "r" for h in heads[3:])
     out = [
         f"\\begin{{tabular}}{{{spec}}}",
         "\\toprule",
@@ -150,6 +183,12 @@ def to_csv(rows: Sequence[dict[str, Any]]) -> str:
         "run",
         "dataset",
         "task",
+        "model",
+        "template",
+        "frames",
+        "color",
+        "modality",
+        "repeat",
         "metric",
         "value",
         "ci_low",
@@ -168,17 +207,30 @@ def to_csv(rows: Sequence[dict[str, Any]]) -> str:
         "waf",
         "macro_f1",
         "rules",
+        "answered",
+        "partial",
+        "synthetic",
     ]
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(keys)
     for r in rows:
-        w.writerow(["" if r.get(k) is None else csv_cell(r.get(k)) for k in keys])
+        w.writerow(["" if r.get(k) is None else csv_cell(_json_clean(r.get(k))) for k in keys])
     return buf.getvalue().rstrip("\n")
 
 
+def _json_clean(v: Any) -> Any:
+    if isinstance(v, float):
+        return None if math.isnan(v) else round(v, JSON_DIGITS)
+    if isinstance(v, dict):
+        return {k: _json_clean(x) for k, x in v.items()}
+    if isinstance(v, list | tuple):
+        return [_json_clean(x) for x in v]
+    return v
+
+
 def to_json(rows: Sequence[dict[str, Any]]) -> str:
-    return json_text.dumps(list(rows))
+    return json_text.dumps(list(rows), JSON_DIGITS)
 
 
 def render_scores(rows: Sequence[dict[str, Any]], fmt: str) -> str:

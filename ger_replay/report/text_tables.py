@@ -4,6 +4,8 @@ nulls as a dash), for the report's files, and as the terminal shows it (`render_
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
+from typing import Any
 
 import polars as pl
 
@@ -58,25 +60,55 @@ def to_csv(df: pl.DataFrame) -> str:
 
 
 #: The formats `render_text` writes.
-TEXT_FORMATS = ("table", "markdown", "csv", "json")
+TEXT_FORMATS = ("table", "markdown", "csv", "json", "latex")
+
+
+def aligned(heads: Sequence[str], body: Sequence[Sequence[str]], numeric: Sequence[bool]) -> str:
+    """The plain terminal table every command prints: columns two spaces apart, a dashed rule
+    under the header, numbers right-aligned, nothing cut or wrapped."""
+    widths = [max([len(h), *(len(b[i]) for b in body)]) for i, h in enumerate(heads)]
+
+    def line(cells: Sequence[str]) -> str:
+        return "  ".join(
+            c.rjust(w) if num else c.ljust(w)
+            for c, w, num in zip(cells, widths, numeric, strict=True)
+        ).rstrip()
+
+    return "\n".join([line(heads), "  ".join("-" * w for w in widths), *map(line, body)])
+
+
+def to_aligned(df: pl.DataFrame, digits: int = 2) -> str:
+    """A DataFrame as the plain aligned table (floats to `digits` decimals, nulls as a dash)."""
+    body = [[_cell(v, digits).replace("\n", " ") for v in r] for r in df.iter_rows()]
+    return aligned(df.columns, body, _numeric(df))
+
+
+def json_ready(v: Any, digits: int = 10) -> Any:
+    """A value for JSON output: floats rounded to `digits` decimals (-7.5, not -7.500000000000007;
+    ten keep `score --expect` exact at its default tolerance),
+    NaN as null, containers walked."""
+    if isinstance(v, float):
+        return None if v != v else round(v, digits)
+    if isinstance(v, dict):
+        return {k: json_ready(x, digits) for k, x in v.items()}
+    if isinstance(v, list | tuple):
+        return [json_ready(x, digits) for x in v]
+    return v
+
+
+def to_json(data: Any) -> str:
+    """JSON text of rows or sections, floats rounded by `json_ready`."""
+    return json.dumps(json_ready(data), indent=2, default=str, ensure_ascii=False)
 
 
 def render_text(df: pl.DataFrame, fmt: str) -> str:
-    """A DataFrame as the terminal shows it: an aligned table, Markdown, CSV or JSON."""
+    """A DataFrame as the terminal shows it: the aligned table, Markdown, CSV or JSON."""
     if fmt == "markdown":
         return to_markdown(df).rstrip("\n")
     if fmt == "csv":
         return to_csv(df).rstrip("\n")
     if fmt == "json":
-        return json.dumps(df.to_dicts(), indent=2, default=str)
-    with pl.Config(
-        tbl_rows=-1,
-        tbl_cols=-1,
-        tbl_width_chars=200,
-        fmt_str_lengths=60,
-        tbl_hide_dataframe_shape=True,
-        tbl_hide_column_data_types=True,
-        float_precision=2,
-        tbl_formatting="ASCII_MARKDOWN",
-    ):
-        return str(df)
+        return to_json(df.to_dicts())
+    if fmt == "latex":
+        return to_latex(df).rstrip("\n")
+    return to_aligned(df)

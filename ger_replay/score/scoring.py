@@ -19,6 +19,7 @@ from ger_replay.score import baselines as counts_baselines
 from ger_replay.score import rulesets as apply_rules
 from ger_replay.score import stream
 from ger_replay.score.baselines import METRIC_KEY, reference_columns
+from ger_replay.score.flags import PARTIAL_BELOW, flagged, flags, run_flags
 from ger_replay.score.stream import ScoreResult
 
 
@@ -107,6 +108,7 @@ def code_run(
     )
     pred_arr = coded.get_column("pred_code").to_numpy().astype(np.int64, copy=False)
     meta = {k: run_df.item(0, k) for k in table.RUN_COLUMNS if k in run_df.columns}
+    meta["synthetic"] = "synthetic" in run_df.columns and bool(run_df.get_column("synthetic").any())
     return Coded(
         run=run,
         dataset=ds,
@@ -199,6 +201,10 @@ def score_coded(c: Coded) -> dict[str, Any]:
     out["ci_high"] = None
     for k in ("model", "template", "frames", "color", "modality", "repeat"):
         out[k] = c.meta.get(k)
+    counts: dict[str, int] = {}
+    for s in c.status:
+        counts[s] = counts.get(s, 0) + 1
+    out.update(flags(counts, c.meta.get("synthetic")))
     return out
 
 
@@ -213,17 +219,33 @@ def score_table(
     return stream.score_frame(df, rules, extra_synonyms)
 
 
+def scores_frame(df: pl.DataFrame, rules: RuleSet | str = rulesets.DEFAULT) -> pl.DataFrame:
+    """The public `ger_replay.score_table`: one row per run as a polars DataFrame (run, dataset,
+    metric, value, n_scored, n_total, coverage, baselines, settings, partial, synthetic, ...);
+    raises the first error when a run cannot be scored."""
+    result = score_table(df, rules)
+    if result.errors:
+        raise result.errors[0]
+    flat = [{k: v for k, v in r.items() if not isinstance(v, dict)} for r in result.rows]
+    return pl.DataFrame(flat, infer_schema_length=None)
+
+
 def coded_runs(df: pl.DataFrame, rules: RuleSet | str = rulesets.DEFAULT) -> list[Coded]:
     return [code_run(r, rules=rules) for r in df.partition_by("run", maintain_order=True)]
 
 
 __all__ = [
+    "PARTIAL_BELOW",
     "Coded",
     "RuleSet",
     "ScoreResult",
     "baselines",
     "code_run",
     "coded_runs",
+    "flagged",
+    "flags",
+    "run_flags",
     "score_coded",
     "score_table",
+    "scores_frame",
 ]

@@ -33,6 +33,7 @@ from ger_replay.protocol.rules import Rules, UnknownLabel
 from ger_replay.protocol.rulesets import Pick, RuleSet, RuleSpec, get
 from ger_replay.score import rulesets
 from ger_replay.score.baselines import METRIC_KEY, baselines, reference_columns
+from ger_replay.score.flags import flags
 
 META = [c for c in table.RUN_COLUMNS if c != "run"]
 KEYS = ["run", "gt", "status", "pred"]
@@ -69,11 +70,11 @@ def _tally(src: Lazy, need_first: bool) -> tuple[pl.DataFrame, pl.DataFrame]:
         del got
         return runs, counts.group_by(*KEYS, "first").agg(pl.col("n").sum())
     lf = src.frame
-    runs = (
-        lf.select("run", *META)
-        .unique(subset="run", keep="first", maintain_order=True)
-        .collect(engine=STREAMING)
+    syn = pl.col("synthetic") if "synthetic" in src.columns else pl.lit(None, pl.Boolean)
+    runs = lf.select("run", *META, syn.cast(pl.Boolean).alias("synthetic")).unique(
+        subset="run", keep="first", maintain_order=True
     )
+    runs = runs.collect(engine=STREAMING)
     # `first`: the file's own where it has one (`scan.conform`), else decoded from `ranking`
     first = pl.coalesce("first", "pred") if need_first else pl.lit(None, pl.String)
     return runs, count_keys(lf, first.alias("first"))
@@ -220,7 +221,7 @@ def _score_counts(
     name = dict(
         zip(runs.get_column("rid").to_list(), runs.get_column("run").to_list(), strict=True)
     )
-    keep = [c for c in table.RUN_COLUMNS if c in runs.columns]
+    keep = [c for c in (*table.RUN_COLUMNS, "synthetic") if c in runs.columns]
     meta = {
         r[-1]: {**dict(zip(keep, r, strict=False))} for r in runs.select(*keep, "rid").iter_rows()
     }
@@ -381,10 +382,9 @@ def _score_dataset(
         )
         sc_counts = status_counts[rid]
         row["status_counts"] = {s: sc_counts[s] for s in table.STATUSES if s in sc_counts}
-        row["ci_low"] = None
-        row["ci_high"] = None
-        for k in ROW_META:
-            row[k] = meta[rid].get(k)
+        row["ci_low"] = row["ci_high"] = None
+        row.update({k: meta[rid].get(k) for k in ROW_META})
+        row.update(flags(sc_counts, meta[rid].get("synthetic")))
         out.append((rid, row, cm[i]))
     return out
 
