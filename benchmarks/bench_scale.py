@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -76,6 +77,67 @@ def measure(job: str, path: Path) -> tuple[float, float, int]:
     got = q.get(timeout=3600)
     p.join()
     return got
+
+
+#: The peer as a whole program: the plain polars streaming group-by, its result written out.
+PEER_SCRIPT = (
+    "import sys; import polars as pl; "
+    "out = pl.scan_parquet(sys.argv[1]).group_by('run')"
+    ".agg((pl.col('pred') == pl.col('gt')).mean().alias('acc')).collect(engine='streaming'); "
+    "sys.stdout.write(out.write_json())"
+)
+
+
+def measure_cli(job: str, path: Path) -> tuple[float, float]:
+    """(seconds, peak MiB) of a whole program in a fresh process, imports and output included:
+    `ger-replay score PATH --format json` or the peer script, stdout to /dev/null."""
+    if job == "peer":
+        src = str(path / "*.parquet") if path.is_dir() else str(path)
+        argv = [sys.executable, "-c", PEER_SCRIPT, src]
+    else:
+        exe = Path(sys.executable).parent / "ger-replay"
+        cmd = [str(exe)] if exe.is_file() else [sys.executable, "-m", "ger_replay.cli"]
+        argv = [*cmd, "score", str(path), "--rules", RULES, "--format", "json"]
+    # The peak is the child's own VmHWM, read until it exits: the rusage of a child counts the
+    # memory of the parent it was forked from.
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL)
+    status = Path(f"/proc/{proc.pid}/status")
+    peak_kb = 0
+    while proc.poll() is None:
+        try:
+            for line in status.read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    peak_kb = max(peak_kb, int(line.split()[1]))
+        except (OSError, ValueError):
+            pass
+        time.sleep(0.002)
+    elapsed = time.perf_counter() - t0
+    if proc.returncode != 0:
+        raise RuntimeError(f"{argv[:3]} exited with {proc.returncode}")
+    return elapsed, peak_kb / 1024.0
+
+
+def _cli_results(sizes: list[tuple[str, Path, int]]) -> tuple[list[Result], list[tuple]]:
+    """The whole-program comparison at each size."""
+    out: list[Result] = []
+    growth = []
+    for label, path, _rows in sizes:
+        ours_s, ours_mb = measure_cli("ours", path)
+        peer_s, peer_mb = measure_cli("peer", path)
+        growth.append((label, ours_s, ours_mb, peer_s, peer_mb))
+        out.append(
+            Result(
+                f"CLI: ger-replay score {label} --format json",
+                ours_s,
+                "python -c polars group-by",
+                peer_s,
+                ours_mb,
+                peer_mb,
+                note="whole programs in fresh processes: imports, reading, output; peak RSS",
+            )
+        )
+    return out, growth
 
 
 def _base_table(tmp: Path) -> tuple[Any, str]:
@@ -191,18 +253,36 @@ def run() -> list[Result]:
                 note="intervals from each run's confusion counts",
             )
         )
-        print("\nscale: how time and memory grow", file=sys.stderr)
-        print(
-            f"{'size':>5} {'rows':>12} {'runs':>7} {'ours s':>8} {'ours MiB':>9} "
-            f"{'peer s':>8} {'peer MiB':>9} {'time x':>7} {'mem x':>6}",
-            file=sys.stderr,
-        )
-        for label, rows, runs, os_, om, ps, pm in growth:
-            print(
-                f"{label:>5} {rows:>12,} {runs:>7,} {os_:>8.2f} {om:>9.0f} {ps:>8.2f} {pm:>9.0f} "
-                f"{os_ / ps:>7.1f} {om / pm:>6.1f}",
-                file=sys.stderr,
-            )
+        cli, cli_growth = _cli_results(sizes)
+        out.extend(cli)
+        _print_growth(growth, cli_growth)
         return out
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _print_growth(growth: list[tuple], cli_growth: list[tuple]) -> None:
+    print("\nscale: how time and memory grow (in process: the scoring call alone)", file=sys.stderr)
+    print(
+        f"{'size':>5} {'rows':>12} {'runs':>7} {'ours s':>8} {'ours MiB':>9} "
+        f"{'peer s':>8} {'peer MiB':>9} {'time x':>7} {'mem x':>6}",
+        file=sys.stderr,
+    )
+    for label, rows, runs, os_, om, ps, pm in growth:
+        print(
+            f"{label:>5} {rows:>12,} {runs:>7,} {os_:>8.2f} {om:>9.0f} {ps:>8.2f} {pm:>9.0f} "
+            f"{os_ / ps:>7.1f} {om / pm:>6.1f}",
+            file=sys.stderr,
+        )
+    print("\nscale, whole programs (imports, reading, JSON output; peak RSS)", file=sys.stderr)
+    print(
+        f"{'size':>5} {'ours s':>8} {'ours MiB':>9} {'peer s':>8} {'peer MiB':>9} "
+        f"{'time x':>7} {'mem x':>6}",
+        file=sys.stderr,
+    )
+    for label, os_, om, ps, pm in cli_growth:
+        print(
+            f"{label:>5} {os_:>8.2f} {om:>9.0f} {ps:>8.2f} {pm:>9.0f} "
+            f"{os_ / ps:>7.1f} {om / pm:>6.1f}",
+            file=sys.stderr,
+        )

@@ -43,12 +43,18 @@ class Scanned:
     errors: list[GerReplayError] = field(default_factory=list)
 
 
-def conform(lf: pl.LazyFrame, names: Sequence[str]) -> pl.LazyFrame:
-    """`table.conform` for a LazyFrame whose columns are `names`."""
+def conform(lf: pl.LazyFrame, names: Sequence[str], keep_first: bool = False) -> pl.LazyFrame:
+    """`table.conform` for a LazyFrame whose columns are `names`. With `keep_first`, a `first`
+    column the file holds is read as it is (Parquet files that `import` and `export` wrote), so
+    that scoring does not decode `ranking`; otherwise it is derived from `ranking`."""
     cols = [
         pl.col(c).cast(t) if c in names else pl.lit(None, dtype=t).alias(c)
         for c, t in table.SCHEMA.items()
     ]
+    if not (keep_first and "first" in names):
+        cols[list(table.SCHEMA).index("first")] = table.first_label(
+            cols[list(table.SCHEMA).index("ranking")]
+        )
     return lf.select([*cols, *[c for c in names if c not in table.SCHEMA]])
 
 
@@ -111,7 +117,7 @@ def scan_file(path: Path) -> Lazy:
                 .replace_strict({"true": True, "false": False}, default=None)
                 .cast(pl.Boolean)
             )
-    return Lazy(conform(lf, names), path, frozenset(names))
+    return Lazy(conform(lf, names, keep_first=suffix == ".parquet"), path, frozenset(names))
 
 
 def _parquet_folder(path: Path) -> list[Path] | None:

@@ -36,6 +36,10 @@ SAMPLE_COLUMNS: dict[str, pl.DataType] = {
     "sample_id": pl.String(),
     "gt": pl.String(),
     "ranking": pl.List(pl.String()),
+    #: The ranking's first label as given (before folding), null without one: what the
+    #: `paper` and `strict` rule sets read, stored so that scoring need not decode `ranking`.
+    #: Always derived from `ranking` (`conform`), never set on its own.
+    "first": pl.String(),
     "pred": pl.String(),
     "invented": pl.List(pl.String()),
     "status": pl.String(),
@@ -56,12 +60,24 @@ def empty() -> pl.DataFrame:
     return pl.DataFrame(schema=SCHEMA)
 
 
+def first_label(ranking: pl.Expr) -> pl.Expr:
+    """The `first` column from the `ranking` column."""
+    return ranking.list.first().alias("first")
+
+
 def conform(df: pl.DataFrame) -> pl.DataFrame:
     """Adds missing columns as nulls, casts to the schema and orders the columns; extra columns
-    (provenance, say) are kept after the schema's."""
+    (provenance, say) are kept after the schema's. `first` is always derived from `ranking`."""
     cols = []
     for name, dtype in SCHEMA.items():
-        if name in df.columns:
+        if name == "first":
+            ranking = (
+                pl.col("ranking").cast(SCHEMA["ranking"])
+                if "ranking" in df.columns
+                else pl.lit(None, dtype=SCHEMA["ranking"])
+            )
+            cols.append(first_label(ranking))
+        elif name in df.columns:
             cols.append(pl.col(name).cast(dtype))
         else:
             cols.append(pl.lit(None, dtype=dtype).alias(name))

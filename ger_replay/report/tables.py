@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import math
 from collections.abc import Sequence
 from typing import Any
 
 from ger_replay.io.neutral import csv_cell, markdown_cell
+from ger_replay.report import json_text
 from ger_replay.score.scoring import PARTIAL_BELOW
 
 FORMATS = ("table", "markdown", "csv", "json", "latex")
@@ -230,7 +230,7 @@ def _json_clean(v: Any) -> Any:
 
 
 def to_json(rows: Sequence[dict[str, Any]]) -> str:
-    return json.dumps([_json_clean(r) for r in rows], indent=2)
+    return json_text.dumps(list(rows), JSON_DIGITS)
 
 
 def render_scores(rows: Sequence[dict[str, Any]], fmt: str) -> str:

@@ -80,14 +80,31 @@ def baselines(counts: np.ndarray, dataset: datasets.Dataset) -> tuple[float, flo
     return _cached(dataset.key, tuple(int(x) for x in counts))
 
 
+@lru_cache(maxsize=4096)
+def _reference_rows(
+    key: str, level: str | None, template: Any, frames: Any, color: Any, modality: Any
+) -> tuple[reference.RefRow | None, reference.RefRow | None, reference.RefRow | None]:
+    """The paper's GPT-4V, Random and Majority rows for a setting: a run's name matters only
+    through the Twitter I level it names, so thousands of runs share a few lookups."""
+    run = level or ""
+    meta = {"dataset": key, "run": run, "template": template, "frames": frames}
+    row = reference.for_meta({**meta, "color": color, "modality": modality})
+    rnd = reference.baseline(key, reference.Kind.RANDOM, run)
+    maj = reference.baseline(key, reference.Kind.MAJORITY, run)
+    return row, rnd, maj
+
+
 def reference_columns(meta: dict[str, Any], value: float | None) -> dict[str, Any]:
     """The paper's numbers for a run: its GPT-4V value (`paper`, where the paper has one for
     the run's setting), our value minus it (`delta`), its Random and Majority baselines."""
-    key = str(meta.get("dataset"))
-    run = str(meta.get("run") or "")
-    row = reference.for_meta(meta)
-    rnd = reference.baseline(key, reference.Kind.RANDOM, run)
-    maj = reference.baseline(key, reference.Kind.MAJORITY, run)
+    row, rnd, maj = _reference_rows(
+        str(meta.get("dataset")),
+        reference.twitter1_level(str(meta.get("run") or "")),
+        meta.get("template"),
+        meta.get("frames"),
+        meta.get("color"),
+        meta.get("modality"),
+    )
     return {
         "paper": row.value if row else None,
         "delta": (value - row.value) if row and value is not None else None,

@@ -1,0 +1,68 @@
+"""Score rows as JSON: NaN anywhere becomes null, floats are rounded, and nothing else changes
+(strings and keys that spell NaN are kept)."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+from ger_replay.report.tables import JSON_DIGITS, render_scores
+
+
+def _clean(v: Any) -> Any:
+    """NaN to None and floats rounded, walking every value: what the JSON must mean."""
+    if isinstance(v, float):
+        return None if math.isnan(v) else round(v, JSON_DIGITS)
+    if isinstance(v, dict):
+        return {k: _clean(x) for k, x in v.items()}
+    if isinstance(v, list | tuple):
+        return [_clean(x) for x in v]
+    return v
+
+
+def test_nan_values_become_null_and_strings_stay() -> None:
+    nan = float("nan")
+    rows = [
+        {
+            "run": "NaN",
+            "value": nan,
+            "per_class": {"NaN": nan, 'k": NaN': 1.5, "x": "NaN", "y": [nan, 2.0, nan]},
+            "pair": (nan, "NaN,"),
+            "none": None,
+        },
+        {"run": "b", "value": 1e-05, "per_class": {}},
+    ]
+    text = render_scores(rows, "json")
+    assert text == json.dumps(_clean(rows), indent=2)
+    back = json.loads(text)
+    assert back[0]["value"] is None and back[0]["per_class"]["NaN"] is None
+    assert back[0]["per_class"]['k": NaN'] == 1.5 and back[0]["per_class"]["x"] == "NaN"
+    assert back[0]["per_class"]["y"] == [None, 2.0, None] and back[0]["pair"] == [None, "NaN,"]
+    assert "NaN," not in text.replace('"NaN,"', "")
+
+
+def test_every_plain_value_encodes_as_the_standard_encoder() -> None:
+    doc = [
+        {},
+        [],
+        {"é": 'ünïcode \u2603 "quoted" \\ \n\t', "inf": float("inf"), "-inf": -float("inf")},
+        {"n": [1, -2, 3.0, 1e300, -0.0, 5e-324, True, False, None, [], {}, [[]], ({"a": ()},)]},
+        {"big": 10**30, "nested": {"a": {"b": {"c": [1.5, "x"]}}}},
+    ]
+    assert render_scores(doc, "json") == json.dumps(_clean(doc), indent=2)
+    # keys that are not strings take the standard encoder's path, with the same meaning
+    odd = [{1: 2.5, None: float("nan"), 2.5: "x"}]
+    assert render_scores(odd, "json") == json.dumps(_clean(odd), indent=2)
+
+
+def test_score_rows_encode_as_before() -> None:
+    from test_score_stream import generated
+
+    from ger_replay.score import stream
+
+    rows = stream.score_frame(generated(seed=4, n=40, runs_per=1), "strict").rows
+    assert any(
+        isinstance(v, float) and math.isnan(v) for r in rows for v in r["per_class"].values()
+    ) or any(v is None for r in rows for v in r["per_class"].values())
+    assert render_scores(rows, "json") == json.dumps(_clean(rows), indent=2)
