@@ -246,15 +246,8 @@ def add_intervals(
     if todo:
         s = _core.BootstrapSettings(n_resamples, confidence, method, seed, threads=threads)
         results = _core.bootstrap_ci_many([job for _, job in todo], s)
-        for (row, _), r in zip(todo, results, strict=True):
-            row["ci_low"] = r.low * 100
-            row["ci_high"] = r.high * 100
-    for row in rows:
-        row["confidence"] = confidence
-        row["ci_method"] = method
-        row["bootstrap"] = n_resamples
-        row["seed"] = seed
-    return rows
+        _fill([row for row, _ in todo], results)
+    return _stamp(rows, n_resamples, confidence, method, seed)
 
 
 def add_count_intervals(
@@ -281,9 +274,21 @@ def add_count_intervals(
     if todo:
         s = _core.BootstrapSettings(n_resamples, confidence, method, seed, threads=threads)
         results = _core.bootstrap_ci_counts_many([(cm, metric) for _, cm, metric in todo], s)
-        for (row, _, _), r in zip(todo, results, strict=True):
-            row["ci_low"] = r.low * 100
-            row["ci_high"] = r.high * 100
+        _fill([row for row, _, _ in todo], results)
+    return _stamp(rows, n_resamples, confidence, method, seed)
+
+
+def _fill(rows: list[dict[str, Any]], results: Iterable[Any]) -> None:
+    """Each row's interval endpoints, in percent, from the core's results in the same order."""
+    for row, r in zip(rows, results, strict=True):
+        row["ci_low"] = r.low * 100
+        row["ci_high"] = r.high * 100
+
+
+def _stamp(
+    rows: list[dict[str, Any]], n_resamples: int, confidence: float, method: str, seed: int
+) -> list[dict[str, Any]]:
+    """Every row names the settings its interval was drawn with (or would have been)."""
     for row in rows:
         row["confidence"] = confidence
         row["ci_method"] = method
