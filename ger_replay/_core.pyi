@@ -1,6 +1,6 @@
 """Typed stubs of the Rust extension `ger_replay._core` (kept honest by tests/test_stubs.py)."""
 
-from typing import final
+from typing import Any, final
 
 import numpy as np
 import numpy.typing as npt
@@ -247,3 +247,18 @@ def bootstrap_diff_distribution(
 
 def mcnemar_exact(only_a: int, only_b: int) -> float:
     """Exact two-sided McNemar p-value from the two discordant counts."""
+
+# --- tally ------------------------------------------------------------------------------------
+
+@final
+class Tally:
+    """Per-run counts of (gt, status, pred, first) and a check for repeated samples, in one pass
+    over batches (any object with `__arrow_c_stream__`) holding the string columns run,
+    sample_id, gt, status, pred and first."""
+
+    def __new__(cls, check_duplicates: bool = True) -> Tally: ...
+    def add(self, batch: object) -> list[int]:
+        """Counts a batch; returns the rows (within it) that are the first of their run."""
+    def finish(self) -> dict[str, Any]:
+        """runs, values (per counted column, code 0 being None), run, gt, status, pred, first,
+        n (arrays) and maybe_duplicated (run indices whose sample hashes repeat)."""

@@ -7,6 +7,7 @@ pub mod frames;
 pub mod labels;
 pub mod metrics;
 pub mod parse;
+pub mod tally;
 
 #[cfg(feature = "python")]
 mod bindings;

@@ -8,6 +8,7 @@ mod frames;
 mod labels;
 mod metrics;
 mod parse;
+mod tally;
 
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -17,5 +18,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     labels::register(m)?;
     metrics::register(m)?;
     parse::register(m)?;
+    tally::register(m)?;
     Ok(())
 }

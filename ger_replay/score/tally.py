@@ -1,0 +1,140 @@
+"""One streaming pass over a predictions source: each run's first row, its rows counted by
+distinct (gt, status, pred, first label), and the runs that hold a sample twice.
+
+The rows stream from polars in batches; each batch goes to the Rust core (`_core.Tally`) through
+the Arrow C stream interface, so no value becomes a Python object, and the core counts it on
+every thread. Memory grows with the runs and their distinct values, plus eight bytes a row for
+the duplicate check (on 64-bit hashes of the sample ids, confirmed on the strings).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+
+import ger_replay._core as _core
+from ger_replay.errors import CoreError, InputError
+from ger_replay.io import table
+from ger_replay.io.scan import Lazy
+
+META = [c for c in table.RUN_COLUMNS if c != "run"]
+#: The counted columns, in the order of the core's codes.
+VALUES = ("gt", "status", "pred", "first")
+#: The columns the core reads.
+COUNTED = ("run", "sample_id", *VALUES)
+STREAMING = "streaming"
+
+
+@dataclass
+class Tallied:
+    #: each run's first row (run, the run columns, synthetic), in order of first appearance
+    runs: pl.DataFrame
+    #: per counted column (`VALUES`), its distinct values; code 0 is None
+    values: list[list[str | None]]
+    #: the distinct value sets: one row of codes (into `values`) per set
+    sets: np.ndarray
+    #: one entry per distinct (run, value set): the run's row in `runs`, the set, the rows
+    run: np.ndarray
+    set: np.ndarray
+    n: np.ndarray
+    #: runs that hold some sample id twice, confirmed on the strings
+    duplicated: list[str]
+
+
+def _selected(frame: pl.LazyFrame, columns: frozenset[str], need_first: bool) -> pl.LazyFrame:
+    syn = pl.col("synthetic") if "synthetic" in columns else pl.lit(None, pl.Boolean)
+    # `first`: the file's own where it has one (`scan.conform`), else decoded from `ranking`;
+    # where neither exists, the first candidate stands in
+    first = pl.coalesce("first", "pred") if need_first else pl.lit(None, pl.String)
+    return frame.select(
+        *(pl.col(c).cast(pl.String) for c in ("run", "sample_id", "gt", "status", "pred")),
+        first.cast(pl.String).alias("first"),
+        *META,
+        syn.cast(pl.Boolean).alias("synthetic"),
+    )
+
+
+def tally(src: Lazy, need_first: bool, check_duplicates: bool = True) -> Tallied:
+    """Tallies one source (a folder's parts one after the other, as one table). Raises
+    InputError naming the source when it cannot be read or a row has no run or sample id."""
+    core = _core.Tally(check_duplicates)
+    firsts: list[pl.DataFrame] = []
+    try:
+        for frame in src.parts or (src.frame,):
+            batches = _selected(frame, src.columns, need_first).collect_batches(engine=STREAMING)
+            for batch in batches:
+                rows = core.add(batch.select(COUNTED))
+                if rows:
+                    firsts.append(batch.select("run", *META, "synthetic")[rows])
+        got = core.finish()
+    except CoreError as e:
+        raise InputError(str(e), src.path) from None
+    if firsts:
+        runs = pl.concat(firsts)
+    else:
+        schema = _selected(src.frame, src.columns, False).select("run", *META, "synthetic")
+        runs = pl.DataFrame(schema=schema.collect_schema())
+    maybe = [got["runs"][i] for i in got["maybe_duplicated"]]
+    return Tallied(
+        runs,
+        got["values"],
+        got["sets"].astype(np.int64),
+        got["run"].astype(np.int64),
+        got["set"].astype(np.int64),
+        got["n"].astype(np.int64),
+        _confirmed(src, maybe) if maybe else [],
+    )
+
+
+def combine(parts: list[Tallied]) -> Tallied:
+    """The tallies of several sources as one: values and value sets numbered anew, runs in
+    order of first appearance (a run found in more than one source keeps its first rows)."""
+    if len(parts) == 1:
+        return parts[0]
+    values: list[list[str | None]] = []
+    remap: list[list[np.ndarray]] = [[] for _ in parts]
+    for j in range(len(VALUES)):
+        union = sorted({v for p in parts for v in p.values[j] if v is not None})
+        values.append([None, *union])
+        code = {v: i for i, v in enumerate(values[j])}
+        for k, p in enumerate(parts):
+            remap[k].append(np.array([code[v] for v in p.values[j]], dtype=np.int64))
+    all_sets = np.concatenate(
+        [
+            np.stack([m[p.sets[:, j]] for j, m in enumerate(remap[k])], axis=1)
+            for k, p in enumerate(parts)
+        ]
+    )
+    sets, inverse = np.unique(all_sets, axis=0, return_inverse=True)
+    runs = pl.concat([p.runs for p in parts]).unique("run", keep="first", maintain_order=True)
+    row = {r: i for i, r in enumerate(runs.get_column("run").to_list())}
+    run_parts, set_parts, at = [], [], 0
+    for p in parts:
+        local = np.array([row[r] for r in p.runs.get_column("run").to_list()], dtype=np.int64)
+        run_parts.append(local[p.run] if local.size else p.run)
+        set_parts.append(inverse.reshape(-1)[at + p.set])
+        at += len(p.sets)
+    return Tallied(
+        runs,
+        values,
+        sets,
+        np.concatenate(run_parts),
+        np.concatenate(set_parts),
+        np.concatenate([p.n for p in parts]),
+        sorted({r for p in parts for r in p.duplicated}),
+    )
+
+
+def _confirmed(src: Lazy, runs: list[str]) -> list[str]:
+    """The runs among `runs` that hold some sample id twice: their rows' strings compared."""
+    dup = (
+        src.frame.filter(pl.col("run").is_in(runs))
+        .group_by("run", "sample_id")
+        .len()
+        .filter(pl.col("len") > 1)
+        .select(pl.col("run").unique())
+        .collect(engine=STREAMING)
+    )
+    return sorted(dup.get_column("run").to_list())

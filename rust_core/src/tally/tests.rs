@@ -1,0 +1,275 @@
+use super::*;
+use std::collections::BTreeMap;
+
+type Row = (&'static str, &'static str, [Option<&'static str>; 4]);
+
+type Col = Vec<Option<&'static str>>;
+
+fn cols(rows: &[Row]) -> (Col, Col, [Col; 4]) {
+    let run = rows.iter().map(|r| Some(r.0)).collect();
+    let sid = rows.iter().map(|r| Some(r.1)).collect();
+    let values = std::array::from_fn(|j| rows.iter().map(|r| r.2[j]).collect());
+    (run, sid, values)
+}
+
+fn feed(t: &mut Tally, rows: &[Row]) -> Result<Vec<usize>, TallyError> {
+    let (run, sid, v) = cols(rows);
+    t.add(&Batch {
+        run: &run,
+        sample_id: &sid,
+        values: [&v[0], &v[1], &v[2], &v[3]],
+    })
+}
+
+/// (run, values) -> count, read back from the codes.
+fn decoded(t: &Tallied) -> BTreeMap<(String, [Option<String>; 4]), u64> {
+    let s = |b: &Option<Vec<u8>>| b.as_ref().map(|b| String::from_utf8(b.clone()).unwrap());
+    let mut out = BTreeMap::new();
+    for i in 0..t.n.len() {
+        let run = String::from_utf8(t.runs[t.run[i] as usize].clone()).unwrap();
+        let set = t.sets[t.set[i] as usize];
+        let vals = std::array::from_fn(|j| s(&t.values[j][set[j] as usize]));
+        *out.entry((run, vals)).or_insert(0) += t.n[i];
+    }
+    out
+}
+
+fn naive(rows: &[Row]) -> BTreeMap<(String, [Option<String>; 4]), u64> {
+    let mut out = BTreeMap::new();
+    for (run, _, v) in rows {
+        let vals = v.map(|x| x.map(str::to_string));
+        *out.entry((run.to_string(), vals)).or_insert(0) += 1;
+    }
+    out
+}
+
+const LONG: &str = "a run name well over fifteen bytes long";
+
+fn sample() -> Vec<Row> {
+    vec![
+        (
+            "r1",
+            "s1",
+            [Some("Happy"), Some("ok"), Some("happy"), Some("happy")],
+        ),
+        (
+            "r1",
+            "s2",
+            [Some("Sad"), Some("ok"), Some("happy"), Some("happy")],
+        ),
+        (
+            "r1",
+            "s3",
+            [Some("Happy"), Some("ok"), Some("happy"), Some("happy")],
+        ),
+        (
+            LONG,
+            "s1",
+            [Some("Happy"), Some("no_candidate"), None, None],
+        ),
+        ("r1", "s4", [None, Some("ok"), Some(LONG), Some("x")]),
+        (
+            LONG,
+            "s2",
+            [Some("Happy"), Some("no_candidate"), None, None],
+        ),
+    ]
+}
+
+#[test]
+fn counts_equal_a_plain_count_across_batches() {
+    let rows = sample();
+    let mut t = Tally::new(true);
+    assert_eq!(feed(&mut t, &rows[..4]).unwrap(), vec![0, 3]);
+    // r1 comes back after another run: not a first row again.
+    assert_eq!(feed(&mut t, &rows[4..]).unwrap(), Vec::<usize>::new());
+    let got = t.finish();
+    assert_eq!(decoded(&got), naive(&rows));
+    assert_eq!(got.runs, vec![b"r1".to_vec(), LONG.as_bytes().to_vec()]);
+    assert!(got.maybe_duplicated.is_empty());
+    // Sorted by run, then codes; code 0 is the missing value.
+    assert!(got.run.windows(2).all(|w| w[0] <= w[1]));
+    assert_eq!(got.values[0][0], None);
+    assert_eq!(got.n.iter().sum::<u64>(), rows.len() as u64);
+}
+
+#[test]
+fn a_repeated_sample_marks_its_run_only() {
+    let mut rows = sample();
+    rows.push((
+        "r1",
+        "s2",
+        [Some("Sad"), Some("ok"), Some("sad"), Some("sad")],
+    ));
+    let mut t = Tally::new(true);
+    feed(&mut t, &rows).unwrap();
+    assert_eq!(t.finish().maybe_duplicated, vec![0]);
+    // The same sample in two runs is no duplicate.
+    let mut t = Tally::new(true);
+    feed(&mut t, &sample()).unwrap();
+    assert!(t.finish().maybe_duplicated.is_empty());
+}
+
+#[test]
+fn without_the_check_no_sample_is_needed() {
+    let rows = sample();
+    let (run, _, v) = cols(&rows);
+    let none: Vec<Option<&str>> = vec![None; rows.len()];
+    let batch = Batch {
+        run: &run,
+        sample_id: &none,
+        values: [&v[0], &v[1], &v[2], &v[3]],
+    };
+    let mut t = Tally::new(false);
+    t.add(&batch).unwrap();
+    assert_eq!(decoded(&t.finish()), naive(&rows));
+    let mut t = Tally::new(true);
+    assert_eq!(t.add(&batch), Err(TallyError::NoSample(0)));
+}
+
+#[test]
+fn bad_batches_are_refused() {
+    let mut t = Tally::new(true);
+    feed(&mut t, &sample()).unwrap();
+    let run: Vec<Option<&str>> = vec![Some("r"), None];
+    let two: Vec<Option<&str>> = vec![Some("x"), Some("y")];
+    let one: Vec<Option<&str>> = vec![Some("x")];
+    let b = Batch {
+        run: &run,
+        sample_id: &two,
+        values: [&two, &two, &two, &two],
+    };
+    // Rows count from the first row the tally was given: 6 before, the second row of this batch.
+    assert_eq!(t.add(&b), Err(TallyError::NoRun(7)));
+    assert_eq!(TallyError::NoRun(7).to_string(), "row 8 has no run name");
+    let b = Batch {
+        run: &two,
+        sample_id: &one,
+        values: [&two, &two, &two, &two],
+    };
+    assert_eq!(t.add(&b), Err(TallyError::Ragged));
+}
+
+#[test]
+fn inline_keys_do_not_meet_long_ones_or_each_other() {
+    // Keys hold the length: "a", "a\0" and "" differ from each other and from missing; 12 and
+    // 13 bytes take the two paths.
+    let a12 = "abcdefghijkl";
+    let a13 = "abcdefghijklm";
+    let vals: Vec<Option<&'static str>> = vec![
+        Some("a"),
+        Some("a\0"),
+        Some(""),
+        None,
+        Some(a12),
+        Some(a13),
+        Some(a13),
+    ];
+    let rows: Vec<Row> = vals
+        .iter()
+        .map(|v| ("r", "s", [*v, Some("ok"), *v, None]))
+        .collect();
+    let mut t = Tally::new(false);
+    feed(&mut t, &rows).unwrap();
+    let got = t.finish();
+    assert_eq!(got.values[0].len(), 6); // missing + 5 distinct
+    assert_eq!(decoded(&got), naive(&rows));
+}
+
+#[test]
+fn views_are_read_as_keys() {
+    for s in ["", "a", "abcdefghijkl"] {
+        let b = s.as_bytes();
+        // An Arrow view with garbage past the length reads as the packed string.
+        let mut raw = pack(b).to_le_bytes();
+        for x in raw.iter_mut().skip(4 + b.len()) {
+            *x = 0xAB;
+        }
+        assert_eq!(inline_view(u128::from_le_bytes(raw)), Some(pack(b)));
+        assert_eq!(unkey(pack(b), &[]), b.to_vec());
+    }
+    let mut long = [0u8; 16];
+    long[..4].copy_from_slice(&13u32.to_le_bytes());
+    assert_eq!(inline_view(u128::from_le_bytes(long)), None);
+}
+
+/// Rows enough to be split between shards, runs interleaved and in blocks, with repeats.
+fn many(n: usize) -> Vec<(String, String, [Option<String>; 4])> {
+    let labels = ["Happy", "Sad", "a label longer than twelve", "Neutral"];
+    (0..n)
+        .map(|i| {
+            let run = if i % 3 == 0 {
+                format!("block-run-{}", i / 5000)
+            } else {
+                format!("r{}", i % 7)
+            };
+            let v = |k: usize| (k % 5 != 4).then(|| labels[k % 4].to_string());
+            (
+                run,
+                format!("sample-{i}"),
+                [v(i), Some("ok".into()), v(i / 3), v(i * 7)],
+            )
+        })
+        .collect()
+}
+
+fn feed_owned(t: &mut Tally, rows: &[(String, String, [Option<String>; 4])]) -> Vec<usize> {
+    let run: Vec<Option<&str>> = rows.iter().map(|r| Some(r.0.as_str())).collect();
+    let sid: Vec<Option<&str>> = rows.iter().map(|r| Some(r.1.as_str())).collect();
+    let v: [Vec<Option<&str>>; 4] =
+        std::array::from_fn(|j| rows.iter().map(|r| r.2[j].as_deref()).collect());
+    t.add(&Batch {
+        run: &run,
+        sample_id: &sid,
+        values: [&v[0], &v[1], &v[2], &v[3]],
+    })
+    .unwrap()
+}
+
+#[test]
+fn shards_and_batch_sizes_do_not_change_the_result() {
+    let rows = many(40_000);
+    let mut one = Tally::with_shards(true, 1);
+    let firsts_one = feed_owned(&mut one, &rows);
+    let one = one.finish();
+    for (shards, batch) in [(2, 40_000), (3, 9_000), (8, 10_000), (2, 700)] {
+        let mut t = Tally::with_shards(true, shards);
+        let mut firsts = Vec::new();
+        for (k, chunk) in rows.chunks(batch).enumerate() {
+            firsts.extend(feed_owned(&mut t, chunk).into_iter().map(|i| i + k * batch));
+        }
+        assert_eq!(firsts, firsts_one, "{shards} shards, batches of {batch}");
+        assert_eq!(t.finish(), one, "{shards} shards, batches of {batch}");
+    }
+    // Runs in order of their first row; every row counted once.
+    let names: Vec<String> = one
+        .runs
+        .iter()
+        .map(|r| String::from_utf8(r.clone()).unwrap())
+        .collect();
+    let mut seen = Vec::new();
+    for r in &rows {
+        if !seen.contains(&r.0) {
+            seen.push(r.0.clone());
+        }
+    }
+    assert_eq!(names, seen);
+    assert_eq!(one.n.iter().sum::<u64>(), rows.len() as u64);
+    assert!(one.maybe_duplicated.is_empty());
+}
+
+#[test]
+fn a_repeat_split_between_shards_is_found() {
+    let mut rows = many(40_000);
+    // The same sample of one run near the start and near the end: two different shards.
+    rows[39_999] = (rows[1].0.clone(), rows[1].1.clone(), rows[39_999].2.clone());
+    let mut t = Tally::with_shards(true, 2);
+    feed_owned(&mut t, &rows);
+    let got = t.finish();
+    let r = got
+        .runs
+        .iter()
+        .position(|n| n == rows[1].0.as_bytes())
+        .unwrap() as u32;
+    assert_eq!(got.maybe_duplicated, vec![r]);
+}
