@@ -22,8 +22,6 @@ from ger_replay.io.scan import Lazy
 META = [c for c in table.RUN_COLUMNS if c != "run"]
 #: The counted columns, in the order of the core's codes.
 VALUES = ("gt", "status", "pred", "first")
-#: The columns the core reads.
-COUNTED = ("run", "sample_id", *VALUES)
 STREAMING = "streaming"
 
 
@@ -43,39 +41,78 @@ class Tallied:
     duplicated: list[str]
 
 
-def _selected(frame: pl.LazyFrame, columns: frozenset[str], need_first: bool) -> pl.LazyFrame:
-    syn = pl.col("synthetic") if "synthetic" in columns else pl.lit(None, pl.Boolean)
+def _counted(frame: pl.LazyFrame, need_first: bool) -> pl.LazyFrame:
+    """The columns the core counts, as strings."""
     # `first`: the file's own where it has one (`scan.conform`), else decoded from `ranking`;
     # where neither exists, the first candidate stands in
     first = pl.coalesce("first", "pred") if need_first else pl.lit(None, pl.String)
     return frame.select(
         *(pl.col(c).cast(pl.String) for c in ("run", "sample_id", "gt", "status", "pred")),
         first.cast(pl.String).alias("first"),
-        *META,
-        syn.cast(pl.Boolean).alias("synthetic"),
+    )
+
+
+def _run_columns(frame: pl.LazyFrame, columns: frozenset[str]) -> pl.LazyFrame:
+    syn = pl.col("synthetic") if "synthetic" in columns else pl.lit(None, pl.Boolean)
+    return frame.select("run", *META, syn.cast(pl.Boolean).alias("synthetic"))
+
+
+#: First rows closer than this are read as one slice.
+SPAN_GAP = 4096
+#: At most this many slices; past it, or past `SPAN_SHARE` of the rows, one filtered pass.
+SPAN_MAX = 32
+SPAN_SHARE = 0.25
+
+
+def rows_at(frame: pl.LazyFrame, rows: list[int], height: int) -> pl.DataFrame:
+    """The rows `rows` (sorted row numbers) of a lazy frame of `height` rows. Read only where
+    they are: a few slices when they lie together (the first rows of runs that interleave),
+    else one pass that keeps them."""
+    spans: list[list[int]] = []
+    for r in rows:
+        if spans and r - spans[-1][1] <= SPAN_GAP:
+            spans[-1][1] = r + 1
+        else:
+            spans.append([r, r + 1])
+    if len(spans) <= SPAN_MAX and sum(b - a for a, b in spans) <= SPAN_SHARE * height:
+        parts = []
+        for a, b in spans:
+            part = frame.slice(a, b - a).collect()
+            parts.append(part[[r - a for r in rows if a <= r < b]])
+        return pl.concat(parts)
+    idx = pl.Series(rows, dtype=pl.UInt64).implode()
+    return (
+        frame.with_row_index("__row")
+        .filter(pl.col("__row").is_in(idx))
+        .drop("__row")
+        .collect(engine=STREAMING)
     )
 
 
 def tally(src: Lazy, need_first: bool, check_duplicates: bool = True) -> Tallied:
-    """Tallies one source (a folder's parts one after the other, as one table). Raises
+    """Tallies one source (a folder's parts one after the other, as one table): the counted
+    columns in one streaming pass, then the run columns of each run's first row. Raises
     InputError naming the source when it cannot be read or a row has no run or sample id."""
     core = _core.Tally(check_duplicates)
-    firsts: list[pl.DataFrame] = []
+    firsts: list[tuple[pl.LazyFrame, list[int], int]] = []
     try:
         for frame in src.parts or (src.frame,):
-            batches = _selected(frame, src.columns, need_first).collect_batches(engine=STREAMING)
-            for batch in batches:
-                rows = core.add(batch.select(COUNTED))
-                if rows:
-                    firsts.append(batch.select("run", *META, "synthetic")[rows])
+            rows: list[int] = []
+            at = 0
+            for batch in _counted(frame, need_first).collect_batches(engine=STREAMING):
+                rows += [at + r for r in core.add(batch)]
+                at += batch.height
+            if rows:
+                firsts.append((frame, rows, at))
         got = core.finish()
     except CoreError as e:
         raise InputError(str(e), src.path) from None
     if firsts:
-        runs = pl.concat(firsts)
+        runs = pl.concat([rows_at(_run_columns(f, src.columns), r, h) for f, r, h in firsts])
     else:
-        schema = _selected(src.frame, src.columns, False).select("run", *META, "synthetic")
-        runs = pl.DataFrame(schema=schema.collect_schema())
+        runs = pl.DataFrame(schema=_run_columns(src.frame, src.columns).collect_schema())
+    if runs.get_column("run").to_list() != got["runs"]:
+        raise InputError("the table changed while it was read", src.path)
     maybe = [got["runs"][i] for i in got["maybe_duplicated"]]
     return Tallied(
         runs,
