@@ -9,6 +9,7 @@ the duplicate check (on 64-bit hashes of the sample ids, confirmed on the string
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -89,9 +90,30 @@ def rows_at(frame: pl.LazyFrame, rows: list[int], height: int) -> pl.DataFrame:
     )
 
 
+#: Rows read at a time from a Parquet file or an in-memory table: what is held of the table at
+#: once is bounded by this (a streaming read of a Parquet file decodes ahead of a slow reader).
+CHUNK = 1_000_000
+
+
+def _sliceable(src: Lazy) -> bool:
+    """Parquet files and in-memory tables: their length is known without reading them."""
+    return src.path is None or bool(src.parts) or src.path.suffix.lower() == ".parquet"
+
+
+def batches(frame: pl.LazyFrame, sliceable: bool) -> Iterator[pl.DataFrame]:
+    """The rows of a lazy frame in order, `CHUNK` at a time where it can be sliced, else as the
+    streaming engine gives them."""
+    if not sliceable:
+        yield from frame.collect_batches(engine=STREAMING)
+        return
+    n = int(frame.select(pl.len()).collect().item())
+    for at in range(0, n, CHUNK):
+        yield frame.slice(at, CHUNK).collect()
+
+
 def tally(src: Lazy, need_first: bool, check_duplicates: bool = True) -> Tallied:
     """Tallies one source (a folder's parts one after the other, as one table): the counted
-    columns in one streaming pass, then the run columns of each run's first row. Raises
+    columns in one pass, then the run columns of each run's first row. Raises
     InputError naming the source when it cannot be read or a row has no run or sample id."""
     core = _core.Tally(check_duplicates)
     firsts: list[tuple[pl.LazyFrame, list[int], int]] = []
@@ -99,7 +121,7 @@ def tally(src: Lazy, need_first: bool, check_duplicates: bool = True) -> Tallied
         for frame in src.parts or (src.frame,):
             rows: list[int] = []
             at = 0
-            for batch in _counted(frame, need_first).collect_batches(engine=STREAMING):
+            for batch in batches(_counted(frame, need_first), _sliceable(src)):
                 rows += [at + r for r in core.add(batch)]
                 at += batch.height
             if rows:

@@ -6,6 +6,7 @@ use super::errors::core_error;
 use arrow_array::array::{Array, LargeStringArray, StringArray, StringViewArray};
 use arrow_array::ffi_stream::{ArrowArrayStreamReader, FFI_ArrowArrayStream};
 use arrow_array::{ArrayRef, RecordBatch};
+use arrow_buffer::NullBuffer;
 use numpy::IntoPyArray;
 use pyo3::prelude::*;
 use pyo3::types::{PyCapsule, PyDict};
@@ -17,7 +18,8 @@ const COLUMNS: [&str; 6] = ["run", "sample_id", "gt", "status", "pred", "first"]
 
 /// A string column of an Arrow batch, or one holding only nulls.
 enum Strings<'a> {
-    View(&'a StringViewArray),
+    /// A string view array: its views, and its validity when some are null.
+    View(&'a StringViewArray, &'a [u128], Option<&'a NullBuffer>),
     Utf8(&'a StringArray),
     Large(&'a LargeStringArray),
     Null(usize),
@@ -27,7 +29,8 @@ impl Strings<'_> {
     fn of(a: &ArrayRef) -> Option<Strings<'_>> {
         let any = a.as_any();
         if let Some(x) = any.downcast_ref::<StringViewArray>() {
-            Some(Strings::View(x))
+            let nulls = x.nulls().filter(|n| n.null_count() > 0);
+            Some(Strings::View(x, x.views(), nulls))
         } else if let Some(x) = any.downcast_ref::<StringArray>() {
             Some(Strings::Utf8(x))
         } else if let Some(x) = any.downcast_ref::<LargeStringArray>() {
@@ -43,7 +46,7 @@ impl Strings<'_> {
 impl Column for Strings<'_> {
     fn len(&self) -> usize {
         match self {
-            Strings::View(a) => a.len(),
+            Strings::View(_, v, _) => v.len(),
             Strings::Utf8(a) => a.len(),
             Strings::Large(a) => a.len(),
             Strings::Null(n) => *n,
@@ -53,7 +56,9 @@ impl Column for Strings<'_> {
     #[inline(always)]
     fn get(&self, row: usize) -> Option<&[u8]> {
         match self {
-            Strings::View(a) => a.is_valid(row).then(|| a.value(row).as_bytes()),
+            Strings::View(a, _, nulls) => nulls
+                .is_none_or(|n| n.is_valid(row))
+                .then(|| a.value(row).as_bytes()),
             Strings::Utf8(a) => a.is_valid(row).then(|| a.value(row).as_bytes()),
             Strings::Large(a) => a.is_valid(row).then(|| a.value(row).as_bytes()),
             Strings::Null(_) => None,
@@ -64,10 +69,15 @@ impl Column for Strings<'_> {
     fn slot(&self, row: usize) -> Slot<'_> {
         match self {
             // A view of at most 12 bytes is its own key: no copy, no look at the buffers.
-            Strings::View(a) if a.is_valid(row) => match inline_view(a.views()[row]) {
-                Some(k) => Slot::Inline(k),
-                None => Slot::Long(a.value(row).as_bytes()),
-            },
+            Strings::View(a, views, nulls) => {
+                if nulls.is_some_and(|n| n.is_null(row)) {
+                    return Slot::Missing;
+                }
+                match inline_view(views[row]) {
+                    Some(k) => Slot::Inline(k),
+                    None => Slot::Long(a.value(row).as_bytes()),
+                }
+            }
             _ => match self.get(row) {
                 None => Slot::Missing,
                 Some(b) => crate::tally::slot_of(b),
@@ -78,7 +88,9 @@ impl Column for Strings<'_> {
     #[inline(always)]
     fn same(&self, row: usize) -> Option<u128> {
         match self {
-            Strings::View(a) if a.is_valid(row) => Some(a.views()[row]),
+            Strings::View(_, views, nulls) if nulls.is_none_or(|n| n.is_valid(row)) => {
+                Some(views[row])
+            }
             _ => None,
         }
     }

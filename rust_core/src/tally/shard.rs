@@ -135,23 +135,27 @@ impl Shard {
         // Rows of one batch whose run views are equal hold the same run: a look-up of the view,
         // not of the name's bytes.
         let mut by_view: Map<u128, u32> = map();
-        let mut last: Option<(usize, u32)> = None;
+        let mut last: Option<(u128, usize, u32)> = None;
         for i in rows {
             let at = base + i as u64;
             let view = b.run.same(i);
-            let r = match (view.and_then(|v| by_view.get(&v)), last) {
-                (Some(&r), _) => r,
-                (None, Some((j, r))) if view.is_none() && b.run.get(i) == b.run.get(j) => r,
-                _ => {
-                    let name = b.run.get(i).ok_or(TallyError::NoRun(at))?;
-                    let r = self.run_of(name, i, &mut new)?;
-                    if let Some(v) = view {
-                        by_view.insert(v, r);
+            let r = match (view, last) {
+                // the run of the row before (runs in blocks), by its view or its bytes
+                (Some(v), Some((w, _, r))) if v == w => r,
+                (None, Some((_, j, r))) if b.run.get(i) == b.run.get(j) => r,
+                _ => match view.and_then(|v| by_view.get(&v)) {
+                    Some(&r) => r,
+                    None => {
+                        let name = b.run.get(i).ok_or(TallyError::NoRun(at))?;
+                        let r = self.run_of(name, i, &mut new)?;
+                        if let Some(v) = view {
+                            by_view.insert(v, r);
+                        }
+                        r
                     }
-                    r
-                }
+                },
             };
-            last = Some((i, r));
+            last = Some((view.unwrap_or(0), i, r));
             let mut key = [MISSING; 4];
             for (j, col) in b.values.iter().enumerate() {
                 key[j] = match col.slot(i) {
