@@ -16,7 +16,7 @@ from ger_replay.errors import CoreError, GerReplayError
 from ger_replay.io import scan
 from ger_replay.io.writer import write_table
 from ger_replay.score import stream
-from ger_replay.score.tally import VALUES, tally
+from ger_replay.score.tally import VALUES, batches, rows_at, tally
 
 COLS = ["run", "sample_id", *VALUES]
 
@@ -205,3 +205,29 @@ def test_the_source_tally_keeps_each_runs_first_row(tmp_path: Path) -> None:
     )
     assert set(got.runs.get_column("model")) == {"first-model"}
     assert got.n.sum() == df.height
+
+
+@pytest.mark.parametrize(
+    "rows",
+    [
+        [0, 1, 2, 50],  # together: a few slices
+        list(range(0, 20_000, 5000)),  # apart: one filtered pass
+        list(range(0, 20_000, 7)),  # many: one filtered pass
+        [19_999],
+    ],
+)
+def test_rows_at_reads_the_rows_asked_either_way(rows: list[int]) -> None:
+    df = pl.DataFrame({"i": range(20_000)}).with_columns(pl.format("v{}", pl.col("i")).alias("v"))
+    got = rows_at(df.lazy(), rows, df.height)
+    assert got.equals(df[rows])
+
+
+def test_a_table_longer_than_a_chunk_is_read_in_slices(monkeypatch: pytest.MonkeyPatch) -> None:
+    import ger_replay.score.tally as tally_module
+
+    df = generated(seed=9, n=40, runs_per=3)
+    want = stream.score_frame(df, "paper").rows
+    monkeypatch.setattr(tally_module, "CHUNK", 97)  # runs and batches cut anywhere
+    got = stream.score_frame(df, "paper").rows
+    assert got == want
+    assert len(list(batches(df.lazy(), True))) == -(-df.height // 97)

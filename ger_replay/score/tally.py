@@ -1,10 +1,12 @@
-"""One streaming pass over a predictions source: each run's first row, its rows counted by
-distinct (gt, status, pred, first label), and the runs that hold a sample twice.
+"""One pass over a predictions source: each run's rows counted by distinct (gt, status, pred,
+first label), each run's first row, and the runs that hold a sample twice.
 
-The rows stream from polars in batches; each batch goes to the Rust core (`_core.Tally`) through
-the Arrow C stream interface, so no value becomes a Python object, and the core counts it on
-every thread. Memory grows with the runs and their distinct values, plus eight bytes a row for
-the duplicate check (on 64-bit hashes of the sample ids, confirmed on the strings).
+The counted columns come from polars in batches (`CHUNK` rows of a Parquet file or an
+in-memory table at a time, else as the streaming engine gives them); each batch goes to the Rust
+core (`_core.Tally`) through the Arrow C stream interface, so no value becomes a Python object,
+and the core counts it on every thread. The run columns are read afterwards, at the first rows
+only. Memory grows with the runs and their distinct values, plus eight bytes a row for the
+duplicate check (on hashes of the sample ids, confirmed on the strings).
 """
 
 from __future__ import annotations
@@ -24,6 +26,15 @@ META = [c for c in table.RUN_COLUMNS if c != "run"]
 #: The counted columns, in the order of the core's codes.
 VALUES = ("gt", "status", "pred", "first")
 STREAMING = "streaming"
+
+#: Rows read at a time from a Parquet file or an in-memory table: what is held of the table at
+#: once is bounded by this (a streaming read of a Parquet file decodes ahead of a slow reader).
+CHUNK = 1_000_000
+#: First rows closer than this are read as one slice.
+SPAN_GAP = 4096
+#: At most this many slices; past it, or past `SPAN_SHARE` of the rows, one filtered pass.
+SPAN_MAX = 32
+SPAN_SHARE = 0.25
 
 
 @dataclass
@@ -58,13 +69,6 @@ def _run_columns(frame: pl.LazyFrame, columns: frozenset[str]) -> pl.LazyFrame:
     return frame.select("run", *META, syn.cast(pl.Boolean).alias("synthetic"))
 
 
-#: First rows closer than this are read as one slice.
-SPAN_GAP = 4096
-#: At most this many slices; past it, or past `SPAN_SHARE` of the rows, one filtered pass.
-SPAN_MAX = 32
-SPAN_SHARE = 0.25
-
-
 def rows_at(frame: pl.LazyFrame, rows: list[int], height: int) -> pl.DataFrame:
     """The rows `rows` (sorted row numbers) of a lazy frame of `height` rows. Read only where
     they are: a few slices when they lie together (the first rows of runs that interleave),
@@ -88,11 +92,6 @@ def rows_at(frame: pl.LazyFrame, rows: list[int], height: int) -> pl.DataFrame:
         .drop("__row")
         .collect(engine=STREAMING)
     )
-
-
-#: Rows read at a time from a Parquet file or an in-memory table: what is held of the table at
-#: once is bounded by this (a streaming read of a Parquet file decodes ahead of a slow reader).
-CHUNK = 1_000_000
 
 
 def _sliceable(src: Lazy) -> bool:

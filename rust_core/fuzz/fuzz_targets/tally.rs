@@ -1,0 +1,77 @@
+//! `cargo +nightly fuzz run tally`: any bytes as rows of strings (run, sample id, four values;
+//! fields split on 0xFF, rows on 0xFE), fed in batches of any size to tallies of 1 to 4 shards;
+//! every tally must agree with a plain count, and find a repeated sample exactly where one is.
+#![no_main]
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use _core::tally::{Batch, Tally, Tallied};
+use libfuzzer_sys::fuzz_target;
+
+type Row = (Vec<u8>, Vec<u8>, [Option<Vec<u8>>; 4]);
+
+fn rows(data: &[u8]) -> Vec<Row> {
+    data.split(|&b| b == 0xFE)
+        .map(|line| {
+            let mut f = line.split(|&b| b == 0xFF).map(<[u8]>::to_vec);
+            let run = f.next().unwrap_or_default();
+            let sid = f.next().unwrap_or_default();
+            // an empty field is a missing value; "\0" the empty string
+            let v = std::array::from_fn(|_| {
+                f.next().filter(|x| !x.is_empty()).map(|x| if x == b"\0" { vec![] } else { x })
+            });
+            (run, sid, v)
+        })
+        .collect()
+}
+
+fn feed(t: &mut Tally, rows: &[Row], batch: usize) -> Vec<usize> {
+    let mut firsts = Vec::new();
+    for (k, chunk) in rows.chunks(batch.max(1)).enumerate() {
+        let run: Vec<Option<&[u8]>> = chunk.iter().map(|r| Some(r.0.as_slice())).collect();
+        let sid: Vec<Option<&[u8]>> = chunk.iter().map(|r| Some(r.1.as_slice())).collect();
+        let v: [Vec<Option<&[u8]>>; 4] =
+            std::array::from_fn(|j| chunk.iter().map(|r| r.2[j].as_deref()).collect());
+        let b = Batch { run: &run, sample_id: &sid, values: [&v[0], &v[1], &v[2], &v[3]] };
+        let got = t.add(&b).expect("a valid batch");
+        firsts.extend(got.into_iter().map(|i| i + k * batch.max(1)));
+    }
+    firsts
+}
+
+fn decoded(t: &Tallied) -> BTreeMap<(Vec<u8>, [Option<Vec<u8>>; 4]), u64> {
+    let mut out = BTreeMap::new();
+    for i in 0..t.n.len() {
+        let set = t.sets[t.set[i] as usize];
+        let v = std::array::from_fn(|j| t.values[j][set[j] as usize].clone());
+        *out.entry((t.runs[t.run[i] as usize].clone(), v)).or_insert(0) += t.n[i];
+    }
+    out
+}
+
+fuzz_target!(|data: &[u8]| {
+    let Some((&head, rest)) = data.split_first() else {
+        return;
+    };
+    let rows = rows(rest);
+    let mut want = BTreeMap::new();
+    let mut seen = BTreeSet::new();
+    let mut twice = BTreeSet::new();
+    for (run, sid, v) in &rows {
+        *want.entry((run.clone(), v.clone())).or_insert(0u64) += 1;
+        if !seen.insert((run.clone(), sid.clone())) {
+            twice.insert(run.clone());
+        }
+    }
+    let shards = usize::from(head % 4) + 1;
+    let batch = usize::from(head / 4) + 1;
+    let mut t = Tally::with_shards(true, shards);
+    let firsts = feed(&mut t, &rows, batch);
+    let got = t.finish();
+    assert_eq!(decoded(&got), want);
+    assert_eq!(firsts.len(), got.runs.len());
+    // hashes can only add candidates (collisions), never miss a repeat
+    let found: BTreeSet<Vec<u8>> =
+        got.maybe_duplicated.iter().map(|&r| got.runs[r as usize].clone()).collect();
+    assert!(twice.is_subset(&found));
+});
