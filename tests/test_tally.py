@@ -231,3 +231,14 @@ def test_a_table_longer_than_a_chunk_is_read_in_slices(monkeypatch: pytest.Monke
     got = stream.score_frame(df, "paper").rows
     assert got == want
     assert len(list(batches(df.lazy(), True))) == -(-df.height // 97)
+
+
+def test_a_missing_status_is_an_unknown_status(tmp_path: Path) -> None:
+    df = generated(seed=10, n=10, runs_per=1)
+    path = tmp_path / "p.parquet"
+    df.with_columns(
+        pl.when(pl.int_range(pl.len()) == 3).then(None).otherwise(pl.col("status")).alias("status")
+    ).write_parquet(path)
+    res = stream.score_sources(scan.scan([path]).sources, "paper")
+    assert res.rows == []
+    assert [str(e) for e in res.errors] == [f"{path}: unknown status value(s) ['None']"]

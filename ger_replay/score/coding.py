@@ -29,19 +29,19 @@ GT, STATUS, PRED, FIRST = range(4)
 @dataclass
 class CodedSets:
     """Per value set (rows of `sets`): the truth class (`LEFT_OUT`, `BAD`), the prediction under
-    the rule set (-1: none), whether it is scored and whether its prediction is a candidate
-    (`pred_bad`: the prediction column holds no candidate)."""
+    the rule set (-1: none) and whether it is scored."""
 
     truth: np.ndarray
     pred: np.ndarray
     scored: np.ndarray
-    pred_bad: np.ndarray
     #: value code -> message, for the gt and pred values that are errors
     bad_gt: dict[int, str]
     bad_pred: dict[int, str]
 
 
-def _truth_codes(lab: Rules, values: list[str | None], used: np.ndarray) -> tuple[np.ndarray, dict]:
+def _truth_codes(
+    lab: Rules, values: list[str | None], used: np.ndarray
+) -> tuple[np.ndarray, dict[int, str]]:
     out = np.full(len(values), BAD, dtype=np.int64)
     bad: dict[int, str] = {}
     for i in used.tolist():
@@ -56,7 +56,7 @@ def _truth_codes(lab: Rules, values: list[str | None], used: np.ndarray) -> tupl
 
 def _pred_codes(
     ds: datasets.Dataset, lab: Rules, values: list[str | None], used: np.ndarray
-) -> tuple[np.ndarray, dict]:
+) -> tuple[np.ndarray, dict[int, str]]:
     out = np.full(len(values), -1, dtype=np.int64)
     bad: dict[int, str] = {}
     for i in used.tolist():
@@ -99,26 +99,25 @@ def code_sets(
     answered = np.array([s in rulesets.ANSWERED for s in status], dtype=bool)
     frame = pl.DataFrame(
         {
-            "first": np.where(first[u[:, FIRST]] >= 0, first[u[:, FIRST]], -1),
+            "first": first[u[:, FIRST]],
             "cand": cand[u[:, PRED]],
             "answered": answered[u[:, STATUS]],
             "task": [str(ds.task)] * len(used),
         }
     ).with_columns(pl.when(pl.col(c) >= 0).then(pl.col(c)).alias(c) for c in ("first", "cand"))
+    # -1 (no candidate, or an error) is null to the rule set's expressions
     ruled = rulesets.apply(frame, spec.name)
     n = len(sets)
     out = CodedSets(
         truth=np.full(n, BAD, dtype=np.int64),
         pred=np.full(n, -1, dtype=np.int64),
         scored=np.zeros(n, dtype=bool),
-        pred_bad=np.zeros(n, dtype=bool),
         bad_gt=bad_gt,
         bad_pred=bad_pred,
     )
     out.truth[used] = truth[u[:, GT]]
     out.pred[used] = ruled.get_column("pred_code").to_numpy()
     out.scored[used] = ruled.get_column("scored").to_numpy()
-    out.pred_bad[used] = np.isin(u[:, PRED], list(bad_pred))
     return out
 
 

@@ -28,7 +28,7 @@ from ger_replay.protocol import rulesets as rule_sets
 from ger_replay.protocol.rules import Rules
 from ger_replay.protocol.rulesets import Pick, RuleSet, RuleSpec, get
 from ger_replay.score.baselines import METRIC_KEY, baselines, reference_columns
-from ger_replay.score.coding import GT, PRED, CodedSets, code_sets
+from ger_replay.score.coding import GT, PRED, STATUS, CodedSets, code_sets
 from ger_replay.score.flags import flags
 from ger_replay.score.tally import Tallied, combine, tally
 
@@ -85,7 +85,8 @@ def _tally_all(
         except (pl.exceptions.PolarsError, OSError, ValueError) as e:
             errors.append(_read_error(src, e))
             continue
-        bad = [s for s in got.values[1][1:] if s not in table.STATUSES]
+        statuses = [got.values[STATUS][c] for c in np.unique(got.sets[:, STATUS]).tolist()]
+        bad = [s for s in statuses if s not in table.STATUSES]
         if bad:
             errors.append(InputError(f"unknown status value(s) {sorted(map(str, bad))}", src.path))
             continue
@@ -247,8 +248,8 @@ def _score_dataset(
     n_total = _per_run(ri, n, len(runs))
     n_answered = _per_run(ri[pc >= 0], n[pc >= 0], len(runs))
     n_scored = _per_run(ri[sc], n[sc], len(runs))
-    statuses = t.values[1]
-    st = t.sets[t.set[sel], 1]
+    statuses = t.values[STATUS]
+    st = t.sets[t.set[sel], STATUS]
     by_status = _per_run(ri * len(statuses) + st, n, len(runs) * len(statuses))
     by_status = by_status.reshape(len(runs), len(statuses))
     has = np.flatnonzero(n_scored > 0)
@@ -256,7 +257,11 @@ def _score_dataset(
     slot = {int(i): j for j, i in enumerate(has)}
     out = []
     for i, r in enumerate(runs.tolist()):
-        counts = {s: int(by_status[i, j]) for j, s in enumerate(statuses) if by_status[i, j]}
+        counts = {
+            s: int(by_status[i, j])
+            for j, s in enumerate(statuses)
+            if s is not None and by_status[i, j]
+        }
         row = _row(ds, spec, name[r], meta[r], int(n_total[i]), int(n_answered[i]))
         row["n_scored"] = int(n_scored[i])
         j = slot.get(i)

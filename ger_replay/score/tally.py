@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Final
 
 import numpy as np
 import polars as pl
@@ -25,7 +26,7 @@ from ger_replay.io.scan import Lazy
 META = [c for c in table.RUN_COLUMNS if c != "run"]
 #: The counted columns, in the order of the core's codes.
 VALUES = ("gt", "status", "pred", "first")
-STREAMING = "streaming"
+STREAMING: Final = "streaming"
 
 #: Rows read at a time from a Parquet file or an in-memory table: what is held of the table at
 #: once is bounded by this (a streaming read of a Parquet file decodes ahead of a slow reader).

@@ -201,7 +201,7 @@ pub struct Tallied {
     pub maybe_duplicated: Vec<u32>,
 }
 
-/// Batches smaller than this are not split between threads.
+/// Batches smaller than this are not split between threads (by default).
 const SPLIT_MIN: usize = 8192;
 
 /// The per-run counts and duplicate check of one table, fed batch by batch. Each batch is split
@@ -213,6 +213,8 @@ pub struct Tally {
     check_duplicates: bool,
     rows: u64,
     shards: Vec<Shard>,
+    /// batches of fewer rows go to one shard
+    split_min: usize,
     /// run names, in order of first appearance
     runs: Interner,
     /// per shard: its run code -> the tally's
@@ -231,9 +233,17 @@ impl Tally {
             check_duplicates,
             rows: 0,
             shards: (0..shards).map(|_| Shard::new(check_duplicates)).collect(),
+            split_min: SPLIT_MIN,
             runs: Interner::new(),
             to_run: vec![Vec::new(); shards],
         }
+    }
+
+    /// Splits batches of at least `rows` rows between the shards (tests and fuzzing split
+    /// small ones).
+    pub fn split_from(mut self, rows: usize) -> Self {
+        self.split_min = rows.max(1);
+        self
     }
 
     /// Counts a batch. Returns the rows of the batch that are the first of their run, in order.
@@ -242,7 +252,11 @@ impl Tally {
         if b.sample_id.len() != n || b.values.iter().any(|c| c.len() != n) {
             return Err(TallyError::Ragged);
         }
-        let k = if n < SPLIT_MIN { 1 } else { self.shards.len() };
+        let k = if n < self.split_min {
+            1
+        } else {
+            self.shards.len()
+        };
         let step = n.div_ceil(k).max(1);
         let base = self.rows;
         let found: Vec<Result<Vec<(usize, u32)>, TallyError>> = self.shards[..k]

@@ -232,8 +232,13 @@ fn shards_and_batch_sizes_do_not_change_the_result() {
     let mut one = Tally::with_shards(true, 1);
     let firsts_one = feed_owned(&mut one, &rows);
     let one = one.finish();
-    for (shards, batch) in [(2, 40_000), (3, 9_000), (8, 10_000), (2, 700)] {
-        let mut t = Tally::with_shards(true, shards);
+    for (shards, batch, split) in [
+        (2, 40_000, 8192),
+        (3, 9_000, 8192),
+        (8, 10_000, 1),
+        (2, 700, 1),
+    ] {
+        let mut t = Tally::with_shards(true, shards).split_from(split);
         let mut firsts = Vec::new();
         for (k, chunk) in rows.chunks(batch).enumerate() {
             firsts.extend(feed_owned(&mut t, chunk).into_iter().map(|i| i + k * batch));
