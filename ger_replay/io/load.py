@@ -12,7 +12,6 @@ their calls.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -22,9 +21,9 @@ from typing import Any
 import polars as pl
 
 from ger_replay.errors import GerReplayError, InputError
-from ger_replay.io import bundle, provenance, released, runs, table, verify
+from ger_replay.io import bundle, predictions_file, provenance, released, runs, table, verify
 from ger_replay.io.names import told_apart
-from ger_replay.io.neutral import csv_unframe
+from ger_replay.io.predictions_file import PREDICTION_SUFFIXES, READ_ERRORS
 from ger_replay.io.runs import RecordedCalls
 from ger_replay.io.safe_read import check_regular
 
@@ -60,41 +59,12 @@ class Reader:
     read: Callable[[Path, LoadOptions], LoadResult]
 
 
-PREDICTION_SUFFIXES = (".parquet", ".csv", ".jsonl")
-
-
 def read_predictions_file(path: Path) -> pl.DataFrame:
     """A predictions table written by `import` or `export`."""
-    suffix = path.suffix.lower()
+    lf, _ = predictions_file.open_lazy(path)
     try:
-        if check_regular(path).st_size == 0:
-            raise InputError("the file is empty", path)
-        if suffix == ".parquet":
-            df = pl.read_parquet(path)
-        elif suffix == ".jsonl":
-            df = pl.read_ndjson(path, infer_schema_length=None)
-        elif suffix == ".csv":
-            df = csv_unframe(pl.read_csv(path, infer_schema=False))
-            if "ranking" in df.columns:
-                df = df.with_columns(
-                    pl.col("ranking").map_elements(_decode_list, return_dtype=pl.List(pl.String))
-                )
-            if "invented" in df.columns:
-                df = df.with_columns(
-                    pl.col("invented").map_elements(_decode_list, return_dtype=pl.List(pl.String))
-                )
-            if "hedged" in df.columns:
-                df = df.with_columns(
-                    pl.col("hedged")
-                    .str.to_lowercase()
-                    .replace_strict({"true": True, "false": False}, default=None)
-                    .cast(pl.Boolean)
-                )
-        else:
-            raise InputError("expected a .parquet, .csv or .jsonl predictions file", path)
-    except InputError:
-        raise
-    except (pl.exceptions.PolarsError, OSError, ValueError, RecursionError) as e:
+        df = lf.collect()
+    except READ_ERRORS as e:
         raise InputError(f"cannot read the predictions table: {e}", path) from None
     required = {"run", "dataset", "sample_id", "gt", "status"}
     missing = sorted(required - set(df.columns))
@@ -110,18 +80,6 @@ def read_predictions_file(path: Path) -> pl.DataFrame:
     if "pred" not in df.columns:
         raise InputError("not a predictions table: missing column pred", path)
     return table.conform(df)
-
-
-def _decode_list(cell: str | None) -> list[str] | None:
-    if cell is None or cell == "":
-        return None
-    try:
-        v = json.loads(cell)
-    except json.JSONDecodeError:
-        return [p.strip() for p in cell.split(",") if p.strip()]
-    if not isinstance(v, list):
-        raise ValueError(f"expected a JSON list, found {cell!r}")
-    return [str(x) for x in v]
 
 
 def _read_run(path: Path, opts: LoadOptions) -> LoadResult:

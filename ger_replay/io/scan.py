@@ -19,8 +19,7 @@ import polars as pl
 from ger_replay.errors import GerReplayError, InputError
 from ger_replay.io import load as sources
 from ger_replay.io import table
-from ger_replay.io.neutral import csv_unframe
-from ger_replay.io.safe_read import check_regular
+from ger_replay.io.predictions_file import PREDICTION_SUFFIXES, open_lazy
 
 REQUIRED = ("run", "dataset", "sample_id", "gt", "status", "pred")
 
@@ -58,42 +57,10 @@ def conform(lf: pl.LazyFrame, names: Sequence[str], keep_first: bool = False) ->
     return lf.select([*cols, *[c for c in names if c not in table.SCHEMA]])
 
 
-def _decode_lists(s: pl.Series) -> pl.Series:
-    """A CSV list column (JSON arrays, or comma-separated labels) decoded one distinct value at
-    a time: the labels of a run repeat, so a batch holds few distinct cells."""
-    uniq = s.unique()
-    decoded = [sources._decode_list(v) for v in uniq.to_list()]
-    lookup = pl.DataFrame(
-        {"k": uniq, "v": pl.Series(decoded, dtype=pl.List(pl.String))},
-        schema={"k": pl.String, "v": pl.List(pl.String)},
-    )
-    return (
-        pl.DataFrame({"k": s})
-        .join(lookup, on="k", how="left", maintain_order="left")
-        .get_column("v")
-    )
-
-
 def scan_file(path: Path) -> Lazy:
     """A predictions file as a LazyFrame, conformed to the schema. Raises InputError naming the
     file for an empty file, an unknown format or missing columns."""
-    suffix = path.suffix.lower()
-    try:
-        if check_regular(path).st_size == 0:
-            raise InputError("the file is empty", path)
-        if suffix == ".parquet":
-            lf = pl.scan_parquet(path)
-        elif suffix == ".jsonl":
-            lf = pl.scan_ndjson(path, infer_schema_length=None)
-        elif suffix == ".csv":
-            lf = pl.scan_csv(path, infer_schema=False)
-        else:
-            raise InputError("expected a .parquet, .csv or .jsonl predictions file", path)
-        names = lf.collect_schema().names()
-    except InputError:
-        raise
-    except (pl.exceptions.PolarsError, OSError, ValueError, RecursionError) as e:
-        raise InputError(f"cannot read the predictions table: {e}", path) from None
+    lf, names = open_lazy(path)
     missing = sorted(set(REQUIRED) - set(names))
     if missing:
         raise InputError(
@@ -101,23 +68,8 @@ def scan_file(path: Path) -> Lazy:
             f"(found {', '.join(names) or 'none'})",
             path,
         )
-    if suffix == ".csv":
-        # As `load.read_predictions_file`: protected cells back, lists and flags decoded.
-        lf = csv_unframe(lf).with_columns(
-            pl.col(c).map_batches(
-                _decode_lists, return_dtype=pl.List(pl.String), is_elementwise=True
-            )
-            for c in ("ranking", "invented")
-            if c in names
-        )
-        if "hedged" in names:
-            lf = lf.with_columns(
-                pl.col("hedged")
-                .str.to_lowercase()
-                .replace_strict({"true": True, "false": False}, default=None)
-                .cast(pl.Boolean)
-            )
-    return Lazy(conform(lf, names, keep_first=suffix == ".parquet"), path, frozenset(names))
+    parquet = path.suffix.lower() == ".parquet"
+    return Lazy(conform(lf, names, keep_first=parquet), path, frozenset(names))
 
 
 def _parquet_folder(path: Path) -> list[Path] | None:
@@ -136,7 +88,7 @@ def _parquet_folder(path: Path) -> list[Path] | None:
 def is_scannable(path: Path) -> bool:
     """A predictions file or a folder of Parquet files: scanned, not read."""
     if path.is_file() and not path.is_symlink():
-        return path.suffix.lower() in sources.PREDICTION_SUFFIXES
+        return path.suffix.lower() in PREDICTION_SUFFIXES
     return _parquet_folder(path) is not None
 
 

@@ -29,15 +29,20 @@ def _json_list(v: pl.Series | list[str] | None) -> str | None:
     return json.dumps(list(v), ensure_ascii=False)
 
 
-def write_table(df: pl.DataFrame, path: Path) -> None:
-    """Writes atomically (a temporary file, fsync, rename), chosen by the extension. CSV cells
-    that a spreadsheet would take as a formula get a leading quote (undone when read back)."""
-    path = Path(path)
+def _writable_suffix(path: Path) -> str:
     suffix = path.suffix.lower()
     if suffix not in WRITABLE:
         raise InputError(
             f"cannot write {suffix or 'a file without extension'}: use {', '.join(WRITABLE)}", path
         )
+    return suffix
+
+
+def write_table(df: pl.DataFrame, path: Path) -> None:
+    """Writes atomically (a temporary file, fsync, rename), chosen by the extension. CSV cells
+    that a spreadsheet would take as a formula get a leading quote (undone when read back)."""
+    path = Path(path)
+    suffix = _writable_suffix(path)
     df = scrub_frame(df)
     try:
         with atomic_path(path) as tmp:
@@ -63,11 +68,7 @@ def sink_table(lf: pl.LazyFrame, path: Path) -> None:
     """`write_table` for a LazyFrame, streamed to the file (memory does not grow with the rows):
     the same scrubbing, CSV cells and atomic write."""
     path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix not in WRITABLE:
-        raise InputError(
-            f"cannot write {suffix or 'a file without extension'}: use {', '.join(WRITABLE)}", path
-        )
+    suffix = _writable_suffix(path)
     lf = scrub_frame(lf)
     try:
         with atomic_path(path) as tmp:
