@@ -17,10 +17,12 @@ from pathlib import Path
 from typing import Any
 
 from ger_replay.errors import InputError
+from ger_replay.io import rundir
+from ger_replay.protocol import datasets
 from ger_replay.protocol.datasets import Dataset
 from ger_replay.protocol.prompts import resolve_modality
 from ger_replay.protocol.rules import Rules, UnknownLabel
-from ger_replay.protocol.settings import Sample
+from ger_replay.protocol.settings import RequestSettings, Sample
 
 MEDIA_COLUMNS: tuple[str, ...] = ("image", "video", "text", "text_file")
 #: media each modality needs; "text" is met by either `text` or `text_file`
@@ -179,3 +181,21 @@ def load_manifest(path: Path, dataset: Dataset, modality: str | None = None) -> 
     if problems:
         raise ManifestError(path, problems)
     return samples
+
+
+def run_samples(
+    run_dir: Path, manifest: Path
+) -> tuple[dict[str, Any], Dataset, RequestSettings, dict[str, Sample]]:
+    """A recorded run's run.json, dataset and request settings, and the samples of `manifest`
+    by id, read as the run's settings send them. Raises InputError naming run.json for an
+    unknown dataset."""
+    from ger_replay.record.setup import settings_from_meta
+
+    meta = rundir.read_meta(run_dir)
+    try:
+        ds = datasets.get(meta["dataset"])
+    except datasets.UnknownDataset as e:
+        raise InputError(str(e), run_dir / rundir.RUN_JSON) from None
+    settings = settings_from_meta(meta)
+    samples = {s.sample_id: s for s in load_manifest(manifest, ds, settings.modality)}
+    return meta, ds, settings, samples

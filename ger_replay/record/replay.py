@@ -18,11 +18,10 @@ from vcr.errors import CannotOverwriteExistingCassetteException
 
 from ger_replay.errors import GerReplayError, InputError
 from ger_replay.io import journal, rundir
-from ger_replay.protocol import datasets
 from ger_replay.protocol.settings import RequestSettings
 from ger_replay.record import cassettes, provenance, strategy
 from ger_replay.record.endpoint import create_kwargs
-from ger_replay.record.setup import answer_status, request_body, settings_from_meta
+from ger_replay.record.setup import answer_status, request_body
 
 
 class ReplayMismatch(GerReplayError):
@@ -71,16 +70,10 @@ def _batches_to_replay(run_dir: Path, meta: dict[str, Any]) -> list[tuple[str, l
 
 
 def replay(run_dir: Path, manifest: Path, base_url: str | None = None) -> ReplaySummary:
-    from ger_replay.record.manifest import load_manifest
+    from ger_replay.record.manifest import run_samples
     from ger_replay.record.messages import build_messages
 
-    meta = rundir.read_meta(run_dir)
-    try:
-        ds = datasets.get(meta["dataset"])
-    except datasets.UnknownDataset as e:
-        raise InputError(str(e), run_dir / rundir.RUN_JSON) from None
-    settings = settings_from_meta(meta)
-    samples = {s.sample_id: s for s in load_manifest(manifest, ds, settings.modality)}
+    meta, ds, settings, samples = run_samples(run_dir, manifest)
     missing = [s for s in meta["sample_order"] if s not in samples]
     if missing:
         raise InputError(

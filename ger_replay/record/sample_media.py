@@ -8,11 +8,9 @@ from pathlib import Path
 
 from ger_replay.errors import InputError
 from ger_replay.io import rundir
-from ger_replay.protocol import datasets
 from ger_replay.protocol.prompts import resolve_modality
-from ger_replay.record.manifest import load_manifest
+from ger_replay.record.manifest import run_samples
 from ger_replay.record.messages import digest_bytes, sample_parts
-from ger_replay.record.setup import settings_from_meta
 
 #: Width of a thumbnail, in pixels.
 THUMB_WIDTH = 160
@@ -55,13 +53,7 @@ def sample_media(run_dir: Path, manifest: Path, sample_id: str) -> SampleMedia:
     """The sample's media files from `manifest` and the images the run's settings send."""
     import base64
 
-    meta = rundir.read_meta(run_dir)
-    try:
-        ds = datasets.get(meta["dataset"])
-    except datasets.UnknownDataset as e:
-        raise InputError(str(e), run_dir / rundir.RUN_JSON) from None
-    settings = settings_from_meta(meta)
-    by_id = {s.sample_id: s for s in load_manifest(manifest, ds, settings.modality)}
+    _, ds, settings, by_id = run_samples(run_dir, manifest)
     sample = by_id.get(sample_id)
     if sample is None:
         raise InputError(f"sample {sample_id!r} is not in the manifest", manifest)
