@@ -122,6 +122,25 @@ def run_files(
     return files, skipped, problems
 
 
+def read_run_files(
+    run: Path, labels: bool
+) -> tuple[list[tuple[str, bytes]], list[str], list[GerReplayError]]:
+    """The files of a run folder that a bundle carries, read (bounded) and checked:
+    (member path inside the run, bytes) pairs; skipped names; every problem found."""
+    files, skipped, refused = run_files(run, labels)
+    problems: list[GerReplayError] = list(refused)
+    read: list[tuple[str, bytes]] = []
+    for rel, f in files:
+        try:
+            data = safe_read.read_bytes(f, safe_read.MAX_CSV)
+        except InputError as e:
+            problems.append(e)
+            continue
+        problems.extend(check_member(rel, data, str(f)))
+        read.append((rel, data))
+    return read, skipped, problems
+
+
 def check_member(name: str, data: bytes, shown: str) -> list[GerReplayError]:
     """Every problem of one file of a run: schema, cassette format, secrets, images."""
     problems: list[GerReplayError] = []
@@ -163,16 +182,10 @@ def pack(runs: Sequence[Path], out: Path, labels: bool = True) -> PackResult:
             problems.append(InputError(f"two runs share the folder name {name!r}", run))
             continue
         names.append(name)
-        files, skip, probs = run_files(run, labels)
+        files, skip, probs = read_run_files(run, labels)
         skipped.extend(skip)
         problems.extend(probs)
-        for rel, f in files:
-            try:
-                data = safe_read.read_bytes(f, safe_read.MAX_CSV)
-            except InputError as e:
-                problems.append(e)
-                continue
-            problems.extend(check_member(rel, data, str(f)))
+        for rel, data in files:
             members[f"{RUNS_DIR}/{name}/{rel}"] = data
     if problems:
         raise PackRefused(problems)
