@@ -1,5 +1,6 @@
 """Typed stubs of the Rust extension `ger_replay._core` (kept honest by tests/test_stubs.py)."""
 
+from collections.abc import Sequence
 from typing import Any, final
 
 import numpy as np
@@ -253,12 +254,15 @@ def mcnemar_exact(only_a: int, only_b: int) -> float:
 @final
 class Tally:
     """Per-run counts of (gt, status, pred, first) and a check for repeated samples, in one pass
-    over batches (any object with `__arrow_c_stream__`) holding the string columns run,
-    sample_id, gt, status, pred and first."""
+    over the string columns run, sample_id, gt, status, pred and first, given batch by batch.
+    `first_or_pred`: a row without a first label counts its prediction as its first label."""
 
-    def __new__(cls, check_duplicates: bool = True) -> Tally: ...
-    def add(self, batch: object) -> list[int]:
-        """Counts a batch; returns the rows (within it) that are the first of their run."""
+    def __new__(cls, check_duplicates: bool = True, first_or_pred: bool = False) -> Tally: ...
+    def add(self, columns: Sequence[Sequence[object] | None]) -> list[int]:
+        """Counts a batch given as its six columns (run, sample_id, gt, status, pred, first),
+        each a list of parts that follow one another, a part being an object that exports an
+        Arrow C stream of one column (a one-column polars DataFrame per chunk); `first` may be
+        None. Returns the rows (within the batch) that are the first of their run."""
     def finish(self) -> dict[str, Any]:
         """runs, values (per counted column, code 0 being None), run, gt, status, pred, first,
         n (arrays) and maybe_duplicated (run indices whose sample hashes repeat)."""

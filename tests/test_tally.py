@@ -16,7 +16,7 @@ from ger_replay.errors import CoreError, GerReplayError
 from ger_replay.io import scan
 from ger_replay.io.writer import write_table
 from ger_replay.score import stream
-from ger_replay.score.tally import VALUES, batches, rows_at, tally
+from ger_replay.score.tally import VALUES, batches, parts, rows_at, tally
 
 COLS = ["run", "sample_id", *VALUES]
 
@@ -28,11 +28,16 @@ text = st.one_of(
 maybe = st.one_of(st.none(), text)
 
 
+def _cols(df: pl.DataFrame) -> list[list[pl.DataFrame] | None]:
+    """The six columns of a batch, as the core takes them."""
+    return [parts(df.get_column(c)) for c in COLS]
+
+
 def _core_tally(df: pl.DataFrame, batch: int, check: bool = True) -> tuple[dict, list[int]]:
     t = _core.Tally(check)
     firsts: list[int] = []
     for at in range(0, df.height, batch):
-        firsts += [at + i for i in t.add(df.slice(at, batch))]
+        firsts += [at + i for i in t.add(_cols(df.slice(at, batch)))]
     return t.finish(), firsts
 
 
@@ -134,24 +139,66 @@ def test_repeated_samples_are_found_in_their_run_only() -> None:
 def test_bad_batches_are_errors() -> None:
     t = _core.Tally()
     ok = pl.DataFrame({c: ["x"] for c in COLS})
-    t.add(ok)
-    with pytest.raises(CoreError, match='no column "first"'):
-        _core.Tally().add(ok.drop("first"))
+    t.add(_cols(ok))
+    with pytest.raises(CoreError, match="5 columns given, not 6"):
+        _core.Tally().add(_cols(ok)[:5])
+    with pytest.raises(CoreError, match='column "gt" is missing'):
+        _core.Tally().add([*_cols(ok)[:2], None, *_cols(ok)[3:]])
+    with pytest.raises(CoreError, match='column "run": a stream of 2 columns'):
+        _core.Tally().add([[ok.select("run", "gt")], *_cols(ok)[1:]])
+    with pytest.raises(CoreError, match="differ in length"):
+        _core.Tally().add([[ok.select("run"), ok.select("run")], *_cols(ok)[1:]])
     with pytest.raises(CoreError, match='column "gt" is'):
-        _core.Tally().add(ok.with_columns(pl.lit(1).alias("gt")))
+        _core.Tally().add(_cols(ok.with_columns(pl.lit(1).alias("gt"))))
     with pytest.raises(CoreError, match="row 2 has no run name"):
-        _core.Tally().add(pl.concat([ok, ok.with_columns(pl.lit(None, pl.String).alias("run"))]))
+        _core.Tally().add(
+            _cols(pl.concat([ok, ok.with_columns(pl.lit(None, pl.String).alias("run"))]))
+        )
     with pytest.raises(CoreError, match="row 1 has no sample id"):
-        _core.Tally().add(ok.with_columns(pl.lit(None, pl.String).alias("sample_id")))
+        _core.Tally().add(_cols(ok.with_columns(pl.lit(None, pl.String).alias("sample_id"))))
     # a column of no type is refused (the scorer casts every column to strings first)
     with pytest.raises(CoreError):
-        _core.Tally().add(ok.with_columns(pl.lit(None).alias("pred")))
+        _core.Tally().add(_cols(ok.with_columns(pl.lit(None).alias("pred"))))
     # all-null columns are read as missing values; a finished tally takes no more
-    t.add(ok.with_columns(pl.lit(None, pl.String).alias("pred")))
+    t.add(_cols(ok.with_columns(pl.lit(None, pl.String).alias("pred"))))
     got = t.finish()
     assert sorted(got["values"][2], key=str) == [None, "x"]
     with pytest.raises(CoreError, match="finished"):
-        t.add(ok)
+        t.add(_cols(ok))
+
+
+def test_columns_cut_apart_and_a_missing_first_label() -> None:
+    """Columns whose arrays end at different rows are counted as if whole; with
+    `first_or_pred` a missing first label is the prediction, and without `first` none is read."""
+    df = pl.DataFrame(
+        {
+            "run": ["r1", "r1", "r2", "r2", "r1", "a run name longer than twelve"],
+            "sample_id": ["a", "b", "a", "b", "c", "a"],
+            "gt": ["x", "y", "x", "y", "x", "y"],
+            "status": ["ok"] * 6,
+            "pred": ["x", "a prediction longer than twelve", None, "y", "x", "y"],
+            "first": [None, None, "x", None, "z", None],
+        }
+    )
+    # every column in parts of its own: run in 1+5 rows, pred in 4+2 (and as two chunks of one
+    # frame), the rest whole
+    cols: dict[str, list[pl.DataFrame]] = {c: [df.select(c)] for c in COLS}
+    cols["run"] = [df.select("run").slice(0, 1), df.select("run").slice(1)]
+    two = pl.concat([df.select("pred").slice(0, 4), df.select("pred").slice(4)], rechunk=False)
+    assert two.n_chunks() == 2
+    cols["pred"] = [two]
+    t = _core.Tally(first_or_pred=True)
+    firsts = t.add([cols[c] for c in COLS])
+    got = t.finish()
+    assert firsts == [0, 2, 5]
+    expect = df.with_columns(pl.coalesce("first", "pred").alias("first"))
+    assert _same(_decoded(got), _by_polars(expect))
+    # without a first column: the predictions with the flag, else no first labels
+    for flag, first in ((True, pl.col("pred")), (False, pl.lit(None, pl.String))):
+        t = _core.Tally(first_or_pred=flag)
+        t.add([*_cols(df)[:5], None])
+        expect = df.with_columns(first.alias("first"))
+        assert _same(_decoded(t.finish()), _by_polars(expect))
 
 
 def test_a_source_with_a_repeated_sample_is_named_and_the_rest_scored(tmp_path: Path) -> None:

@@ -55,13 +55,12 @@ class Tallied:
 
 
 def _counted(frame: pl.LazyFrame, need_first: bool) -> pl.LazyFrame:
-    """The columns the core counts, as strings."""
-    # `first`: the file's own where it has one (`scan.conform`), else decoded from `ranking`;
-    # where neither exists, the first candidate stands in
-    first = pl.coalesce("first", "pred") if need_first else pl.lit(None, pl.String)
+    """The columns the core counts, as strings (`first` only where the rule set reads it: the
+    file's own where it has one (`scan.conform`), else decoded from `ranking`; the core reads a
+    missing one as the prediction)."""
     return frame.select(
-        *(pl.col(c).cast(pl.String) for c in ("run", "sample_id", "gt", "status", "pred")),
-        first.cast(pl.String).alias("first"),
+        pl.col(c).cast(pl.String)
+        for c in ("run", "sample_id", "gt", "status", "pred", "first")[: 6 if need_first else 5]
     )
 
 
@@ -111,18 +110,25 @@ def batches(frame: pl.LazyFrame, sliceable: bool) -> Iterator[pl.DataFrame]:
         yield frame.slice(at, CHUNK).collect()
 
 
+def parts(column: pl.Series) -> list[pl.DataFrame]:
+    """A column as the core takes it: one frame per chunk (exported whole, polars would first
+    join the chunks into one)."""
+    return [chunk.to_frame() for chunk in column.get_chunks()]
+
+
 def tally(src: Lazy, need_first: bool, check_duplicates: bool = True) -> Tallied:
     """Tallies one source (a folder's parts one after the other, as one table): the counted
     columns in one pass, then the run columns of each run's first row. Raises
     InputError naming the source when it cannot be read or a row has no run or sample id."""
-    core = _core.Tally(check_duplicates)
+    core = _core.Tally(check_duplicates, first_or_pred=need_first)
     firsts: list[tuple[pl.LazyFrame, list[int], int]] = []
     try:
         for frame in src.parts or (src.frame,):
             rows: list[int] = []
             at = 0
             for batch in batches(_counted(frame, need_first), _sliceable(src)):
-                rows += [at + r for r in core.add(batch)]
+                columns: list[list[pl.DataFrame] | None] = [parts(s) for s in batch.get_columns()]
+                rows += [at + r for r in core.add(columns if need_first else [*columns, None])]
                 at += batch.height
             if rows:
                 firsts.append((frame, rows, at))

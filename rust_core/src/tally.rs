@@ -99,6 +99,14 @@ pub struct Batch<'a, C: Column> {
     pub values: [&'a C; 4],
 }
 
+impl<C: Column> Clone for Batch<'_, C> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<C: Column> Copy for Batch<'_, C> {}
+
 /// What is wrong with a batch.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TallyError {
@@ -201,6 +209,9 @@ pub struct Tallied {
     pub maybe_duplicated: Vec<u32>,
 }
 
+/// A row that is the first of its run in a shard: (batch, row within it, the shard's code).
+type NewRun = (usize, usize, u32);
+
 /// Batches smaller than this are not split between threads (by default).
 const SPLIT_MIN: usize = 8192;
 
@@ -248,10 +259,26 @@ impl Tally {
 
     /// Counts a batch. Returns the rows of the batch that are the first of their run, in order.
     pub fn add<C: Column + Sync>(&mut self, b: &Batch<'_, C>) -> Result<Vec<usize>, TallyError> {
-        let n = b.run.len();
-        if b.sample_id.len() != n || b.values.iter().any(|c| c.len() != n) {
-            return Err(TallyError::Ragged);
+        self.add_all(std::slice::from_ref(b))
+    }
+
+    /// Counts batches that follow one another, as one: their rows are split between the shards
+    /// once. Returns the rows that are the first of their run, numbered across the batches
+    /// (the first row of the second batch follows the last of the first), in order.
+    pub fn add_all<C: Column + Sync>(
+        &mut self,
+        batches: &[Batch<'_, C>],
+    ) -> Result<Vec<usize>, TallyError> {
+        let mut start = Vec::with_capacity(batches.len() + 1);
+        start.push(0usize);
+        for b in batches {
+            let n = b.run.len();
+            if b.sample_id.len() != n || b.values.iter().any(|c| c.len() != n) {
+                return Err(TallyError::Ragged);
+            }
+            start.push(start[start.len() - 1] + n);
         }
+        let n = start[batches.len()];
         let k = if n < self.split_min {
             1
         } else {
@@ -259,25 +286,38 @@ impl Tally {
         };
         let step = n.div_ceil(k).max(1);
         let base = self.rows;
-        let found: Vec<Result<Vec<(usize, u32)>, TallyError>> = self.shards[..k]
+        let found: Vec<Result<Vec<NewRun>, TallyError>> = self.shards[..k]
             .par_iter_mut()
             .enumerate()
             .map(|(s, shard)| {
-                let rows = (s * step).min(n)..((s + 1) * step).min(n);
-                shard.add(b, rows, base)
+                let (lo, hi) = ((s * step).min(n), ((s + 1) * step).min(n));
+                let mut new = Vec::new();
+                for (i, b) in batches.iter().enumerate() {
+                    let (from, to) = (lo.max(start[i]), hi.min(start[i + 1]));
+                    if from < to {
+                        let rows = from - start[i]..to - start[i];
+                        let got = shard.add(b, rows, base + start[i] as u64)?;
+                        new.extend(got.into_iter().map(|(row, r)| (i, row, r)));
+                    }
+                }
+                Ok(new)
             })
             .collect();
         let mut firsts = Vec::new();
         for (s, got) in found.into_iter().enumerate() {
-            for (row, local) in got? {
-                let name = b.run.get(row).ok_or(TallyError::NoRun(base + row as u64))?;
+            for (i, row, local) in got? {
+                let at = start[i] + row;
+                let name = batches[i]
+                    .run
+                    .get(row)
+                    .ok_or(TallyError::NoRun(base + at as u64))?;
                 let known = self.runs.values.len();
                 let r = self.runs.code(name)?;
                 if r as usize == known {
                     if r >= MAX_RUNS {
                         return Err(TallyError::TooManyRuns);
                     }
-                    firsts.push(row);
+                    firsts.push(at);
                 }
                 debug_assert_eq!(local as usize, self.to_run[s].len());
                 self.to_run[s].push(r);

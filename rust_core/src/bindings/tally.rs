@@ -5,11 +5,12 @@
 use super::errors::core_error;
 use arrow_array::array::{Array, LargeStringArray, StringArray, StringViewArray};
 use arrow_array::ffi_stream::{ArrowArrayStreamReader, FFI_ArrowArrayStream};
-use arrow_array::{ArrayRef, RecordBatch};
+use arrow_array::ArrayRef;
 use arrow_buffer::NullBuffer;
 use numpy::IntoPyArray;
 use pyo3::prelude::*;
 use pyo3::types::{PyCapsule, PyDict};
+use std::sync::Arc;
 
 use crate::tally::{inline_view, Batch, Column, Slot, Tally};
 
@@ -23,6 +24,8 @@ enum Strings<'a> {
     Utf8(&'a StringArray),
     Large(&'a LargeStringArray),
     Null(usize),
+    /// The first where it has a value, else the second (the same length).
+    Or(Box<Strings<'a>>, Box<Strings<'a>>),
 }
 
 impl Strings<'_> {
@@ -50,6 +53,7 @@ impl Column for Strings<'_> {
             Strings::Utf8(a) => a.len(),
             Strings::Large(a) => a.len(),
             Strings::Null(n) => *n,
+            Strings::Or(a, _) => a.len(),
         }
     }
 
@@ -62,6 +66,7 @@ impl Column for Strings<'_> {
             Strings::Utf8(a) => a.is_valid(row).then(|| a.value(row).as_bytes()),
             Strings::Large(a) => a.is_valid(row).then(|| a.value(row).as_bytes()),
             Strings::Null(_) => None,
+            Strings::Or(a, b) => a.get(row).or_else(|| b.get(row)),
         }
     }
 
@@ -78,6 +83,10 @@ impl Column for Strings<'_> {
                     None => Slot::Long(a.value(row).as_bytes()),
                 }
             }
+            Strings::Or(a, b) => match a.slot(row) {
+                Slot::Missing => b.slot(row),
+                got => got,
+            },
             _ => match self.get(row) {
                 None => Slot::Missing,
                 Some(b) => crate::tally::slot_of(b),
@@ -96,8 +105,9 @@ impl Column for Strings<'_> {
     }
 }
 
-/// The record batches of an object that exports an Arrow C stream.
-fn batches(obj: &Bound<'_, PyAny>) -> PyResult<Vec<RecordBatch>> {
+/// The arrays of an object that exports an Arrow C stream of one column (a one-column polars
+/// DataFrame), in order.
+fn arrays(obj: &Bound<'_, PyAny>, name: &str) -> PyResult<Vec<ArrayRef>> {
     let capsule = obj.call_method0("__arrow_c_stream__")?;
     let capsule = capsule.cast::<PyCapsule>()?;
     let ptr = capsule.pointer_checked(Some(c"arrow_array_stream"))?;
@@ -105,15 +115,56 @@ fn batches(obj: &Bound<'_, PyAny>) -> PyResult<Vec<RecordBatch>> {
     // out and leaves a released stream behind, which the capsule's destructor skips.
     let stream = unsafe { FFI_ArrowArrayStream::from_raw(ptr.as_ptr().cast()) };
     let reader = ArrowArrayStreamReader::try_new(stream).map_err(|e| core_error(e.to_string()))?;
-    reader
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| core_error(e.to_string()))
+    let mut out = Vec::new();
+    for b in reader {
+        let b = b.map_err(|e| core_error(e.to_string()))?;
+        if b.num_columns() != 1 {
+            return Err(core_error(format!(
+                "column {name:?}: a stream of {} columns, not one",
+                b.num_columns()
+            )));
+        }
+        out.push(b.column(0).clone());
+    }
+    Ok(out)
 }
 
-fn strings_of<'a>(b: &'a RecordBatch, name: &str) -> PyResult<Strings<'a>> {
-    let col = b
-        .column_by_name(name)
-        .ok_or_else(|| core_error(format!("the batch has no column {name:?}")))?;
+/// Columns cut into their common pieces: where any column's arrays end, every column is cut
+/// (slices share the arrays' buffers), so that each piece is one array per column.
+fn pieces<const K: usize>(cols: [Vec<ArrayRef>; K]) -> PyResult<Vec<[ArrayRef; K]>> {
+    let lens: Vec<usize> = cols
+        .iter()
+        .map(|c| c.iter().map(|a| a.len()).sum())
+        .collect();
+    if lens.iter().any(|&n| n != lens[0]) {
+        return Err(core_error(format!(
+            "the columns differ in length: {lens:?}"
+        )));
+    }
+    let mut at = [(0usize, 0usize); K]; // (array, offset within it)
+    let mut out = Vec::new();
+    let mut left = lens.first().copied().unwrap_or(0);
+    while left > 0 {
+        let mut len = left;
+        for (c, (i, off)) in cols.iter().zip(at.iter_mut()) {
+            while c[*i].len() == *off {
+                (*i, *off) = (*i + 1, 0);
+            }
+            len = len.min(c[*i].len() - *off);
+        }
+        out.push(std::array::from_fn(|j| {
+            let (i, off) = at[j];
+            cols[j][i].slice(off, len)
+        }));
+        for a in at.iter_mut() {
+            a.1 += len;
+        }
+        left -= len;
+    }
+    Ok(out)
+}
+
+fn strings_of<'a>(col: &'a ArrayRef, name: &str) -> PyResult<Strings<'a>> {
     Strings::of(col).ok_or_else(|| {
         core_error(format!(
             "column {name:?} is {}, not strings",
@@ -123,46 +174,101 @@ fn strings_of<'a>(b: &'a RecordBatch, name: &str) -> PyResult<Strings<'a>> {
 }
 
 /// Per-run counts of (gt, status, pred, first) and a check for repeated samples, in one pass
-/// over batches that hold the columns run, sample_id, gt, status, pred and first (strings).
+/// over the columns run, sample_id, gt, status, pred and first (strings), given batch by batch.
 #[pyclass(name = "Tally", module = "ger_replay._core")]
 struct PyTally {
     inner: Option<Tally>,
+    first_or_pred: bool,
 }
 
 #[pymethods]
 impl PyTally {
+    /// `first_or_pred`: a row without a first label counts its prediction as its first label.
     #[new]
-    #[pyo3(signature = (check_duplicates = true))]
-    fn new(check_duplicates: bool) -> Self {
+    #[pyo3(signature = (check_duplicates = true, first_or_pred = false))]
+    fn new(check_duplicates: bool, first_or_pred: bool) -> Self {
         PyTally {
             inner: Some(Tally::new(check_duplicates)),
+            first_or_pred,
         }
     }
 
-    /// Counts a batch; returns the rows (within the batch) that are the first of their run.
-    /// After an error the tally is unusable.
-    fn add(&mut self, py: Python<'_>, batch: &Bound<'_, PyAny>) -> PyResult<Vec<usize>> {
+    /// Counts a batch given as its six columns (run, sample_id, gt, status, pred, first), each
+    /// a list of parts that follow one another, a part being an object that exports an Arrow C
+    /// stream of one column (a one-column polars DataFrame; one per chunk is cheapest, as polars
+    /// joins the chunks of what it exports); `first` may be None (no first labels). Returns the
+    /// rows of the batch that are the first of their run. After an error the tally is unusable.
+    fn add(
+        &mut self,
+        py: Python<'_>,
+        columns: Vec<Option<Vec<Bound<'_, PyAny>>>>,
+    ) -> PyResult<Vec<usize>> {
+        let given: [Option<Vec<Bound<'_, PyAny>>>; 6] = columns
+            .try_into()
+            .map_err(|c: Vec<_>| core_error(format!("{} columns given, not 6", c.len())))?;
+        let mut read: Vec<Vec<ArrayRef>> = Vec::with_capacity(6);
+        for (name, col) in COLUMNS.iter().zip(&given) {
+            read.push(match col {
+                Some(parts) => {
+                    let mut got = Vec::new();
+                    for obj in parts {
+                        got.extend(arrays(obj, name)?);
+                    }
+                    got
+                }
+                None if *name == "first" => Vec::new(),
+                None => return Err(core_error(format!("column {name:?} is missing"))),
+            });
+        }
+        let has_first = given[5].is_some();
+        let cols: [Vec<ArrayRef>; 5] = std::array::from_fn(|j| std::mem::take(&mut read[j]));
+        let firsts = std::mem::take(&mut read[5]);
         let mut tally = self
             .inner
             .take()
             .ok_or_else(|| core_error("the tally is finished"))?;
-        let parts = batches(batch)?;
+        let first_or_pred = self.first_or_pred;
         let res = py.detach(|| {
-            let mut firsts = Vec::new();
-            let mut offset = 0;
-            for b in &parts {
-                let [run, sid, gt, status, pred, first] = COLUMNS.map(|c| strings_of(b, c));
-                let (run, sid) = (run?, sid?);
-                let batch = Batch {
-                    run: &run,
-                    sample_id: &sid,
-                    values: [&gt?, &status?, &pred?, &first?],
+            let parts = if has_first {
+                let [a, b, c, d, e] = cols;
+                pieces([a, b, c, d, e, firsts])?
+            } else {
+                let with_nulls = pieces(cols)?;
+                with_nulls
+                    .into_iter()
+                    .map(|[a, b, c, d, e]| {
+                        let n = a.len();
+                        let nulls: ArrayRef = Arc::new(StringViewArray::new_null(n));
+                        [a, b, c, d, e, nulls]
+                    })
+                    .collect()
+            };
+            let mut strings = Vec::with_capacity(parts.len());
+            for p in &parts {
+                let [run, sid, gt, status, pred, first] =
+                    std::array::from_fn(|j| strings_of(&p[j], COLUMNS[j]));
+                let pred_again = if first_or_pred {
+                    Some(strings_of(&p[4], COLUMNS[4])?)
+                } else {
+                    None
                 };
-                let got = tally.add(&batch).map_err(|e| core_error(e.to_string()))?;
-                firsts.extend(got.into_iter().map(|i| i + offset));
-                offset += b.num_rows();
+                let first = match pred_again {
+                    Some(alt) => Strings::Or(Box::new(first?), Box::new(alt)),
+                    None => first?,
+                };
+                strings.push([run?, sid?, gt?, status?, pred?, first]);
             }
-            Ok(firsts)
+            let batches: Vec<Batch<'_, Strings<'_>>> = strings
+                .iter()
+                .map(|[run, sid, gt, status, pred, first]| Batch {
+                    run,
+                    sample_id: sid,
+                    values: [gt, status, pred, first],
+                })
+                .collect();
+            tally
+                .add_all(&batches)
+                .map_err(|e| core_error(e.to_string()))
         });
         if res.is_ok() {
             self.inner = Some(tally);

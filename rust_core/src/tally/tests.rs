@@ -278,3 +278,53 @@ fn a_repeat_split_between_shards_is_found() {
         .unwrap() as u32;
     assert_eq!(got.maybe_duplicated, vec![r]);
 }
+
+/// The columns of some rows, owned, to be borrowed as a batch.
+type Owned<'a> = (
+    Vec<Option<&'a str>>,
+    Vec<Option<&'a str>>,
+    [Vec<Option<&'a str>>; 4],
+);
+
+fn owned(rows: &[(String, String, [Option<String>; 4])]) -> Owned<'_> {
+    (
+        rows.iter().map(|r| Some(r.0.as_str())).collect(),
+        rows.iter().map(|r| Some(r.1.as_str())).collect(),
+        std::array::from_fn(|j| rows.iter().map(|r| r.2[j].as_deref()).collect()),
+    )
+}
+
+#[test]
+fn batches_added_together_count_as_one() {
+    let rows = many(40_000);
+    let mut one = Tally::with_shards(true, 1);
+    let firsts_one = feed_owned(&mut one, &rows);
+    let one = one.finish();
+    // uneven batches, some empty, given together: the shards' ranges cut across them
+    let cuts = [0, 5, 5, 12_000, 12_001, 30_000, 40_000];
+    let parts: Vec<Owned<'_>> = cuts.windows(2).map(|w| owned(&rows[w[0]..w[1]])).collect();
+    let batches: Vec<Batch<'_, Vec<Option<&str>>>> = parts
+        .iter()
+        .map(|(run, sid, v)| Batch {
+            run,
+            sample_id: sid,
+            values: [&v[0], &v[1], &v[2], &v[3]],
+        })
+        .collect();
+    for shards in [1, 2, 3] {
+        let mut t = Tally::with_shards(true, shards).split_from(1);
+        assert_eq!(t.add_all(&batches).unwrap(), firsts_one, "{shards} shards");
+        assert_eq!(t.finish(), one, "{shards} shards");
+    }
+    // a ragged batch among them is refused before anything is counted
+    let mut short = owned(&rows[..10]);
+    short.1.pop();
+    let bad = Batch {
+        run: &short.0,
+        sample_id: &short.1,
+        values: [&short.2[0], &short.2[1], &short.2[2], &short.2[3]],
+    };
+    let mut t = Tally::with_shards(true, 2);
+    let all = [batches[0], bad];
+    assert_eq!(t.add_all(&all), Err(TallyError::Ragged));
+}
