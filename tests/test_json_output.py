@@ -3,11 +3,22 @@
 
 from __future__ import annotations
 
+import enum
 import json
 import math
 from typing import Any
 
+import numpy as np
+
 from ger_replay.report.tables import JSON_DIGITS, render_scores
+
+
+class Mode(enum.IntEnum):
+    B = 2
+
+
+class Name(enum.StrEnum):
+    X = "x é"
 
 
 def _clean(v: Any) -> Any:
@@ -51,6 +62,11 @@ def test_every_plain_value_encodes_as_the_standard_encoder() -> None:
         {"big": 10**30, "nested": {"a": {"b": {"c": [1.5, "x"]}}}},
     ]
     assert render_scores(doc, "json") == json.dumps(_clean(doc), indent=2)
+    # subclasses of float, int and str (numpy floats, enums) as the standard encoder writes them
+    sub = [
+        {"f": np.float64(0.1) + np.float64(0.2), "i": Mode.B, "s": Name.X, "n": np.float64("nan")}
+    ]
+    assert render_scores(sub, "json") == json.dumps(_clean(sub), indent=2)
     # keys that are not strings take the standard encoder's path, with the same meaning
     odd = [{1: 2.5, None: float("nan"), 2.5: "x"}]
     assert render_scores(odd, "json") == json.dumps(_clean(odd), indent=2)

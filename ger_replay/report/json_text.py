@@ -1,9 +1,9 @@
 """Rows as indented JSON, NaN as null: the text of `json.dumps(..., indent=2)` with every NaN
 replaced by null (and floats rounded, if asked), written by a plain recursive walk. The
 standard encoder's indented mode is a pure-Python generator chain; this is several times
-faster on thousands of score rows. Values it
-does not know (anything but dict, list, tuple, str, int, float, bool, None) send the whole
-document to the standard encoder."""
+faster on thousands of score rows. Values it does not know (anything but dict, list, tuple,
+str, int, float, bool, None, and subclasses of str, int and float), and keys other than str,
+send the whole document to the standard encoder."""
 
 from __future__ import annotations
 
@@ -18,43 +18,71 @@ class _Other(Exception):
     """A value outside the plain JSON types."""
 
 
-def _key(k: Any) -> str:
-    if isinstance(k, str):
-        return _encode_str(k)
-    raise _Other
+def _float(v: float, digits: int | None) -> str:
+    if v != v:  # NaN
+        return "null"
+    if digits is not None:
+        v = round(v, digits)
+    if v in _INF:
+        return _INF[v]
+    return float.__repr__(v)
+
+
+_INF = {math.inf: "Infinity", -math.inf: "-Infinity"}
+#: each key as written, with its colon (keys repeat in every row)
+_KEYS: dict[str, str] = {}
+_SCALAR: dict[type, Any] = {
+    str: _encode_str,
+    int: int.__repr__,
+    bool: lambda v: "true" if v else "false",
+    type(None): lambda v: "null",
+}
 
 
 def _value(v: Any, indent: str, digits: int | None) -> str:
-    if v is None:
-        return "null"
-    if v is True:
-        return "true"
-    if v is False:
-        return "false"
-    if isinstance(v, str):
-        return _encode_str(v)
-    if isinstance(v, float):
-        if math.isnan(v):
-            return "null"
-        if digits is not None:
-            v = round(v, digits)
-        if math.isinf(v):
-            return "Infinity" if v > 0 else "-Infinity"
-        return float.__repr__(v)
-    if isinstance(v, int):
-        return int.__repr__(v)
+    t = type(v)
+    if t is float:
+        return _float(v, digits)
+    enc = _SCALAR.get(t)
+    if enc is not None:
+        return enc(v)
     inner = indent + "  "
-    if isinstance(v, dict):
+    if t is dict:
         if not v:
             return "{}"
+        parts = []
+        for k, x in v.items():
+            if type(k) is not str:
+                raise _Other
+            tx = type(x)
+            # scalars inline: a row is mostly scalars
+            if tx is float:
+                text = _float(x, digits)
+            elif tx is str:
+                text = _encode_str(x)
+            else:
+                enc = _SCALAR.get(tx)
+                text = enc(x) if enc is not None else _value(x, inner, digits)
+            key = _KEYS.get(k)
+            if key is None:
+                key = _encode_str(k) + ": "
+                if len(_KEYS) < 4096:
+                    _KEYS[k] = key
+            parts.append(key + text)
         sep = ",\n" + inner
-        body = sep.join(f"{_key(k)}: {_value(x, inner, digits)}" for k, x in v.items())
-        return f"{{\n{inner}{body}\n{indent}}}"
-    if isinstance(v, list | tuple):
+        return f"{{\n{inner}{sep.join(parts)}\n{indent}}}"
+    if t is list or t is tuple:
         if not v:
             return "[]"
         sep = ",\n" + inner
-        return f"[\n{inner}{sep.join(_value(x, inner, digits) for x in v)}\n{indent}]"
+        return f"[\n{inner}{sep.join([_value(x, inner, digits) for x in v])}\n{indent}]"
+    # subclasses (numpy floats, enums) as the standard encoder writes them
+    if isinstance(v, float):
+        return _float(float(v), digits)
+    if isinstance(v, int):
+        return int.__repr__(v)
+    if isinstance(v, str):
+        return _encode_str(v)
     raise _Other
 
 
