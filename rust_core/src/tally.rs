@@ -1,7 +1,8 @@
 //! One pass over the rows of a predictions table: each run's rows counted by their distinct
-//! (ground truth, status, prediction, first label), and each run's sample ids hashed to find the
-//! runs that may hold a sample twice. Memory grows with the runs and the distinct values, plus
-//! eight bytes a row for the duplicate check; the rows themselves are never kept.
+//! (ground truth, status, prediction, first label), and each run's sample ids noted to find the
+//! runs that hold a sample twice (`seen`). Memory grows with the runs, the distinct values and
+//! the distinct sample ids (past a bound, eight bytes a row); the rows themselves are never
+//! kept.
 //!
 //! Values are strings, read through [`Column`] so that the caller decides where they live (the
 //! bindings read Arrow arrays). Each distinct value gets a code in order of first appearance,
@@ -15,6 +16,7 @@ use foldhash::fast::FixedState;
 use rayon::prelude::*;
 
 mod merge;
+mod seen;
 mod shard;
 
 use shard::Shard;
@@ -254,6 +256,15 @@ impl Tally {
     /// small ones).
     pub fn split_from(mut self, rows: usize) -> Self {
         self.split_min = rows.max(1);
+        self
+    }
+
+    /// Turns to hashes past `n` distinct sample ids a shard (tests and fuzzing reach the bound
+    /// with few rows).
+    pub fn ids_bound(mut self, n: usize) -> Self {
+        for s in &mut self.shards {
+            s.max_ids = n;
+        }
         self
     }
 

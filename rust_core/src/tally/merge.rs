@@ -1,6 +1,7 @@
 //! The shards of a tally made one: runs in the tally's codes, value sets and values by their
 //! bytes, so that the result does not depend on how many shards counted it.
 
+use super::seen::{repeat_across, Bits, Ids, Seen};
 use super::shard::{Counts, Shard};
 use super::{map, repeated_runs, unkey, Key, Map, Tallied, LONG, MISSING};
 
@@ -20,12 +21,56 @@ fn spell(key: &[Key; 4], shard: &Shard) -> Spelled {
     })
 }
 
+/// The runs (the tally's codes) that may hold some sample twice (ids whose hashes meet).
+fn repeats(shards: &mut [Shard], to_run: &[Vec<u32>], runs: usize) -> Vec<u32> {
+    let mut found: Vec<u32> = shards
+        .iter()
+        .zip(to_run)
+        .flat_map(|(s, names)| s.repeated.iter().map(|&r| names[r as usize]))
+        .collect();
+    if shards.iter().any(|s| matches!(s.seen, Seen::Hashes(_))) {
+        let mut parts = Vec::with_capacity(shards.len());
+        for (s, names) in shards.iter_mut().zip(to_run) {
+            s.seen.turn_to_hashes();
+            if let Seen::Hashes(v) = std::mem::replace(&mut s.seen, Seen::Hashes(Vec::new())) {
+                parts.push((v, names));
+            }
+        }
+        found.extend(repeated_runs(parts, runs));
+    } else {
+        // A run counted in more than one shard: its parts against each other.
+        let mut parts_of: Vec<Vec<(&Bits, &Ids)>> = vec![Vec::new(); runs];
+        for (s, names) in shards.iter().zip(to_run) {
+            if let Seen::Bits {
+                ids, runs: bits, ..
+            } = &s.seen
+            {
+                for (local, b) in bits.iter().enumerate() {
+                    parts_of[names[local] as usize].push((b, ids));
+                }
+            }
+        }
+        found.extend((0..runs as u32).filter(|&r| {
+            let p = &parts_of[r as usize];
+            p.len() > 1 && repeat_across(p)
+        }));
+    }
+    found.sort_unstable();
+    found.dedup();
+    found
+}
+
 pub(crate) fn merge(
     runs: Vec<Vec<u8>>,
-    shards: Vec<Shard>,
+    mut shards: Vec<Shard>,
     to_run: &[Vec<u32>],
     check_duplicates: bool,
 ) -> Tallied {
+    let maybe_duplicated = if check_duplicates {
+        repeats(&mut shards, to_run, runs.len())
+    } else {
+        Vec::new()
+    };
     // Every value set, spelled, and each column's distinct values in byte order.
     let spelled: Vec<Vec<Spelled>> = shards
         .iter()
@@ -59,7 +104,6 @@ pub(crate) fn merge(
         .map(|(i, s)| (*s, i as u32))
         .collect();
     let mut counts = Counts::new();
-    let mut parts = Vec::with_capacity(shards.len());
     for ((shard, names), spelled) in shards.into_iter().zip(to_run).zip(&spelled) {
         let local: Vec<u32> = spelled
             .iter()
@@ -68,11 +112,7 @@ pub(crate) fn merge(
         for (r, c, n) in shard.counts.entries() {
             counts.add(names[r as usize], local[c as usize], n);
         }
-        if check_duplicates {
-            parts.push((shard.samples, names));
-        }
     }
-    let maybe_duplicated = repeated_runs(parts, runs.len());
     let spilled = !counts.spill.is_empty();
     let mut entries: Vec<(u32, u32, u64)> = counts.entries().collect();
     if spilled {

@@ -1,11 +1,11 @@
 //! One thread's part of a tally: its own codes for runs and value sets, its counts and its
 //! sample hashes. Nothing here is shared, so shards count side by side without locks.
 
-use std::hash::{BuildHasher, Hasher};
 use std::ops::Range;
 
 use foldhash::fast::FixedState;
 
+use super::seen::{hash_id, Seen};
 use super::{
     map, Batch, Column, Interner, Key, Map, Slot, TallyError, ValueSet, DENSE, LONG, MAX_RUNS,
     MISSING,
@@ -70,8 +70,12 @@ pub(crate) struct Shard {
     check_duplicates: bool,
     pub(crate) runs: Interner,
     pub(crate) counts: Counts,
-    /// per row: run << 40 | 40 bits of the sample id's hash
-    pub(crate) samples: Vec<u64>,
+    /// the samples each run holds
+    pub(crate) seen: Seen,
+    /// runs (the shard's codes) that may hold a sample twice, maybe more than once each
+    pub(crate) repeated: Vec<u32>,
+    /// distinct sample ids coded before turning to hashes
+    pub(crate) max_ids: usize,
     combos: Map<ValueSet, u32>,
     pub(crate) combo_keys: Vec<[Key; 4]>,
     /// each column's values longer than `INLINE` bytes
@@ -85,7 +89,9 @@ impl Shard {
             check_duplicates,
             runs: Interner::new(),
             counts: Counts::new(),
-            samples: Vec::new(),
+            seen: Seen::new(),
+            repeated: Vec::new(),
+            max_ids: super::seen::MAX_IDS,
             combos: map(),
             combo_keys: Vec::new(),
             long: std::array::from_fn(|_| Interner::new()),
@@ -167,13 +173,10 @@ impl Shard {
             let combo = self.combo_of(key)?;
             self.counts.add(r, combo, 1);
             if self.check_duplicates {
-                let mut h = self.hasher.build_hasher();
-                match b.sample_id.slot(i) {
-                    Slot::Missing => return Err(TallyError::NoSample(at)),
-                    Slot::Inline(k) => h.write_u128(k),
-                    Slot::Long(s) => h.write(s),
+                let id = b.sample_id.get(i).ok_or(TallyError::NoSample(at))?;
+                if self.seen.note(r, hash_id(&self.hasher, id), self.max_ids) {
+                    self.repeated.push(r);
                 }
-                self.samples.push((u64::from(r) << 40) | (h.finish() >> 24));
             }
         }
         Ok(new)

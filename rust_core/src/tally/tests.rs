@@ -328,3 +328,59 @@ fn batches_added_together_count_as_one() {
     let all = [batches[0], bad];
     assert_eq!(t.add_all(&all), Err(TallyError::Ragged));
 }
+
+#[test]
+fn repeats_are_found_with_bits_with_hashes_and_across_the_turn() {
+    let mut rows = many(40_000);
+    // a repeat near the start (one shard), one split between shards, and a repeat of a sample
+    // id that other runs hold too
+    rows[39_999] = (rows[1].0.clone(), rows[1].1.clone(), rows[39_999].2.clone());
+    rows[101] = (
+        rows[100].0.clone(),
+        rows[100].1.clone(),
+        rows[101].2.clone(),
+    );
+    rows[30_001] = (
+        rows[30_000].0.clone(),
+        rows[5].1.clone(),
+        rows[30_001].2.clone(),
+    );
+    rows[30_002] = (
+        rows[30_000].0.clone(),
+        rows[5].1.clone(),
+        rows[30_002].2.clone(),
+    );
+    let mut want: Vec<String> = [1, 100, 30_000]
+        .iter()
+        .map(|&i| rows[i].0.clone())
+        .collect();
+    want.sort();
+    want.dedup();
+    // bits throughout; hashes from the start; bits turning to hashes part way
+    for (shards, bound, batch) in [
+        (1, usize::MAX, 40_000),
+        (2, usize::MAX, 7_000),
+        (3, 0, 40_000),
+        (2, 0, 999),
+        (2, 15_000, 4_000),
+        (1, 20_000, 40_000),
+    ] {
+        let mut t = Tally::with_shards(true, shards)
+            .split_from(1)
+            .ids_bound(bound);
+        for chunk in rows.chunks(batch) {
+            feed_owned(&mut t, chunk);
+        }
+        let got = t.finish();
+        let mut named: Vec<String> = got
+            .maybe_duplicated
+            .iter()
+            .map(|&r| String::from_utf8(got.runs[r as usize].clone()).unwrap())
+            .collect();
+        named.sort();
+        assert_eq!(
+            named, want,
+            "{shards} shards, bound {bound}, batches of {batch}"
+        );
+    }
+}
