@@ -46,6 +46,11 @@ def metrics_from_confusion(
 ) -> dict[str, float | int | list[float] | list[int]]:
     """Every metric of a `C x C` or `C x (C + 1)` confusion matrix of counts."""
 
+def json_dumps(value: object, digits: int | None = None) -> str | None:
+    """`value` as `json.dumps(value, indent=2)` writes it, floats rounded to `digits` decimals
+    and NaN as null; None when it holds anything but plain values (dict with str keys, list,
+    tuple, str, int, float, bool, None; exact types)."""
+
 def metrics_from_confusions(
     counts: npt.NDArray[np.uint64],
 ) -> dict[str, npt.NDArray[np.float64] | npt.NDArray[np.uint64]]:

@@ -9,7 +9,11 @@ import math
 from typing import Any
 
 import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+import ger_replay._core as _core
+from ger_replay.report import json_text
 from ger_replay.report.tables import JSON_DIGITS, render_scores
 
 
@@ -70,6 +74,35 @@ def test_every_plain_value_encodes_as_the_standard_encoder() -> None:
     # keys that are not strings take the standard encoder's path, with the same meaning
     odd = [{1: 2.5, None: float("nan"), 2.5: "x"}]
     assert render_scores(odd, "json") == json.dumps(_clean(odd), indent=2)
+
+
+plain = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(10**30), max_value=10**30)
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | st.floats(min_value=-1000, max_value=1000).map(lambda x: x / 3)
+    | st.sampled_from([1 / 2048, 2.675, 1e-5, 1e16, 1e15, -0.0, 5e-324])
+    | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.lists(inner, max_size=3).map(tuple)
+        | st.dictionaries(st.text(max_size=5), inner, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(doc=plain, digits=st.sampled_from([None, 0, 2, 10]))
+def test_plain_values_encode_as_the_standard_encoder(doc: Any, digits: int | None) -> None:
+    assert json_text.dumps(doc, digits) == json.dumps(json_text._clean(doc, digits), indent=2)
+
+
+def test_other_values_take_the_standard_encoder() -> None:
+    for odd in ([{"s": "lone \ud800 surrogate"}], [{1: 2.5}], [Mode.B], {"d": Name.X}):
+        assert _core.json_dumps(odd, 10) is None
+        assert json_text.dumps(odd, 10) == json.dumps(_clean(odd), indent=2)
 
 
 def test_score_rows_encode_as_before() -> None:

@@ -127,7 +127,10 @@ RELEASED_DEFAULT_FRAMES = 2
 
 def twitter1_level(run: str) -> str | None:
     """Twitter I's agreement level named in a run's name (five, four, three), or None."""
-    words = set(_WORD.findall(run.lower()))
+    low = run.lower()
+    if not any(w in low for w in TWITTER1_LEVELS):
+        return None
+    words = set(_WORD.findall(low))
     found = [w for w in TWITTER1_LEVELS if w in words]
     return found[0] if len(found) == 1 else None
 

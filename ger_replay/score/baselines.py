@@ -9,6 +9,7 @@ distinct test set, and a run scored alone or among thousands gets the same bits.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -75,9 +76,9 @@ def _cached(key: str, counts: tuple[int, ...]) -> tuple[float, float]:
     return majority(arr, ds), random(arr, ds)
 
 
-def baselines(counts: np.ndarray, dataset: datasets.Dataset) -> tuple[float, float]:
+def baselines(counts: np.ndarray | Sequence[int], dataset: datasets.Dataset) -> tuple[float, float]:
     """(majority, random) in percent from the test set's count of each score class."""
-    return _cached(dataset.key, tuple(int(x) for x in counts))
+    return _cached(dataset.key, tuple(map(int, counts)))
 
 
 @lru_cache(maxsize=4096)
@@ -97,9 +98,11 @@ def _reference_rows(
 def reference_columns(meta: dict[str, Any], value: float | None) -> dict[str, Any]:
     """The paper's numbers for a run: its GPT-4V value (`paper`, where the paper has one for
     the run's setting), our value minus it (`delta`), its Random and Majority baselines."""
+    key = str(meta.get("dataset"))
     row, rnd, maj = _reference_rows(
-        str(meta.get("dataset")),
-        reference.twitter1_level(str(meta.get("run") or "")),
+        key,
+        # a run's name matters only for Twitter I's level
+        reference.twitter1_level(str(meta.get("run") or "")) if key == "twitter1" else None,
         meta.get("template"),
         meta.get("frames"),
         meta.get("color"),

@@ -254,62 +254,63 @@ def _score_dataset(
     by_status = by_status.reshape(len(runs), len(statuses))
     has = np.flatnonzero(n_scored > 0)
     m: dict[str, Any] = _core.metrics_from_confusions(cm[has]) if has.size else {}
-    slot = {int(i): j for j, i in enumerate(has)}
+    slot = dict(zip(has.tolist(), range(has.size), strict=True))
+    # columns of `by_status` in the order rows list them
+    st_cols = [(s, statuses.index(s)) for s in table.STATUSES if s in statuses]
+    per_status = by_status[:, [j for _, j in st_cols]].tolist()
+    metrics = _percent(m, ds.metric)
+    fixed = {"dataset": ds.key, "task": str(ds.task), "metric": ds.metric}
     out = []
-    for i, r in enumerate(runs.tolist()):
-        counts = {
-            s: int(by_status[i, j])
-            for j, s in enumerate(statuses)
-            if s is not None and by_status[i, j]
+    columns = zip(
+        runs.tolist(),
+        truth_counts.tolist(),
+        per_status,
+        n_total.tolist(),
+        n_answered.tolist(),
+        n_scored.tolist(),
+        strict=True,
+    )
+    for i, (r, tc, st, nt, na, ns) in enumerate(columns):
+        counts = {s: c for (s, _), c in zip(st_cols, st, strict=True) if c}
+        row: dict[str, Any] = {
+            "run": name[r],
+            **fixed,
+            "value": None,
+            "n_scored": ns,
+            "n_total": nt,
+            "coverage": (na / nt * 100) if nt else None,
+            "rules": str(spec.name),
         }
-        row = _row(ds, spec, name[r], meta[r], int(n_total[i]), int(n_answered[i]))
-        row["n_scored"] = int(n_scored[i])
         j = slot.get(i)
-        _fill_metrics(row, classes, m, j)
-        row["majority"], row["random"] = baselines(truth_counts[i], ds)
-        row.update(reference_columns({**meta[r], "dataset": ds.key}, row["value"]))
-        row["status_counts"] = {s: counts[s] for s in table.STATUSES if s in counts}
+        if j is None:
+            row["per_class"] = dict.fromkeys(classes)
+        else:
+            row["value"] = metrics["value"][j]
+            row.update({k: metrics[k][j] for k in ("acc", "uar", "waf", "macro_f1")})
+            row["per_class"] = dict(zip(classes, metrics["recall"][j], strict=True))
+        row["majority"], row["random"] = baselines(tc, ds)
+        mr = meta[r]
+        row.update(reference_columns({**mr, "dataset": ds.key}, row["value"]))
+        row["status_counts"] = counts
         row["ci_low"] = row["ci_high"] = None
-        row.update({key: meta[r].get(key) for key in ROW_META})
-        row.update(flags(counts, meta[r].get("synthetic")))
+        row.update({key: mr.get(key) for key in ROW_META})
+        row.update(flags(counts, mr.get("synthetic")))
         out.append((r, row, cm[i]))
     return out
 
 
-def _row(
-    ds: datasets.Dataset,
-    spec: RuleSpec,
-    run: str,
-    meta: dict[str, Any],
-    n_total: int,
-    n_answered: int,
-) -> dict[str, Any]:
-    return {
-        "run": run,
-        "dataset": ds.key,
-        "task": str(ds.task),
-        "metric": ds.metric,
-        "value": None,
-        "n_scored": 0,
-        "n_total": n_total,
-        "coverage": (n_answered / n_total * 100) if n_total else None,
-        "rules": str(spec.name),
-    }
+def _percent(m: dict[str, Any], metric: str) -> dict[str, list[Any]]:
+    """The metrics of a dataset's runs in percent, as Python floats (NaN recall as None)."""
+    if not m:
+        return {}
+    got = {k: (np.asarray(m[k], dtype=np.float64) * 100).tolist() for k in PERCENT}
+    got["value"] = got[METRIC_KEY[metric]]
+    got["recall"] = [[None if x != x else x for x in r] for r in got["recall"]]
+    return got
 
 
-def _fill_metrics(
-    row: dict[str, Any], classes: Sequence[str], m: dict[str, Any], j: int | None
-) -> None:
-    if j is None:
-        row["per_class"] = dict.fromkeys(classes)
-        return
-    row["value"] = float(m[METRIC_KEY[row["metric"]]][j]) * 100
-    for k in ("acc", "uar", "waf", "macro_f1"):
-        row[k] = float(m[k][j]) * 100
-    row["per_class"] = {
-        cls: (None if r != r else r * 100)
-        for cls, r in zip(classes, (float(x) for x in m["recall"][j]), strict=True)
-    }
+#: the metrics a row gives in percent
+PERCENT = ("acc", "war", "uar", "waf", "macro_f1", "recall")
 
 
 def score_frame(

@@ -4,6 +4,7 @@
 
 pub mod bootstrap;
 pub mod frames;
+pub mod json_text;
 pub mod labels;
 pub mod metrics;
 pub mod parse;

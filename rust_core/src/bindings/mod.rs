@@ -5,6 +5,7 @@ use pyo3::prelude::*;
 mod bootstrap;
 mod errors;
 mod frames;
+mod json_text;
 mod labels;
 mod metrics;
 mod parse;
@@ -15,6 +16,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     bootstrap::register(m)?;
     frames::register(m)?;
+    json_text::register(m)?;
     labels::register(m)?;
     metrics::register(m)?;
     parse::register(m)?;
