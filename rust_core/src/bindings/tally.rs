@@ -18,55 +18,49 @@ use crate::tally::{inline_view, Batch, Column, Slot, Tally};
 const COLUMNS: [&str; 6] = ["run", "sample_id", "gt", "status", "pred", "first"];
 
 /// A string column of an Arrow batch, or one holding only nulls.
-enum Strings<'a> {
+enum Plain<'a> {
     /// A string view array: its views, and its validity when some are null.
     View(&'a StringViewArray, &'a [u128], Option<&'a NullBuffer>),
     Utf8(&'a StringArray),
     Large(&'a LargeStringArray),
     Null(usize),
-    /// The first where it has a value, else the second (the same length).
-    Or(Box<Strings<'a>>, Box<Strings<'a>>),
 }
 
-impl Strings<'_> {
-    fn of(a: &ArrayRef) -> Option<Strings<'_>> {
+impl Plain<'_> {
+    fn of(a: &ArrayRef) -> Option<Plain<'_>> {
         let any = a.as_any();
         if let Some(x) = any.downcast_ref::<StringViewArray>() {
             let nulls = x.nulls().filter(|n| n.null_count() > 0);
-            Some(Strings::View(x, x.views(), nulls))
+            Some(Plain::View(x, x.views(), nulls))
         } else if let Some(x) = any.downcast_ref::<StringArray>() {
-            Some(Strings::Utf8(x))
+            Some(Plain::Utf8(x))
         } else if let Some(x) = any.downcast_ref::<LargeStringArray>() {
-            Some(Strings::Large(x))
+            Some(Plain::Large(x))
         } else if a.null_count() == a.len() {
-            Some(Strings::Null(a.len()))
+            Some(Plain::Null(a.len()))
         } else {
             None
         }
     }
-}
 
-impl Column for Strings<'_> {
     fn len(&self) -> usize {
         match self {
-            Strings::View(_, v, _) => v.len(),
-            Strings::Utf8(a) => a.len(),
-            Strings::Large(a) => a.len(),
-            Strings::Null(n) => *n,
-            Strings::Or(a, _) => a.len(),
+            Plain::View(_, v, _) => v.len(),
+            Plain::Utf8(a) => a.len(),
+            Plain::Large(a) => a.len(),
+            Plain::Null(n) => *n,
         }
     }
 
     #[inline(always)]
     fn get(&self, row: usize) -> Option<&[u8]> {
         match self {
-            Strings::View(a, _, nulls) => nulls
+            Plain::View(a, _, nulls) => nulls
                 .is_none_or(|n| n.is_valid(row))
                 .then(|| a.value(row).as_bytes()),
-            Strings::Utf8(a) => a.is_valid(row).then(|| a.value(row).as_bytes()),
-            Strings::Large(a) => a.is_valid(row).then(|| a.value(row).as_bytes()),
-            Strings::Null(_) => None,
-            Strings::Or(a, b) => a.get(row).or_else(|| b.get(row)),
+            Plain::Utf8(a) => a.is_valid(row).then(|| a.value(row).as_bytes()),
+            Plain::Large(a) => a.is_valid(row).then(|| a.value(row).as_bytes()),
+            Plain::Null(_) => None,
         }
     }
 
@@ -74,7 +68,7 @@ impl Column for Strings<'_> {
     fn slot(&self, row: usize) -> Slot<'_> {
         match self {
             // A view of at most 12 bytes is its own key: no copy, no look at the buffers.
-            Strings::View(a, views, nulls) => {
+            Plain::View(a, views, nulls) => {
                 if nulls.is_some_and(|n| n.is_null(row)) {
                     return Slot::Missing;
                 }
@@ -83,21 +77,48 @@ impl Column for Strings<'_> {
                     None => Slot::Long(a.value(row).as_bytes()),
                 }
             }
-            Strings::Or(a, b) => match a.slot(row) {
-                Slot::Missing => b.slot(row),
-                got => got,
-            },
             _ => match self.get(row) {
                 None => Slot::Missing,
                 Some(b) => crate::tally::slot_of(b),
             },
         }
     }
+}
+
+/// A column as the tally reads it: where it has no value, the value of `or` (the same length)
+/// when there is one.
+struct Strings<'a> {
+    col: Plain<'a>,
+    or: Option<Plain<'a>>,
+}
+
+impl Column for Strings<'_> {
+    fn len(&self) -> usize {
+        self.col.len()
+    }
+
+    #[inline(always)]
+    fn get(&self, row: usize) -> Option<&[u8]> {
+        match (self.col.get(row), &self.or) {
+            (None, Some(b)) => b.get(row),
+            (got, _) => got,
+        }
+    }
+
+    #[inline(always)]
+    fn slot(&self, row: usize) -> Slot<'_> {
+        match (self.col.slot(row), &self.or) {
+            (Slot::Missing, Some(b)) => b.slot(row),
+            (got, _) => got,
+        }
+    }
 
     #[inline(always)]
     fn same(&self, row: usize) -> Option<u128> {
-        match self {
-            Strings::View(_, views, nulls) if nulls.is_none_or(|n| n.is_valid(row)) => {
+        match &self.col {
+            Plain::View(_, views, nulls)
+                if self.or.is_none() && nulls.is_none_or(|n| n.is_valid(row)) =>
+            {
                 Some(views[row])
             }
             _ => None,
@@ -164,8 +185,8 @@ fn pieces<const K: usize>(cols: [Vec<ArrayRef>; K]) -> PyResult<Vec<[ArrayRef; K
     Ok(out)
 }
 
-fn strings_of<'a>(col: &'a ArrayRef, name: &str) -> PyResult<Strings<'a>> {
-    Strings::of(col).ok_or_else(|| {
+fn strings_of<'a>(col: &'a ArrayRef, name: &str) -> PyResult<Plain<'a>> {
+    Plain::of(col).ok_or_else(|| {
         core_error(format!(
             "column {name:?} is {}, not strings",
             col.data_type()
@@ -247,16 +268,23 @@ impl PyTally {
             for p in &parts {
                 let [run, sid, gt, status, pred, first] =
                     std::array::from_fn(|j| strings_of(&p[j], COLUMNS[j]));
-                let pred_again = if first_or_pred {
-                    Some(strings_of(&p[4], COLUMNS[4])?)
-                } else {
-                    None
+                let one = |col| Strings { col, or: None };
+                let first = Strings {
+                    col: first?,
+                    or: if first_or_pred {
+                        Some(strings_of(&p[4], COLUMNS[4])?)
+                    } else {
+                        None
+                    },
                 };
-                let first = match pred_again {
-                    Some(alt) => Strings::Or(Box::new(first?), Box::new(alt)),
-                    None => first?,
-                };
-                strings.push([run?, sid?, gt?, status?, pred?, first]);
+                strings.push([
+                    one(run?),
+                    one(sid?),
+                    one(gt?),
+                    one(status?),
+                    one(pred?),
+                    first,
+                ]);
             }
             let batches: Vec<Batch<'_, Strings<'_>>> = strings
                 .iter()
