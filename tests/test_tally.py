@@ -16,7 +16,8 @@ from ger_replay.errors import CoreError, GerReplayError
 from ger_replay.io import scan
 from ger_replay.io.writer import write_table
 from ger_replay.score import stream
-from ger_replay.score.tally import VALUES, batches, parts, rows_at, tally
+from ger_replay.score import tally as tally_module
+from ger_replay.score.tally import RUN_PREFIX, VALUES, parts, rows_at, tally
 
 COLS = ["run", "sample_id", *VALUES]
 
@@ -270,14 +271,46 @@ def test_rows_at_reads_the_rows_asked_either_way(rows: list[int]) -> None:
 
 
 def test_a_table_longer_than_a_chunk_is_read_in_slices(monkeypatch: pytest.MonkeyPatch) -> None:
-    import ger_replay.score.tally as tally_module
-
     df = generated(seed=9, n=40, runs_per=3)
     want = stream.score_frame(df, "paper").rows
     monkeypatch.setattr(tally_module, "CHUNK", 97)  # runs and batches cut anywhere
     got = stream.score_frame(df, "paper").rows
     assert got == want
-    assert len(list(batches(df.lazy(), True))) == -(-df.height // 97)
+
+
+@pytest.mark.parametrize("layout", ["one run after another", "runs interleaved"])
+def test_run_columns_read_along_or_afterwards_give_the_same_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, layout: str
+) -> None:
+    """Run columns are read with the counted ones while first rows keep coming, else at the
+    first rows afterwards: either way, and mixed, the same runs in the same order."""
+    df = generated(seed=11, n=60, runs_per=3)
+    if layout == "runs interleaved":
+        df = df.sort("sample_id", "run", maintain_order=True)
+    df = df.with_columns(pl.col("model") + pl.col("run"))  # run columns that differ by run
+    path = tmp_path / "p.parquet"
+    write_table(df, path)
+    want = stream.score_sources(scan.scan([path]).sources, "paper").rows
+    assert want and all(r["model"].endswith(r["run"]) for r in want)
+    along: list[bool] = []
+    add = tally_module._Firsts.add
+
+    def spy(self: tally_module._Firsts, batch: pl.DataFrame, at: int, rows: list[int]) -> None:
+        along.append(RUN_PREFIX + "model" in batch.columns)
+        add(self, batch, at, rows)
+
+    monkeypatch.setattr(tally_module._Firsts, "add", spy)
+    monkeypatch.setattr(tally_module, "CHUNK", 50)
+    monkeypatch.setattr(tally_module, "SPAN_GAP", 10)
+    got = stream.score_sources(scan.scan([path]).sources, "paper").rows
+    assert got == want and len(got) == df.get_column("run").n_unique()
+    assert True in along and False in along
+    # a stream (CSV) is read once, the run columns along
+    csv = tmp_path / "p.csv"
+    write_table(df, csv)
+    got = stream.score_sources(scan.scan([csv]).sources, "paper").rows
+    assert [r["run"] for r in got] == [r["run"] for r in want]
+    assert [r["model"] for r in got] == [r["model"] for r in want]
 
 
 def test_a_missing_status_is_an_unknown_status(tmp_path: Path) -> None:

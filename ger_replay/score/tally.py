@@ -11,7 +11,7 @@ duplicate check (on hashes of the sample ids, confirmed on the strings).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Final
 
@@ -30,7 +30,7 @@ STREAMING: Final = "streaming"
 
 #: Rows read at a time from a Parquet file or an in-memory table: what is held of the table at
 #: once is bounded by this (a streaming read of a Parquet file decodes ahead of a slow reader).
-CHUNK = 1_000_000
+CHUNK = 1 << 18
 #: First rows closer than this are read as one slice.
 SPAN_GAP = 4096
 #: At most this many slices; past it, or past `SPAN_SHARE` of the rows, one filtered pass.
@@ -54,19 +54,26 @@ class Tallied:
     duplicated: list[str]
 
 
-def _counted(frame: pl.LazyFrame, need_first: bool) -> pl.LazyFrame:
+COUNTED = ("run", "sample_id", "gt", "status", "pred", "first")
+
+
+def _counted(need_first: bool) -> list[pl.Expr]:
     """The columns the core counts, as strings (`first` only where the rule set reads it: the
     file's own where it has one (`scan.conform`), else decoded from `ranking`; the core reads a
     missing one as the prediction)."""
-    return frame.select(
-        pl.col(c).cast(pl.String)
-        for c in ("run", "sample_id", "gt", "status", "pred", "first")[: 6 if need_first else 5]
-    )
+    return [pl.col(c).cast(pl.String) for c in COUNTED[: 6 if need_first else 5]]
 
 
-def _run_columns(frame: pl.LazyFrame, columns: frozenset[str]) -> pl.LazyFrame:
+def _run_columns(columns: frozenset[str]) -> list[pl.Expr]:
+    """The run columns but `run`, and `synthetic`, prefixed so as not to meet counted ones."""
     syn = pl.col("synthetic") if "synthetic" in columns else pl.lit(None, pl.Boolean)
-    return frame.select("run", *META, syn.cast(pl.Boolean).alias("synthetic"))
+    return [
+        *(pl.col(c).alias(f"{RUN_PREFIX}{c}") for c in META),
+        syn.cast(pl.Boolean).alias(f"{RUN_PREFIX}synthetic"),
+    ]
+
+
+RUN_PREFIX = "__run_"
 
 
 def rows_at(frame: pl.LazyFrame, rows: list[int], height: int) -> pl.DataFrame:
@@ -99,56 +106,112 @@ def _sliceable(src: Lazy) -> bool:
     return src.path is None or bool(src.parts) or src.path.suffix.lower() == ".parquet"
 
 
-def batches(frame: pl.LazyFrame, sliceable: bool) -> Iterator[pl.DataFrame]:
-    """The rows of a lazy frame in order, `CHUNK` at a time where it can be sliced, else as the
-    streaming engine gives them."""
-    if not sliceable:
-        yield from frame.collect_batches(engine=STREAMING)
-        return
-    n = int(frame.select(pl.len()).collect().item())
-    for at in range(0, n, CHUNK):
-        yield frame.slice(at, CHUNK).collect()
-
-
 def parts(column: pl.Series) -> list[pl.DataFrame]:
     """A column as the core takes it: one frame per chunk (exported whole, polars would first
     join the chunks into one)."""
     return [chunk.to_frame() for chunk in column.get_chunks()]
 
 
+class _Firsts:
+    """The run columns of each run's first row, gathered while the counted columns are read.
+    Where first rows keep coming (runs one after another), the run columns are read with the
+    counted ones and kept at the first rows; where they come together (runs that interleave),
+    they are read afterwards at those rows only (`rows_at`)."""
+
+    def __init__(self, frame: pl.LazyFrame, columns: frozenset[str]) -> None:
+        self.frame = frame
+        self.run_columns = _run_columns(columns)
+        self.kept: list[pl.DataFrame] = []
+        self.later: list[int] = []
+        #: whether the next batch reads the run columns too
+        self.read_along = True
+
+    def add(self, batch: pl.DataFrame, at: int, rows: list[int]) -> None:
+        """The first rows `rows` (within `batch`, whose first row is row `at`)."""
+        if RUN_PREFIX + "synthetic" in batch.columns:
+            got = batch.select(pl.col("run"), pl.col(f"^{RUN_PREFIX}.*$"))[rows]
+            self.kept.append(got.with_columns(pl.Series("__row", [at + r for r in rows])))
+        else:
+            self.later += [at + r for r in rows]
+        self.read_along = bool(rows) and rows[-1] >= SPAN_GAP
+
+    def runs(self, height: int) -> pl.DataFrame:
+        if self.later:
+            cols = self.frame.select("run", *self.run_columns)
+            got = rows_at(cols, self.later, height)
+            self.kept.append(got.with_columns(pl.Series("__row", self.later)))
+        if not self.kept:
+            return pl.DataFrame()
+        return pl.concat(self.kept).sort("__row").drop("__row")
+
+
+def _read(src: Lazy, frame: pl.LazyFrame, core: _core.Tally, need_first: bool) -> pl.DataFrame:
+    """Counts one table (a source, or one part of a folder) and gives the run columns of its
+    runs' first rows, `run` included, unprefixed."""
+    firsts = _Firsts(frame, src.columns)
+    counted = _counted(need_first)
+    at = 0
+    if _sliceable(src):
+        height = int(frame.select(pl.len()).collect().item())
+
+        def read(at: int, along: bool) -> pl.DataFrame:
+            extra = firsts.run_columns if along else []
+            return frame.select(*counted, *extra).slice(at, CHUNK).collect()
+
+        # The next slice is read while this one is counted (polars and the core both let go
+        # of the interpreter): whether it reads the run columns follows the slice before.
+        starts = range(0, height, CHUNK)
+        with ThreadPoolExecutor(1) as pool:
+            ahead = pool.submit(read, 0, True)
+            for i, at in enumerate(starts):
+                batch = ahead.result()
+                if i + 1 < len(starts):
+                    ahead = pool.submit(read, starts[i + 1], firsts.read_along)
+                firsts.add(batch, at, _count(core, batch, need_first))
+    else:
+        # a stream is read once: the run columns come along
+        for batch in frame.select(*counted, *firsts.run_columns).collect_batches(engine=STREAMING):
+            firsts.add(batch, at, _count(core, batch, need_first))
+            at += batch.height
+        height = at
+    got = firsts.runs(height)
+    return got.rename(lambda c: c.removeprefix(RUN_PREFIX)) if got.width else got
+
+
+def _count(core: _core.Tally, batch: pl.DataFrame, need_first: bool) -> list[int]:
+    """Counts a batch; the rows that are the first of their run."""
+    columns: list[list[pl.DataFrame] | None] = [
+        parts(batch.get_column(c)) for c in COUNTED[: 6 if need_first else 5]
+    ]
+    return core.add(columns if need_first else [*columns, None])
+
+
 def tally(src: Lazy, need_first: bool, check_duplicates: bool = True) -> Tallied:
     """Tallies one source (a folder's parts one after the other, as one table): the counted
-    columns in one pass, then the run columns of each run's first row. Raises
-    InputError naming the source when it cannot be read or a row has no run or sample id."""
+    columns in one pass, and the run columns of each run's first row. Raises InputError naming
+    the source when it cannot be read or a row has no run or sample id."""
     core = _core.Tally(check_duplicates, first_or_pred=need_first)
-    firsts: list[tuple[pl.LazyFrame, list[int], int]] = []
+    found: list[pl.DataFrame] = []
     try:
         for frame in src.parts or (src.frame,):
-            rows: list[int] = []
-            at = 0
-            for batch in batches(_counted(frame, need_first), _sliceable(src)):
-                columns: list[list[pl.DataFrame] | None] = [parts(s) for s in batch.get_columns()]
-                rows += [at + r for r in core.add(columns if need_first else [*columns, None])]
-                at += batch.height
-            if rows:
-                firsts.append((frame, rows, at))
-        got = core.finish()
+            got = _read(src, frame, core, need_first)
+            if got.width:
+                found.append(got)
+        got_all = core.finish()
     except CoreError as e:
         raise InputError(str(e), src.path) from None
-    if firsts:
-        runs = pl.concat([rows_at(_run_columns(f, src.columns), r, h) for f, r, h in firsts])
-    else:
-        runs = pl.DataFrame(schema=_run_columns(src.frame, src.columns).collect_schema())
-    if runs.get_column("run").to_list() != got["runs"]:
+    schema = {"run": pl.String, **{c: table.RUN_COLUMNS[c] for c in META}, "synthetic": pl.Boolean}
+    runs = pl.concat(found) if found else pl.DataFrame(schema=schema)
+    if runs.get_column("run").to_list() != got_all["runs"]:
         raise InputError("the table changed while it was read", src.path)
-    maybe = [got["runs"][i] for i in got["maybe_duplicated"]]
+    maybe = [got_all["runs"][i] for i in got_all["maybe_duplicated"]]
     return Tallied(
         runs,
-        got["values"],
-        got["sets"].astype(np.int64),
-        got["run"].astype(np.int64),
-        got["set"].astype(np.int64),
-        got["n"].astype(np.int64),
+        got_all["values"],
+        got_all["sets"].astype(np.int64),
+        got_all["run"].astype(np.int64),
+        got_all["set"].astype(np.int64),
+        got_all["n"].astype(np.int64),
         _confirmed(src, maybe) if maybe else [],
     )
 
