@@ -3,18 +3,23 @@ group-by computing per-run accuracy over the same file (the peer), each in a fre
 for its wall time and peak memory.
 
 The 10M file is the released predictions (../shared/data) repeated until it holds about 10.2
-million rows, each copy under distinct run names, in one Parquet file; without the released
-data, synthetic runs of the same shape stand in. The 100M input is a folder of ten such files
-(written to a private temporary folder and deleted afterwards).
+million rows, each copy under distinct run names, the copies one after another in one Parquet
+file (runs in blocks, as a concatenation writes them); without the released data, synthetic
+runs of the same shape stand in. The same 10M rows with the copies interleaved row by row (runs
+that interleave: the run columns are then read at the first rows afterwards) are scored too.
+The 100M input is a folder of ten 10M files (written to a private temporary folder and deleted
+afterwards).
 
     python3 benchmarks/run.py scale            # 1M and 10M
-    python3 benchmarks/run.py scale --100m     # and 100M (a few minutes, about 2 GB of disk)
+    python3 benchmarks/run.py scale --100m     # and 100M (a few minutes, about 1 GB of disk)
 """
 
 from __future__ import annotations
 
 import multiprocessing as mp
+import queue
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -68,13 +73,38 @@ def _child(job: str, path: str, q: Any) -> None:
     q.put((elapsed, max(_status_kb("VmHWM") - before, 0) / 1024.0, n))
 
 
+#: Each side is measured this many times, the two sides alternated, and the medians kept: the
+#: machine's speed drifts by a third from one minute to the next.
+REPEATS = 3
+
+
+def _median(got: list[tuple]) -> tuple:
+    """The median of each field (seconds, peak MiB, ...) over the runs."""
+    return tuple(statistics.median(x[i] for x in got) for i in range(len(got[0])))
+
+
+def side_by_side(path: Path) -> tuple[tuple, tuple]:
+    """(seconds, peak MiB, runs) of ours and the peer, medians of `REPEATS` alternated runs."""
+    ours, peer = [], []
+    for _ in range(REPEATS):
+        ours.append(measure("ours", path))
+        peer.append(measure("peer", path))
+    return _median(ours), _median(peer)
+
+
 def measure(job: str, path: Path) -> tuple[float, float, int]:
     """(seconds, peak MiB, runs) of one job in a fresh process."""
     ctx = mp.get_context("spawn")
     q = ctx.Queue()
     p = ctx.Process(target=_child, args=(job, str(path), q))
     p.start()
-    got = q.get(timeout=3600)
+    while True:
+        try:
+            got = q.get(timeout=1)
+            break
+        except queue.Empty:
+            if not p.is_alive():
+                raise RuntimeError(f"{job} on {path}: exited with {p.exitcode}") from None
     p.join()
     return got
 
@@ -123,8 +153,11 @@ def _cli_results(sizes: list[tuple[str, Path, int]]) -> tuple[list[Result], list
     out: list[Result] = []
     growth = []
     for label, path, _rows in sizes:
-        ours_s, ours_mb = measure_cli("ours", path)
-        peer_s, peer_mb = measure_cli("peer", path)
+        ours, peer = [], []
+        for _ in range(REPEATS):
+            ours.append(measure_cli("ours", path))
+            peer.append(measure_cli("peer", path))
+        (ours_s, ours_mb), (peer_s, peer_mb) = _median(ours), _median(peer)
         growth.append((label, ours_s, ours_mb, peer_s, peer_mb))
         out.append(
             Result(
@@ -134,7 +167,8 @@ def _cli_results(sizes: list[tuple[str, Path, int]]) -> tuple[list[Result], list
                 peer_s,
                 ours_mb,
                 peer_mb,
-                note="whole programs in fresh processes: imports, reading, output; peak RSS",
+                note="whole programs in fresh processes: imports, reading, output; peak RSS; "
+                f"median of {REPEATS} runs each, alternated",
             )
         )
     return out, growth
@@ -186,15 +220,19 @@ def _base_table(tmp: Path) -> tuple[Any, str]:
     return pl.concat(frames), "synthetic runs (../shared/data is absent)"
 
 
-def _write_copies(base: Any, copies: int, out: Path, prefix: str = "c") -> None:
-    """`copies` copies of `base` under distinct run names, streamed into one Parquet file."""
+def _write_copies(
+    base: Any, copies: int, out: Path, prefix: str = "c", interleave: bool = False
+) -> None:
+    """`copies` copies of `base` under distinct run names, streamed into one Parquet file: one
+    copy after another, or (`interleave`) row by row across the copies."""
     import polars as pl
 
     k = pl.DataFrame({"copy": list(range(copies))}, schema={"copy": pl.Int32})
     name = pl.lit(prefix) + pl.col("copy").cast(pl.String).str.zfill(5) + "/" + pl.col("run")
+    order = "right_left" if interleave else "left_right"
     (
         k.lazy()
-        .join(base.lazy(), how="cross")
+        .join(base.lazy(), how="cross", maintain_order=order)
         .with_columns(name.alias("run"))
         .select(base.columns)
         .sink_parquet(out, engine="streaming")
@@ -213,6 +251,9 @@ def run() -> list[Result]:
             path = tmp / f"p{label}.parquet"
             _write_copies(base, copies, path)
             sizes.append((label, path, copies * per))
+        copies = max(1, round(TARGET_10M / per))
+        _write_copies(base, copies, tmp / "p10M-interleaved.parquet", interleave=True)
+        sizes.append(("10M interleaved", tmp / "p10M-interleaved.parquet", copies * per))
         if big:
             folder = tmp / "p100M"
             folder.mkdir()
@@ -223,8 +264,7 @@ def run() -> list[Result]:
         out: list[Result] = []
         growth = []
         for label, path, rows in sizes:
-            ours_s, ours_mb, runs = measure("ours", path)
-            peer_s, peer_mb, peer_runs = measure("peer", path)
+            (ours_s, ours_mb, runs), (peer_s, peer_mb, peer_runs) = side_by_side(path)
             assert runs == peer_runs, (runs, peer_runs)
             growth.append((label, rows, runs, ours_s, ours_mb, peer_s, peer_mb))
             out.append(
@@ -235,9 +275,9 @@ def run() -> list[Result]:
                     peer_s,
                     ours_mb,
                     peer_mb,
-                    note=f"{what}; rules {RULES}; one Parquet file"
-                    if path.is_file()
-                    else f"{what}; rules {RULES}; a folder of 10 Parquet files",
+                    note=f"{what}; rules {RULES}; "
+                    + ("a folder of 10 Parquet files" if path.is_dir() else "one Parquet file")
+                    + f"; median of {REPEATS} runs each, alternated",
                 )
             )
         label, path, rows = sizes[1]
@@ -264,25 +304,25 @@ def run() -> list[Result]:
 def _print_growth(growth: list[tuple], cli_growth: list[tuple]) -> None:
     print("\nscale: how time and memory grow (in process: the scoring call alone)", file=sys.stderr)
     print(
-        f"{'size':>5} {'rows':>12} {'runs':>7} {'ours s':>8} {'ours MiB':>9} "
+        f"{'size':>16} {'rows':>12} {'runs':>7} {'ours s':>8} {'ours MiB':>9} "
         f"{'peer s':>8} {'peer MiB':>9} {'time x':>7} {'mem x':>6}",
         file=sys.stderr,
     )
     for label, rows, runs, os_, om, ps, pm in growth:
         print(
-            f"{label:>5} {rows:>12,} {runs:>7,} {os_:>8.2f} {om:>9.0f} {ps:>8.2f} {pm:>9.0f} "
+            f"{label:>16} {rows:>12,} {runs:>7,} {os_:>8.2f} {om:>9.0f} {ps:>8.2f} {pm:>9.0f} "
             f"{os_ / ps:>7.1f} {om / pm:>6.1f}",
             file=sys.stderr,
         )
     print("\nscale, whole programs (imports, reading, JSON output; peak RSS)", file=sys.stderr)
     print(
-        f"{'size':>5} {'ours s':>8} {'ours MiB':>9} {'peer s':>8} {'peer MiB':>9} "
+        f"{'size':>16} {'ours s':>8} {'ours MiB':>9} {'peer s':>8} {'peer MiB':>9} "
         f"{'time x':>7} {'mem x':>6}",
         file=sys.stderr,
     )
     for label, os_, om, ps, pm in cli_growth:
         print(
-            f"{label:>5} {os_:>8.2f} {om:>9.0f} {ps:>8.2f} {pm:>9.0f} "
+            f"{label:>16} {os_:>8.2f} {om:>9.0f} {ps:>8.2f} {pm:>9.0f} "
             f"{os_ / ps:>7.1f} {om / pm:>6.1f}",
             file=sys.stderr,
         )

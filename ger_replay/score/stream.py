@@ -259,44 +259,58 @@ def _score_dataset(
     st_cols = [(s, statuses.index(s)) for s in table.STATUSES if s in statuses]
     per_status = by_status[:, [j for _, j in st_cols]].tolist()
     metrics = _percent(m, ds.metric)
-    fixed = {"dataset": ds.key, "task": str(ds.task), "metric": ds.metric}
-    out = []
     columns = zip(
         runs.tolist(),
         truth_counts.tolist(),
-        per_status,
+        [{s: n for (s, _), n in zip(st_cols, row, strict=True) if n} for row in per_status],
         n_total.tolist(),
         n_answered.tolist(),
         n_scored.tolist(),
         strict=True,
     )
-    for i, (r, tc, st, nt, na, ns) in enumerate(columns):
-        counts = {s: c for (s, _), c in zip(st_cols, st, strict=True) if c}
-        row: dict[str, Any] = {
-            "run": name[r],
-            **fixed,
-            "value": None,
-            "n_scored": ns,
-            "n_total": nt,
-            "coverage": (na / nt * 100) if nt else None,
-            "rules": str(spec.name),
-        }
-        j = slot.get(i)
-        if j is None:
-            row["per_class"] = dict.fromkeys(classes)
-        else:
-            row["value"] = metrics["value"][j]
-            row.update({k: metrics[k][j] for k in ("acc", "uar", "waf", "macro_f1")})
-            row["per_class"] = dict(zip(classes, metrics["recall"][j], strict=True))
+    out = []
+    for i, (r, tc, counts, nt, na, ns) in enumerate(columns):
+        row = _row(ds, classes, spec, name[r], (nt, na, ns), metrics, slot.get(i))
         row["majority"], row["random"] = baselines(tc, ds)
-        mr = meta[r]
-        row.update(reference_columns({**mr, "dataset": ds.key}, row["value"]))
+        row.update(reference_columns({**meta[r], "dataset": ds.key}, row["value"]))
         row["status_counts"] = counts
         row["ci_low"] = row["ci_high"] = None
-        row.update({key: mr.get(key) for key in ROW_META})
-        row.update(flags(counts, mr.get("synthetic")))
+        row.update({key: meta[r].get(key) for key in ROW_META})
+        row.update(flags(counts, meta[r].get("synthetic")))
         out.append((r, row, cm[i]))
     return out
+
+
+def _row(
+    ds: datasets.Dataset,
+    classes: Sequence[str],
+    spec: RuleSpec,
+    run: str,
+    n: tuple[int, int, int],
+    metrics: dict[str, list[Any]],
+    j: int | None,
+) -> dict[str, Any]:
+    """A run's row up to its per-class recall: `n` is (total, answered, scored); `j` the run's
+    place in `metrics` (None: nothing scored)."""
+    nt, na, ns = n
+    row: dict[str, Any] = {
+        "run": run,
+        "dataset": ds.key,
+        "task": str(ds.task),
+        "metric": ds.metric,
+        "value": None if j is None else metrics["value"][j],
+        "n_scored": ns,
+        "n_total": nt,
+        "coverage": (na / nt * 100) if nt else None,
+        "rules": str(spec.name),
+    }
+    if j is None:
+        row["per_class"] = dict.fromkeys(classes)
+        return row
+    for k in ("acc", "uar", "waf", "macro_f1"):
+        row[k] = metrics[k][j]
+    row["per_class"] = dict(zip(classes, metrics["recall"][j], strict=True))
+    return row
 
 
 def _percent(m: dict[str, Any], metric: str) -> dict[str, list[Any]]:

@@ -2,11 +2,14 @@
 first label), each run's first row, and the runs that hold a sample twice.
 
 The counted columns come from polars in batches (`CHUNK` rows of a Parquet file or an
-in-memory table at a time, else as the streaming engine gives them); each batch goes to the Rust
-core (`_core.Tally`) through the Arrow C stream interface, so no value becomes a Python object,
-and the core counts it on every thread. The run columns are read afterwards, at the first rows
-only. Memory grows with the runs and their distinct values, plus eight bytes a row for the
-duplicate check (on hashes of the sample ids, confirmed on the strings).
+in-memory table at a time, the next read while one is counted; else as the streaming engine
+gives them). Each batch goes to the Rust core (`_core.Tally`) column by column, chunk by chunk,
+through the Arrow C stream interface, so no value becomes a Python object, and the core counts
+it on every thread. The run columns (dataset, model, ...) are needed at each run's first row
+only: they are read with the counted ones while first rows keep coming (runs one after
+another), else afterwards at the first rows (runs that interleave). Memory grows with the runs,
+their distinct values and the distinct sample ids (the duplicate check keeps each run's sample
+ids as bits; see `rust_core/src/tally/seen.rs`), not with the rows.
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ STREAMING: Final = "streaming"
 
 #: Rows read at a time from a Parquet file or an in-memory table: what is held of the table at
 #: once is bounded by this (a streaming read of a Parquet file decodes ahead of a slow reader).
+#: A power of two: the row groups polars writes hold 2^18 rows, pyarrow's 2^20, so slices do
+#: not cut them.
 CHUNK = 1 << 18
 #: First rows closer than this are read as one slice.
 SPAN_GAP = 4096

@@ -1,7 +1,9 @@
 //! The shards of a tally made one: runs in the tally's codes, value sets and values by their
 //! bytes, so that the result does not depend on how many shards counted it.
 
-use super::seen::{repeat_across, Bits, Ids, Seen};
+use rayon::prelude::*;
+
+use super::seen::{repeat_across, shared_codes, Bits, Seen};
 use super::shard::{Counts, Shard};
 use super::{map, repeated_runs, unkey, Key, Map, Tallied, LONG, MISSING};
 
@@ -38,22 +40,28 @@ fn repeats(shards: &mut [Shard], to_run: &[Vec<u32>], runs: usize) -> Vec<u32> {
         }
         found.extend(repeated_runs(parts, runs));
     } else {
-        // A run counted in more than one shard: its parts against each other.
-        let mut parts_of: Vec<Vec<(&Bits, &Ids)>> = vec![Vec::new(); runs];
-        for (s, names) in shards.iter().zip(to_run) {
-            if let Seen::Bits {
-                ids, runs: bits, ..
-            } = &s.seen
-            {
+        // A run counted in more than one shard: its parts against each other, in one space of
+        // codes, the runs in parallel.
+        let (to, size) = shared_codes(shards.iter().filter_map(|s| s.seen.bits()).map(|b| b.0));
+        let mut parts_of: Vec<Vec<(&Bits, &[u32])>> = vec![Vec::new(); runs];
+        for ((s, names), to) in shards.iter().zip(to_run).zip(&to) {
+            if let Some((_, bits)) = s.seen.bits() {
                 for (local, b) in bits.iter().enumerate() {
-                    parts_of[names[local] as usize].push((b, ids));
+                    parts_of[names[local] as usize].push((b, to));
                 }
             }
         }
-        found.extend((0..runs as u32).filter(|&r| {
-            let p = &parts_of[r as usize];
-            p.len() > 1 && repeat_across(p)
-        }));
+        let split: Vec<u32> = (0..runs as u32)
+            .filter(|&r| parts_of[r as usize].len() > 1)
+            .collect();
+        let again: Vec<Option<u32>> = split
+            .into_par_iter()
+            .map_init(
+                || vec![0u64; size.div_ceil(64)],
+                |seen, r| repeat_across(&parts_of[r as usize], seen).then_some(r),
+            )
+            .collect();
+        found.extend(again.into_iter().flatten());
     }
     found.sort_unstable();
     found.dedup();

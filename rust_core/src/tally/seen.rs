@@ -8,7 +8,6 @@
 //! that do not repeat, or runs spread over many), the shard turns to plain hashes: per row, its
 //! run and the top 40 bits of the hash, sorted at the end (eight bytes a row).
 
-use std::collections::HashSet;
 use std::hash::{BuildHasher, Hasher};
 
 use foldhash::fast::FixedState;
@@ -59,9 +58,14 @@ impl Bits {
     pub(crate) fn codes(&self) -> impl Iterator<Item = usize> + '_ {
         self.words.iter().enumerate().flat_map(move |(i, &w)| {
             let at = (self.base + i) * 64;
-            (0..64)
-                .filter(move |b| w >> b & 1 == 1)
-                .map(move |b| at + b)
+            let mut w = w;
+            std::iter::from_fn(move || {
+                (w != 0).then(|| {
+                    let b = w.trailing_zeros() as usize;
+                    w &= w - 1;
+                    at + b
+                })
+            })
         })
     }
 }
@@ -73,7 +77,8 @@ pub(crate) struct Ids {
     /// each code's hash
     pub(crate) hashes: Vec<u64>,
     /// the code given last: runs tend to list their samples in one order, so the next id is
-    /// often the one that followed it before (a look-up saved)
+    /// often the one that followed it before, or (runs interleaved row by row) the same one (a
+    /// look-up saved)
     last: usize,
 }
 
@@ -92,6 +97,9 @@ impl Ids {
         if self.hashes.get(guess) == Some(&h) {
             self.last = guess;
             return guess;
+        }
+        if self.hashes.get(self.last) == Some(&h) {
+            return self.last;
         }
         let next = self.hashes.len();
         let c = *self.codes.entry(h).or_insert(next as u32) as usize;
@@ -157,6 +165,14 @@ impl Seen {
         again
     }
 
+    /// The ids and each run's bits, unless turned to hashes.
+    pub(crate) fn bits(&self) -> Option<(&Ids, &[Bits])> {
+        match self {
+            Seen::Bits { ids, runs, .. } => Some((ids, runs)),
+            Seen::Hashes(_) => None,
+        }
+    }
+
     /// Turns to plain hashes: one per sample each run holds.
     pub(crate) fn turn_to_hashes(&mut self) {
         if let Seen::Bits { ids, runs, .. } = self {
@@ -175,13 +191,46 @@ fn hashed(r: usize, h: u64) -> u64 {
     ((r as u64) << 40) | (h >> 24)
 }
 
-/// Whether the parts of one run, each a shard's bits and codes, may hold some id twice between
-/// them (each part on its own holds none twice).
-pub(crate) fn repeat_across(parts: &[(&Bits, &Ids)]) -> bool {
-    let mut all: HashSet<u64, FixedState> = HashSet::with_hasher(FixedState::with_seed(7));
-    parts
-        .iter()
-        .any(|(bits, ids)| bits.codes().any(|c| !all.insert(ids.hashes[c])))
+/// The codes of every shard in one space, by hash: each shard's code to the shared one, and
+/// how many shared codes there are.
+pub(crate) fn shared_codes<'a>(ids: impl Iterator<Item = &'a Ids>) -> (Vec<Vec<u32>>, usize) {
+    let mut shared: Map<u64, u32> = map();
+    let to = ids
+        .map(|ids| {
+            ids.hashes
+                .iter()
+                .map(|&h| {
+                    let next = shared.len() as u32;
+                    *shared.entry(h).or_insert(next)
+                })
+                .collect()
+        })
+        .collect();
+    (to, shared.len())
+}
+
+/// Whether the parts of one run, each a shard's bits and its codes' shared codes, may hold
+/// some id twice between them (each part on its own holds none twice). `seen` is a scratch of
+/// zero words over the shared codes, left zero.
+pub(crate) fn repeat_across(parts: &[(&Bits, &[u32])], seen: &mut [u64]) -> bool {
+    let mut again = false;
+    'parts: for (bits, to) in parts {
+        for c in bits.codes() {
+            let g = to[c] as usize;
+            let (w, b) = (g / 64, 1u64 << (g % 64));
+            if seen[w] & b != 0 {
+                again = true;
+                break 'parts;
+            }
+            seen[w] |= b;
+        }
+    }
+    for (bits, to) in parts {
+        for c in bits.codes() {
+            seen[to[c] as usize / 64] = 0;
+        }
+    }
+    again
 }
 
 #[cfg(test)]
@@ -231,14 +280,22 @@ mod tests {
     fn repeats_across_parts_are_found_by_their_hashes() {
         let (mut a, mut b) = (Ids::new(), Ids::new());
         let (mut ba, mut bb) = (Bits::default(), Bits::default());
-        for h in [11, 12] {
+        for h in [11, 12, 500] {
             ba.insert(a.code(h));
         }
         for h in [13, 14] {
             bb.insert(b.code(h));
         }
-        assert!(!repeat_across(&[(&ba, &a), (&bb, &b)]));
+        let check = |a: &Ids, b: &Ids, ba: &Bits, bb: &Bits| {
+            let (to, n) = shared_codes([a, b].into_iter());
+            let mut seen = vec![0u64; n.div_ceil(64)];
+            let got = repeat_across(&[(ba, &to[0]), (bb, &to[1])], &mut seen);
+            assert!(seen.iter().all(|&w| w == 0), "the scratch is left zero");
+            got
+        };
+        assert!(!check(&a, &b, &ba, &bb));
         bb.insert(b.code(12));
-        assert!(repeat_across(&[(&ba, &a), (&bb, &b)]));
+        assert!(check(&a, &b, &ba, &bb));
+        assert_eq!(ba.codes().collect::<Vec<_>>(), vec![0, 1, 2]);
     }
 }
