@@ -149,6 +149,8 @@ def test_bad_batches_are_errors() -> None:
         _core.Tally().add([[ok.select("run", "gt")], *_cols(ok)[1:]])
     with pytest.raises(CoreError, match="differ in length"):
         _core.Tally().add([[ok.select("run"), ok.select("run")], *_cols(ok)[1:]])
+    with pytest.raises(CoreError, match="differ in length"):
+        _core.Tally().add([*_cols(ok)[:2], [], *_cols(ok)[3:]])  # a column of no parts
     with pytest.raises(CoreError, match='column "gt" is'):
         _core.Tally().add(_cols(ok.with_columns(pl.lit(1).alias("gt"))))
     with pytest.raises(CoreError, match="row 2 has no run name"):

@@ -63,7 +63,6 @@ def score_cmd(
     from ger_replay.io.scan import scan
     from ger_replay.report.tables import render_scores
     from ger_replay.score.stream import score_sources
-    from ger_replay.stats.bootstrap import add_count_intervals
 
     try:
         given = read_ground_truth(label_files) if label_files else None
@@ -72,6 +71,8 @@ def score_cmd(
     scanned = scan(paths, labels=given)
     result = score_sources(scanned.sources, rules)
     if n_boot:
+        from ger_replay.stats.bootstrap import add_count_intervals
+
         add_count_intervals(result.rows, result.confusion, n_boot, confidence, ci_method, seed)
     if result.rows or fmt == "json":
         common.emit(render_scores(result.rows, fmt), output)

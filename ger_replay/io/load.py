@@ -21,7 +21,7 @@ from typing import Any
 import polars as pl
 
 from ger_replay.errors import GerReplayError, InputError
-from ger_replay.io import bundle, predictions_file, provenance, released, runs, table, verify
+from ger_replay.io import predictions_file, provenance, runs, table
 from ger_replay.io.names import told_apart
 from ger_replay.io.predictions_file import PREDICTION_SUFFIXES, READ_ERRORS
 from ger_replay.io.runs import RecordedCalls
@@ -102,6 +102,8 @@ def _is_predictions_file(path: Path) -> bool:
 
 
 def _read_released(path: Path, opts: LoadOptions) -> LoadResult:
+    from ger_replay.io import released
+
     df, errors = released.import_results(path)
     return LoadResult(df, list(errors))
 
@@ -109,6 +111,8 @@ def _read_released(path: Path, opts: LoadOptions) -> LoadResult:
 def _read_bundle(path: Path, opts: LoadOptions) -> LoadResult:
     """The predictions table of every run in a bundle, each row carrying its provenance. A
     bundle that fails verification gives its problems and no rows."""
+    from ger_replay.io import bundle, verify
+
     with bundle.open_bundle(path) as b:
         problems = verify.check_open(b)
         if problems:
@@ -131,12 +135,24 @@ def _read_bundle(path: Path, opts: LoadOptions) -> LoadResult:
     return out
 
 
+def _is_bundle(path: Path) -> bool:
+    from ger_replay.io import bundle  # imported when needed: scoring a file reads no bundle
+
+    return bundle.is_bundle(path)
+
+
+def _is_released(path: Path) -> bool:
+    from ger_replay.io import released
+
+    return released.is_released_layout(path)
+
+
 #: The readers, in the order they are tried.
 READERS: tuple[Reader, ...] = (
-    Reader("bundle", bundle.is_bundle, _read_bundle),
+    Reader("bundle", _is_bundle, _read_bundle),
     Reader("run-folder", runs.is_run, _read_run),
     Reader("predictions-file", _is_predictions_file, _read_predictions_file),
-    Reader("released-predictions", released.is_released_layout, _read_released),
+    Reader("released-predictions", _is_released, _read_released),
 )
 
 

@@ -139,7 +139,7 @@ def _score_tallied(
     for runs already named in an error) are left out."""
     name = t.runs.get_column("run").to_list()
     keep = [c for c in (*table.RUN_COLUMNS, "synthetic") if c in t.runs.columns]
-    meta = [dict(zip(keep, r, strict=True)) for r in t.runs.select(keep).iter_rows()]
+    meta = t.runs.select(keep).to_dicts()
     ds_keys = t.runs.get_column("dataset").to_list()
     order = list(dict.fromkeys(ds_keys))
     ds_of_run = np.array([order.index(k) for k in ds_keys], dtype=np.int64)

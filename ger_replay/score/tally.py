@@ -9,7 +9,7 @@ it on every thread. The run columns (dataset, model, ...) are needed at each run
 only: they are read with the counted ones while first rows keep coming (runs one after
 another), else afterwards at the first rows (runs that interleave). Memory grows with the runs,
 their distinct values and the distinct sample ids (the duplicate check keeps each run's sample
-ids as bits; see `rust_core/src/tally/seen.rs`), not with the rows.
+ids as bits; past a bound, eight bytes a row: `rust_core/src/tally/seen.rs`).
 """
 
 from __future__ import annotations
@@ -26,7 +26,8 @@ from ger_replay.errors import CoreError, InputError
 from ger_replay.io import table
 from ger_replay.io.scan import Lazy
 
-META = [c for c in table.RUN_COLUMNS if c != "run"]
+#: The run columns a score row uses (`source`, where a run came from, is not one).
+META = [c for c in table.RUN_COLUMNS if c not in ("run", "source")]
 #: The counted columns, in the order of the core's codes.
 VALUES = ("gt", "status", "pred", "first")
 STREAMING: Final = "streaming"

@@ -1,6 +1,8 @@
 //! `cargo +nightly fuzz run tally`: any bytes as rows of strings (run, sample id, four values;
-//! fields split on 0xFF, rows on 0xFE), fed in batches of any size to tallies of 1 to 4 shards;
-//! every tally must agree with a plain count, and find a repeated sample exactly where one is.
+//! fields split on 0xFF, rows on 0xFE), fed in batches of any size, one at a time or all
+//! together, to tallies of 1 to 4 shards whose duplicate check keeps bits, plain hashes, or
+//! turns from one to the other; every tally must agree with a plain count, and never miss a
+//! repeated sample.
 #![no_main]
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -25,15 +27,28 @@ fn rows(data: &[u8]) -> Vec<Row> {
         .collect()
 }
 
-fn feed(t: &mut Tally, rows: &[Row], batch: usize) -> Vec<usize> {
+type Cols<'a> = (Vec<Option<&'a [u8]>>, Vec<Option<&'a [u8]>>, [Vec<Option<&'a [u8]>>; 4]);
+
+fn cols(chunk: &[Row]) -> Cols<'_> {
+    (
+        chunk.iter().map(|r| Some(r.0.as_slice())).collect(),
+        chunk.iter().map(|r| Some(r.1.as_slice())).collect(),
+        std::array::from_fn(|j| chunk.iter().map(|r| r.2[j].as_deref()).collect()),
+    )
+}
+
+fn feed(t: &mut Tally, rows: &[Row], batch: usize, together: bool) -> Vec<usize> {
+    let owned: Vec<Cols<'_>> = rows.chunks(batch.max(1)).map(cols).collect();
+    let batches: Vec<Batch<'_, Vec<Option<&[u8]>>>> = owned
+        .iter()
+        .map(|(run, sid, v)| Batch { run, sample_id: sid, values: [&v[0], &v[1], &v[2], &v[3]] })
+        .collect();
+    if together {
+        return t.add_all(&batches).expect("valid batches");
+    }
     let mut firsts = Vec::new();
-    for (k, chunk) in rows.chunks(batch.max(1)).enumerate() {
-        let run: Vec<Option<&[u8]>> = chunk.iter().map(|r| Some(r.0.as_slice())).collect();
-        let sid: Vec<Option<&[u8]>> = chunk.iter().map(|r| Some(r.1.as_slice())).collect();
-        let v: [Vec<Option<&[u8]>>; 4] =
-            std::array::from_fn(|j| chunk.iter().map(|r| r.2[j].as_deref()).collect());
-        let b = Batch { run: &run, sample_id: &sid, values: [&v[0], &v[1], &v[2], &v[3]] };
-        let got = t.add(&b).expect("a valid batch");
+    for (k, b) in batches.iter().enumerate() {
+        let got = t.add(b).expect("a valid batch");
         firsts.extend(got.into_iter().map(|i| i + k * batch.max(1)));
     }
     firsts
@@ -64,10 +79,11 @@ fuzz_target!(|data: &[u8]| {
         }
     }
     let shards = usize::from(head % 4) + 1;
-    let batch = usize::from(head / 4) + 1;
+    let batch = usize::from(head / 4 % 16) + 1;
+    let bound = [usize::MAX, 0, 3][rows.len() % 3];
     // every batch split between the shards, however small
-    let mut t = Tally::with_shards(true, shards).split_from(1);
-    let firsts = feed(&mut t, &rows, batch);
+    let mut t = Tally::with_shards(true, shards).split_from(1).ids_bound(bound);
+    let firsts = feed(&mut t, &rows, batch, head & 0x40 != 0);
     let got = t.finish();
     assert_eq!(decoded(&got), want);
     assert_eq!(firsts.len(), got.runs.len());

@@ -10,7 +10,6 @@ use arrow_buffer::NullBuffer;
 use numpy::IntoPyArray;
 use pyo3::prelude::*;
 use pyo3::types::{PyCapsule, PyDict};
-use std::sync::Arc;
 
 use crate::tally::{inline_view, Batch, Column, Slot, Tally};
 
@@ -152,7 +151,7 @@ fn arrays(obj: &Bound<'_, PyAny>, name: &str) -> PyResult<Vec<ArrayRef>> {
 
 /// Columns cut into their common pieces: where any column's arrays end, every column is cut
 /// (slices share the arrays' buffers), so that each piece is one array per column.
-fn pieces<const K: usize>(cols: [Vec<ArrayRef>; K]) -> PyResult<Vec<[ArrayRef; K]>> {
+fn pieces(cols: Vec<Vec<ArrayRef>>) -> PyResult<Vec<Vec<ArrayRef>>> {
     let lens: Vec<usize> = cols
         .iter()
         .map(|c| c.iter().map(|a| a.len()).sum())
@@ -162,7 +161,7 @@ fn pieces<const K: usize>(cols: [Vec<ArrayRef>; K]) -> PyResult<Vec<[ArrayRef; K
             "the columns differ in length: {lens:?}"
         )));
     }
-    let mut at = [(0usize, 0usize); K]; // (array, offset within it)
+    let mut at = vec![(0usize, 0usize); cols.len()]; // (array, offset within it)
     let mut out = Vec::new();
     let mut left = lens.first().copied().unwrap_or(0);
     while left > 0 {
@@ -173,13 +172,16 @@ fn pieces<const K: usize>(cols: [Vec<ArrayRef>; K]) -> PyResult<Vec<[ArrayRef; K
             }
             len = len.min(c[*i].len() - *off);
         }
-        out.push(std::array::from_fn(|j| {
-            let (i, off) = at[j];
-            cols[j][i].slice(off, len)
-        }));
-        for a in at.iter_mut() {
-            a.1 += len;
-        }
+        out.push(
+            cols.iter()
+                .zip(at.iter_mut())
+                .map(|(c, (i, off))| {
+                    let piece = c[*i].slice(*off, len);
+                    *off += len;
+                    piece
+                })
+                .collect(),
+        );
         left -= len;
     }
     Ok(out)
@@ -192,6 +194,51 @@ fn strings_of<'a>(col: &'a ArrayRef, name: &str) -> PyResult<Plain<'a>> {
             col.data_type()
         ))
     })
+}
+
+/// The arrays of each column given: six, or five when `first` is None.
+fn read_columns(columns: Vec<Option<Vec<Bound<'_, PyAny>>>>) -> PyResult<Vec<Vec<ArrayRef>>> {
+    if columns.len() != COLUMNS.len() {
+        return Err(core_error(format!(
+            "{} columns given, not 6",
+            columns.len()
+        )));
+    }
+    let mut read = Vec::with_capacity(COLUMNS.len());
+    for (name, col) in COLUMNS.iter().zip(columns) {
+        match col {
+            Some(parts) => {
+                let mut got = Vec::new();
+                for obj in &parts {
+                    got.extend(arrays(obj, name)?);
+                }
+                read.push(got);
+            }
+            None if *name == "first" => {}
+            None => return Err(core_error(format!("column {name:?} is missing"))),
+        }
+    }
+    Ok(read)
+}
+
+/// The six columns of one piece (five without `first`) as the tally reads them: `first`
+/// missing where the piece has none, and falling back to the prediction with `first_or_pred`.
+fn strings(piece: &[ArrayRef], first_or_pred: bool) -> PyResult<[Strings<'_>; 6]> {
+    let col = |j: usize| strings_of(&piece[j], COLUMNS[j]);
+    let one = |j: usize| col(j).map(|col| Strings { col, or: None });
+    let first = match piece.get(5) {
+        Some(_) => col(5)?,
+        None => Plain::Null(piece[0].len()),
+    };
+    let or = if first_or_pred { Some(col(4)?) } else { None };
+    Ok([
+        one(0)?,
+        one(1)?,
+        one(2)?,
+        one(3)?,
+        one(4)?,
+        Strings { col: first, or },
+    ])
 }
 
 /// Per-run counts of (gt, status, pred, first) and a check for repeated samples, in one pass
@@ -224,68 +271,18 @@ impl PyTally {
         py: Python<'_>,
         columns: Vec<Option<Vec<Bound<'_, PyAny>>>>,
     ) -> PyResult<Vec<usize>> {
-        let given: [Option<Vec<Bound<'_, PyAny>>>; 6] = columns
-            .try_into()
-            .map_err(|c: Vec<_>| core_error(format!("{} columns given, not 6", c.len())))?;
-        let mut read: Vec<Vec<ArrayRef>> = Vec::with_capacity(6);
-        for (name, col) in COLUMNS.iter().zip(&given) {
-            read.push(match col {
-                Some(parts) => {
-                    let mut got = Vec::new();
-                    for obj in parts {
-                        got.extend(arrays(obj, name)?);
-                    }
-                    got
-                }
-                None if *name == "first" => Vec::new(),
-                None => return Err(core_error(format!("column {name:?} is missing"))),
-            });
-        }
-        let has_first = given[5].is_some();
-        let cols: [Vec<ArrayRef>; 5] = std::array::from_fn(|j| std::mem::take(&mut read[j]));
-        let firsts = std::mem::take(&mut read[5]);
+        let cols = read_columns(columns)?;
         let mut tally = self
             .inner
             .take()
             .ok_or_else(|| core_error("the tally is finished"))?;
         let first_or_pred = self.first_or_pred;
         let res = py.detach(|| {
-            let parts = if has_first {
-                let [a, b, c, d, e] = cols;
-                pieces([a, b, c, d, e, firsts])?
-            } else {
-                let with_nulls = pieces(cols)?;
-                with_nulls
-                    .into_iter()
-                    .map(|[a, b, c, d, e]| {
-                        let n = a.len();
-                        let nulls: ArrayRef = Arc::new(StringViewArray::new_null(n));
-                        [a, b, c, d, e, nulls]
-                    })
-                    .collect()
-            };
-            let mut strings = Vec::with_capacity(parts.len());
-            for p in &parts {
-                let [run, sid, gt, status, pred, first] =
-                    std::array::from_fn(|j| strings_of(&p[j], COLUMNS[j]));
-                let one = |col| Strings { col, or: None };
-                let first = Strings {
-                    col: first?,
-                    or: if first_or_pred {
-                        Some(strings_of(&p[4], COLUMNS[4])?)
-                    } else {
-                        None
-                    },
-                };
-                strings.push([
-                    one(run?),
-                    one(sid?),
-                    one(gt?),
-                    one(status?),
-                    one(pred?),
-                    first,
-                ]);
-            }
+            let parts = pieces(cols)?;
+            let strings = parts
+                .iter()
+                .map(|p| strings(p, first_or_pred))
+                .collect::<PyResult<Vec<_>>>()?;
             let batches: Vec<Batch<'_, Strings<'_>>> = strings
                 .iter()
                 .map(|[run, sid, gt, status, pred, first]| Batch {
