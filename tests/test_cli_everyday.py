@@ -148,6 +148,9 @@ def test_a_real_signal_exits_130(sig: signal.Signals, word: str) -> None:
     )
     _wait_reading_stdin(proc)
     proc.send_signal(sig)
+    # stdin stays open until the process ends: closed first, a read could see the end of the
+    # input before the signal on a loaded machine
+    proc.wait(timeout=60)
     _out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
     assert f"stopped by {word}" in err and "Traceback" not in err

@@ -71,7 +71,6 @@ impl Bits {
 }
 
 /// Hashes of sample ids to codes, in order of first appearance.
-#[derive(Default)]
 pub(crate) struct Ids {
     codes: Map<u64, u32>,
     /// each code's hash
