@@ -313,6 +313,10 @@ def _row(
     return row
 
 
+#: the metrics a row gives in percent
+PERCENT = ("acc", "war", "uar", "waf", "macro_f1", "recall")
+
+
 def _percent(m: dict[str, Any], metric: str) -> dict[str, list[Any]]:
     """The metrics of a dataset's runs in percent, as Python floats (NaN recall as None)."""
     if not m:
@@ -321,10 +325,6 @@ def _percent(m: dict[str, Any], metric: str) -> dict[str, list[Any]]:
     got["value"] = got[METRIC_KEY[metric]]
     got["recall"] = [[None if x != x else x for x in r] for r in got["recall"]]
     return got
-
-
-#: the metrics a row gives in percent
-PERCENT = ("acc", "war", "uar", "waf", "macro_f1", "recall")
 
 
 def score_frame(
