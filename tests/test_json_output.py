@@ -96,7 +96,7 @@ plain = st.recursive(
 @settings(max_examples=400, deadline=None)
 @given(doc=plain, digits=st.sampled_from([None, 0, 2, 10]))
 def test_plain_values_encode_as_the_standard_encoder(doc: Any, digits: int | None) -> None:
-    assert json_text.dumps(doc, digits) == json.dumps(json_text._clean(doc, digits), indent=2)
+    assert json_text.dumps(doc, digits) == json.dumps(json_text.clean(doc, digits), indent=2)
 
 
 def test_other_values_take_the_standard_encoder() -> None:

@@ -223,13 +223,18 @@ def test_a_source_with_a_repeated_sample_is_named_and_the_rest_scored(tmp_path: 
     assert "dfew/gen-0" in str(res.errors[0]) and len(res.rows) == len(want)
 
 
-def test_a_row_without_a_run_names_the_file(tmp_path: Path) -> None:
-    df = generated(seed=6, n=10, runs_per=1)
+def _scored_with_a_null(tmp_path: Path, seed: int, column: str, row: int) -> tuple:
+    """A generated table written to Parquet with `column` null at `row`, scored: (the path, the
+    result)."""
+    df = generated(seed=seed, n=10, runs_per=1)
     path = tmp_path / "p.parquet"
-    df.with_columns(
-        pl.when(pl.int_range(pl.len()) == 4).then(None).otherwise(pl.col("run")).alias("run")
-    ).write_parquet(path)
-    res = stream.score_sources(scan.scan([path]).sources, "paper")
+    null_at = pl.when(pl.int_range(pl.len()) == row).then(None).otherwise(pl.col(column))
+    df.with_columns(null_at.alias(column)).write_parquet(path)
+    return path, stream.score_sources(scan.scan([path]).sources, "paper")
+
+
+def test_a_row_without_a_run_names_the_file(tmp_path: Path) -> None:
+    path, res = _scored_with_a_null(tmp_path, 6, "run", 4)
     assert res.rows == []
     (err,) = res.errors
     assert isinstance(err, GerReplayError)
@@ -316,11 +321,6 @@ def test_run_columns_read_along_or_afterwards_give_the_same_runs(
 
 
 def test_a_missing_status_is_an_unknown_status(tmp_path: Path) -> None:
-    df = generated(seed=10, n=10, runs_per=1)
-    path = tmp_path / "p.parquet"
-    df.with_columns(
-        pl.when(pl.int_range(pl.len()) == 3).then(None).otherwise(pl.col("status")).alias("status")
-    ).write_parquet(path)
-    res = stream.score_sources(scan.scan([path]).sources, "paper")
+    path, res = _scored_with_a_null(tmp_path, 10, "status", 3)
     assert res.rows == []
     assert [str(e) for e in res.errors] == [f"{path}: unknown status value(s) ['None']"]

@@ -14,13 +14,15 @@ from typing import Any
 import ger_replay._core as _core
 
 
-def _clean(v: Any, digits: int | None) -> Any:
+def clean(v: Any, digits: int | None) -> Any:
+    """`v` with every NaN as None and floats rounded to `digits`, walking dicts, lists and
+    tuples (tuples become lists): what the JSON text means."""
     if isinstance(v, float):
         return None if math.isnan(v) else (v if digits is None else round(v, digits))
     if isinstance(v, dict):
-        return {k: _clean(x, digits) for k, x in v.items()}
+        return {k: clean(x, digits) for k, x in v.items()}
     if isinstance(v, list | tuple):
-        return [_clean(x, digits) for x in v]
+        return [clean(x, digits) for x in v]
     return v
 
 
@@ -29,7 +31,7 @@ def dumps(value: Any, digits: int | None = None) -> str:
     text = _core.json_dumps(value, digits)
     if text is not None:
         return text
-    return json.dumps(_clean(value, digits), indent=2)
+    return json.dumps(clean(value, digits), indent=2)
 
 
-__all__ = ["dumps"]
+__all__ = ["clean", "dumps"]

@@ -215,18 +215,13 @@ def to_csv(rows: Sequence[dict[str, Any]]) -> str:
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(keys)
     for r in rows:
-        w.writerow(["" if r.get(k) is None else csv_cell(_json_clean(r.get(k))) for k in keys])
+        w.writerow(
+            [
+                "" if r.get(k) is None else csv_cell(json_text.clean(r.get(k), JSON_DIGITS))
+                for k in keys
+            ]
+        )
     return buf.getvalue().rstrip("\n")
-
-
-def _json_clean(v: Any) -> Any:
-    if isinstance(v, float):
-        return None if math.isnan(v) else round(v, JSON_DIGITS)
-    if isinstance(v, dict):
-        return {k: _json_clean(x) for k, x in v.items()}
-    if isinstance(v, list | tuple):
-        return [_json_clean(x) for x in v]
-    return v
 
 
 def to_json(rows: Sequence[dict[str, Any]]) -> str:

@@ -98,11 +98,9 @@ def _reference_rows(
 def reference_columns(meta: dict[str, Any], value: float | None) -> dict[str, Any]:
     """The paper's numbers for a run: its GPT-4V value (`paper`, where the paper has one for
     the run's setting), our value minus it (`delta`), its Random and Majority baselines."""
-    key = str(meta.get("dataset"))
     row, rnd, maj = _reference_rows(
-        key,
-        # a run's name matters only for Twitter I's level
-        reference.twitter1_level(str(meta.get("run") or "")) if key == "twitter1" else None,
+        str(meta.get("dataset")),
+        reference.twitter1_level(str(meta.get("run") or "")),
         meta.get("template"),
         meta.get("frames"),
         meta.get("color"),

@@ -1,6 +1,6 @@
-//! `Tally`: the one-pass counter of `crate::tally`, fed batches of rows through the Arrow C
-//! stream interface (any object with `__arrow_c_stream__`, such as a polars DataFrame), so that
-//! no value becomes a Python object on the way in.
+//! `Tally`: the one-pass counter of `crate::tally`, fed batches column by column through the
+//! Arrow C stream interface (objects with `__arrow_c_stream__` of one column, such as
+//! one-column polars DataFrames), so that no value becomes a Python object on the way in.
 
 use super::errors::core_error;
 use arrow_array::array::{Array, LargeStringArray, StringArray, StringViewArray};

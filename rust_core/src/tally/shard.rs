@@ -1,5 +1,5 @@
-//! One thread's part of a tally: its own codes for runs and value sets, its counts and its
-//! sample hashes. Nothing here is shared, so shards count side by side without locks.
+//! One thread's part of a tally: its own codes for runs and value sets, its counts and the
+//! samples each run holds. Nothing here is shared, so shards count side by side without locks.
 
 use std::ops::Range;
 

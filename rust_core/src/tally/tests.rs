@@ -214,10 +214,7 @@ fn many(n: usize) -> Vec<(String, String, [Option<String>; 4])> {
 }
 
 fn feed_owned(t: &mut Tally, rows: &[(String, String, [Option<String>; 4])]) -> Vec<usize> {
-    let run: Vec<Option<&str>> = rows.iter().map(|r| Some(r.0.as_str())).collect();
-    let sid: Vec<Option<&str>> = rows.iter().map(|r| Some(r.1.as_str())).collect();
-    let v: [Vec<Option<&str>>; 4] =
-        std::array::from_fn(|j| rows.iter().map(|r| r.2[j].as_deref()).collect());
+    let (run, sid, v) = owned(rows);
     t.add(&Batch {
         run: &run,
         sample_id: &sid,
@@ -226,12 +223,17 @@ fn feed_owned(t: &mut Tally, rows: &[(String, String, [Option<String>; 4])]) -> 
     .unwrap()
 }
 
+/// The first rows and the result of one shard given all rows at once: what any split must give.
+fn one_shard(rows: &[(String, String, [Option<String>; 4])]) -> (Vec<usize>, Tallied) {
+    let mut one = Tally::with_shards(true, 1);
+    let firsts = feed_owned(&mut one, rows);
+    (firsts, one.finish())
+}
+
 #[test]
 fn shards_and_batch_sizes_do_not_change_the_result() {
     let rows = many(40_000);
-    let mut one = Tally::with_shards(true, 1);
-    let firsts_one = feed_owned(&mut one, &rows);
-    let one = one.finish();
+    let (firsts_one, one) = one_shard(&rows);
     for (shards, batch, split) in [
         (2, 40_000, 8192),
         (3, 9_000, 8192),
@@ -297,9 +299,7 @@ fn owned(rows: &[(String, String, [Option<String>; 4])]) -> Owned<'_> {
 #[test]
 fn batches_added_together_count_as_one() {
     let rows = many(40_000);
-    let mut one = Tally::with_shards(true, 1);
-    let firsts_one = feed_owned(&mut one, &rows);
-    let one = one.finish();
+    let (firsts_one, one) = one_shard(&rows);
     // uneven batches, some empty, given together: the shards' ranges cut across them
     let cuts = [0, 5, 5, 12_000, 12_001, 30_000, 40_000];
     let parts: Vec<Owned<'_>> = cuts.windows(2).map(|w| owned(&rows[w[0]..w[1]])).collect();
