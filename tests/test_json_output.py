@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import csv
 import enum
+import io
 import json
 import math
 from typing import Any
@@ -13,8 +15,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import ger_replay._core as _core
+from ger_replay.io.neutral import csv_cell
 from ger_replay.report import json_text
-from ger_replay.report.tables import JSON_DIGITS, render_scores
+from ger_replay.report.tables import CSV_KEYS, JSON_DIGITS, render_scores
 
 
 class Mode(enum.IntEnum):
@@ -115,3 +118,59 @@ def test_score_rows_encode_as_before() -> None:
         isinstance(v, float) and math.isnan(v) for r in rows for v in r["per_class"].values()
     ) or any(v is None for r in rows for v in r["per_class"].values())
     assert render_scores(rows, "json") == json.dumps(_clean(rows), indent=2)
+
+
+def _csv_cell_by_cell(rows: list[dict[str, Any]]) -> str:
+    """Score rows as CSV one cell at a time: each value as the JSON means it, None empty, text
+    kept from reading as a formula. What the CSV output must be, byte for byte."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(CSV_KEYS)
+    for r in rows:
+        cells = [r.get(k) for k in CSV_KEYS]
+        w.writerow(["" if v is None else csv_cell(json_text.clean(v, JSON_DIGITS)) for v in cells])
+    return buf.getvalue().rstrip("\n")
+
+
+#: values of one kind, as a CSV column holds them: floats, text, counts and flags, or any mix
+_KINDS = {
+    "float": st.floats(allow_nan=True, allow_infinity=True)
+    | st.sampled_from([-0.0, 0.0, 5e-324, 1e16, 1e-5, 2.675, 0.1 + 0.2, 39.756164288836274]),
+    "text": st.text(max_size=6) | st.sampled_from(["=1+1", "-1.5", "-inf", "'q", 'a,"b', "x\ny"]),
+    "count": st.integers(min_value=-(10**20), max_value=10**20) | st.booleans(),
+    "any": st.sampled_from(
+        [np.float64(0.1), np.float64("nan"), Mode.B, Name.X, (1.5, float("nan")), {"k": 2.5}]
+    )
+    | st.floats()
+    | st.text(max_size=3)
+    | st.integers(),
+}
+
+
+@st.composite
+def _score_tables(draw: st.DrawFn) -> list[dict[str, Any]]:
+    kinds = [draw(st.sampled_from(list(_KINDS))) for _ in CSV_KEYS]
+    rows = []
+    for _ in range(draw(st.integers(min_value=0, max_value=4))):
+        row: dict[str, Any] = {}
+        for key, kind in zip(CSV_KEYS, kinds, strict=True):
+            got = draw(st.sampled_from(["value", "value", "none", "missing"]))
+            if got != "missing":
+                row[key] = draw(_KINDS[kind]) if got == "value" else None
+        rows.append(row)
+    return rows
+
+
+@settings(max_examples=300, deadline=None)
+@given(rows=_score_tables())
+def test_csv_is_written_as_cell_by_cell(rows: list[dict[str, Any]]) -> None:
+    assert render_scores(rows, "csv") == _csv_cell_by_cell(rows)
+
+
+def test_score_rows_as_csv_as_cell_by_cell() -> None:
+    from test_score_stream import generated
+
+    from ger_replay.score import stream
+
+    rows = stream.score_frame(generated(seed=4, n=40, runs_per=1), "strict").rows
+    assert render_scores(rows, "csv") == _csv_cell_by_cell(rows)

@@ -21,18 +21,30 @@ def runs_cmd(paths: tuple[Path, ...], fmt: str) -> None:
     """One line per run under PATHS: dataset, model, setting, batches done of planned, samples
     answered, samples scored, tokens used, their cost where the price is known, and the flags
     SYNTHETIC and partial."""
-    from ger_replay.analysis.overview import runs_overview
+    from ger_replay.analysis.overview import overview_of_counts, runs_overview
+    from ger_replay.io import scan
 
     def go() -> int:
-        loaded = common.load(paths, note=False)
-        if loaded.table.height:
-            common.show(
-                [("runs", runs_overview(loaded.table, loaded.provenance, loaded.calls))], fmt
-            )
-        common.report_errors(loaded.errors)
-        if loaded.table.height == 0:
+        if len(paths) == 1 and scan.is_scannable(paths[0]):
+            # one predictions file or folder of Parquet parts: one streaming pass, not a load
+            from ger_replay.score.run_counts import run_counts
+
+            got = scan.scan(paths)
+            counts, errors = run_counts(got.sources)
+            errors = [*got.errors, *errors]
+            overview = overview_of_counts(counts) if counts.height else None
+        else:
+            loaded = common.load(paths, note=False)
+            errors = loaded.errors
+            overview = None
+            if loaded.table.height:
+                overview = runs_overview(loaded.table, loaded.provenance, loaded.calls)
+        if overview is not None:
+            common.show([("runs", overview)], fmt)
+        common.report_errors(errors)
+        if overview is None:
             raise InputError("no runs under " + ", ".join(map(str, paths)))
-        return common.EXIT_INPUT if loaded.errors else common.EXIT_OK
+        return common.EXIT_INPUT if errors else common.EXIT_OK
 
     common.guarded(go)
 

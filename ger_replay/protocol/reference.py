@@ -123,12 +123,14 @@ TWITTER1_LEVELS = ("five", "four", "three")
 #: not say (PROTOCOL.md part 4; the reference notes: the released DFEW and FERV39k runs are the
 #: 2-frame runs).
 RELEASED_DEFAULT_FRAMES = 2
+#: Any level anywhere in a lower-cased name: the quick test before the name's words are read.
+_ANY_LEVEL = re.compile("|".join(TWITTER1_LEVELS))
 
 
 def twitter1_level(run: str) -> str | None:
     """Twitter I's agreement level named in a run's name (five, four, three), or None."""
     low = run.lower()
-    if not any(w in low for w in TWITTER1_LEVELS):
+    if not _ANY_LEVEL.search(low):
         return None
     words = set(_WORD.findall(low))
     found = [w for w in TWITTER1_LEVELS if w in words]

@@ -178,50 +178,73 @@ def to_latex(rows: Sequence[dict[str, Any]]) -> str:
     return "\n".join(out)
 
 
+#: The columns of CSV output, in order.
+CSV_KEYS = [
+    "run",
+    "dataset",
+    "task",
+    "model",
+    "template",
+    "frames",
+    "color",
+    "modality",
+    "repeat",
+    "metric",
+    "value",
+    "ci_low",
+    "ci_high",
+    "n_scored",
+    "n_total",
+    "coverage",
+    "majority",
+    "random",
+    "paper",
+    "delta",
+    "paper_majority",
+    "paper_random",
+    "acc",
+    "uar",
+    "waf",
+    "macro_f1",
+    "rules",
+    "answered",
+    "partial",
+    "synthetic",
+]
+
+
 def to_csv(rows: Sequence[dict[str, Any]]) -> str:
-    keys = [
-        "run",
-        "dataset",
-        "task",
-        "model",
-        "template",
-        "frames",
-        "color",
-        "modality",
-        "repeat",
-        "metric",
-        "value",
-        "ci_low",
-        "ci_high",
-        "n_scored",
-        "n_total",
-        "coverage",
-        "majority",
-        "random",
-        "paper",
-        "delta",
-        "paper_majority",
-        "paper_random",
-        "acc",
-        "uar",
-        "waf",
-        "macro_f1",
-        "rules",
-        "answered",
-        "partial",
-        "synthetic",
-    ]
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow(keys)
-    for r in rows:
-        w.writerow(
-            [
-                "" if r.get(k) is None else csv_cell(json_text.clean(r.get(k), JSON_DIGITS))
-                for k in keys
-            ]
-        )
+    w.writerow(CSV_KEYS)
+    columns = [_csv_column([r.get(k) for r in rows]) for k in CSV_KEYS]
+    w.writerows(zip(*columns, strict=True))
     return buf.getvalue().rstrip("\n")
+
+
+def _csv_column(values: list[Any]) -> list[Any]:
+    """The cells of one CSV column: each value as the JSON output means it (`json_text.clean`:
+    NaN as None, floats rounded to JSON_DIGITS), None as an empty cell, text kept from reading
+    as a formula (`csv_cell`). A column at a time: thousands of rows, a few kinds of value."""
+    kinds = set(map(type, values))
+    if kinds <= {float, type(None)}:
+        return _float_cells(values)
+    if kinds <= {str, type(None)}:  # few distinct values, mostly
+        cells = {v: "" if v is None else csv_cell(v) for v in set(values)}
+        return [cells[v] for v in values]
+    if kinds <= {int, bool, type(None)}:  # `clean` and `csv_cell` leave them as they are
+        return ["" if v is None else v for v in values]
+    return ["" if v is None else csv_cell(json_text.clean(v, JSON_DIGITS)) for v in values]
+
+
+def _float_cells(values: list[float | None]) -> list[str]:
+    """The cells of a column of floats (and None) as the csv module writes them: the `repr` of
+    each float rounded to JSON_DIGITS, NaN and None empty. The JSON text of the column holds
+    those very `repr`s (null for NaN and None, Infinity for inf), one a line, written at once."""
+    if not values:
+        return []
+    text = json_text.dumps(values, JSON_DIGITS)  # "[\n  1.5,\n  null\n]"
+    return text[4:-2].replace("null", "").replace("Infinity", "inf").split(",\n  ")
 
 
 def to_json(rows: Sequence[dict[str, Any]]) -> str:

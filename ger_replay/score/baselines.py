@@ -81,35 +81,68 @@ def baselines(counts: np.ndarray | Sequence[int], dataset: datasets.Dataset) -> 
     return _cached(dataset.key, tuple(map(int, counts)))
 
 
+def baselines_of(counts: np.ndarray, dataset: datasets.Dataset) -> list[tuple[float, float]]:
+    """`baselines` of each row of `counts` (test sets x classes), each distinct row once."""
+    keys = list(map(tuple, counts.tolist()))
+    found = {k: _cached(dataset.key, k) for k in dict.fromkeys(keys)}
+    return [found[k] for k in keys]
+
+
+#: The paper's GPT-4V value and where it is printed, its Random and Majority values.
+PaperNumbers = tuple[float | None, str | None, float | None, float | None]
+
+
 @lru_cache(maxsize=4096)
-def _reference_rows(
+def _paper_numbers(
     key: str, level: str | None, template: Any, frames: Any, color: Any, modality: Any
-) -> tuple[reference.RefRow | None, reference.RefRow | None, reference.RefRow | None]:
-    """The paper's GPT-4V, Random and Majority rows for a setting: a run's name matters only
-    through the Twitter I level it names, so thousands of runs share a few lookups."""
+) -> PaperNumbers:
+    """The paper's GPT-4V value and where it is printed, its Random and Majority values, for a
+    setting: a run's name matters only through the Twitter I level it names, so thousands of
+    runs share a few lookups."""
     run = level or ""
     meta = {"dataset": key, "run": run, "template": template, "frames": frames}
     row = reference.for_meta({**meta, "color": color, "modality": modality})
     rnd = reference.baseline(key, reference.Kind.RANDOM, run)
     maj = reference.baseline(key, reference.Kind.MAJORITY, run)
-    return row, rnd, maj
+    return (
+        row.value if row else None,
+        row.where if row else None,
+        rnd.value if rnd else None,
+        maj.value if maj else None,
+    )
+
+
+def paper_numbers(
+    dataset: str, run: str, template: Any, frames: Any, color: Any, modality: Any
+) -> PaperNumbers:
+    """The paper's numbers for a run of this dataset (a registry key), name and setting."""
+    level = reference.twitter1_level(run)
+    return _paper_numbers(dataset, level, template, frames, color, modality)
+
+
+def paper_columns(numbers: PaperNumbers, value: float | None) -> dict[str, Any]:
+    """A run's columns from its `paper_numbers`: the paper's GPT-4V value (`paper`, where the
+    paper has one for the run's setting), our `value` minus it (`delta`), where it is printed,
+    its Random and Majority baselines."""
+    paper, where, rnd, maj = numbers
+    return {
+        "paper": paper,
+        "delta": (value - paper) if paper is not None and value is not None else None,
+        "paper_source": where,
+        "paper_random": rnd,
+        "paper_majority": maj,
+    }
 
 
 def reference_columns(meta: dict[str, Any], value: float | None) -> dict[str, Any]:
-    """The paper's numbers for a run: its GPT-4V value (`paper`, where the paper has one for
-    the run's setting), our value minus it (`delta`), its Random and Majority baselines."""
-    row, rnd, maj = _reference_rows(
+    """`paper_columns` of a run from its metadata (dataset, run, template, frames, color,
+    modality)."""
+    numbers = paper_numbers(
         str(meta.get("dataset")),
-        reference.twitter1_level(str(meta.get("run") or "")),
+        str(meta.get("run") or ""),
         meta.get("template"),
         meta.get("frames"),
         meta.get("color"),
         meta.get("modality"),
     )
-    return {
-        "paper": row.value if row else None,
-        "delta": (value - row.value) if row and value is not None else None,
-        "paper_source": row.where if row else None,
-        "paper_random": rnd.value if rnd else None,
-        "paper_majority": maj.value if maj else None,
-    }
+    return paper_columns(numbers, value)

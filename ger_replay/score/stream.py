@@ -27,12 +27,13 @@ from ger_replay.protocol import datasets
 from ger_replay.protocol import rulesets as rule_sets
 from ger_replay.protocol.rules import Rules
 from ger_replay.protocol.rulesets import Pick, RuleSet, RuleSpec, get
-from ger_replay.score.baselines import METRIC_KEY, baselines, reference_columns
+from ger_replay.score.baselines import METRIC_KEY, baselines_of, paper_columns, paper_numbers
 from ger_replay.score.coding import GT, PRED, STATUS, CodedSets, code_sets
 from ger_replay.score.flags import flags
 from ger_replay.score.tally import Tallied, combine, tally
 
-ROW_META = ("model", "template", "frames", "color", "modality", "repeat")
+#: What a row repeats of its run's first row (`synthetic` read as a flag).
+SETTING = ("model", "template", "frames", "color", "modality", "repeat", "synthetic")
 
 
 @dataclass
@@ -67,7 +68,7 @@ def _first_samples(
     return found
 
 
-def _tally_all(
+def tally_all(
     srcs: Sequence[Lazy], need_first: bool, check_duplicates: bool, errors: list[GerReplayError]
 ) -> tuple[list[Lazy], list[Tallied], set[str]]:
     """The sources that could be read, their tallies, and the runs that hold a sample twice (a
@@ -110,7 +111,7 @@ def score_sources(
     error naming it; a run that fails is an error naming it; the rest are scored."""
     spec = get(rules)
     errors: list[GerReplayError] = []
-    good, parts, duplicated = _tally_all(
+    good, parts, duplicated = tally_all(
         srcs, spec.pick is Pick.FIRST_LABEL, check_duplicates, errors
     )
     if not parts:
@@ -138,11 +139,11 @@ def _score_tallied(
     """Rows of the runs of a tally, one dataset at a time; `failed` (run row -> message, empty
     for runs already named in an error) are left out."""
     name = t.runs.get_column("run").to_list()
-    keep = [c for c in (*table.RUN_COLUMNS, "synthetic") if c in t.runs.columns]
-    meta = t.runs.select(keep).to_dicts()
+    settings = _settings(t.runs)
     ds_keys = t.runs.get_column("dataset").to_list()
     order = list(dict.fromkeys(ds_keys))
-    ds_of_run = np.array([order.index(k) for k in ds_keys], dtype=np.int64)
+    place = {k: i for i, k in enumerate(order)}
+    ds_of_run = np.array([place[k] for k in ds_keys], dtype=np.int64)
     ds_of_entry = ds_of_run[t.run] if t.run.size else t.run
     coded: list[tuple[datasets.Dataset, np.ndarray, CodedSets]] = []
     bad: dict[str, list[tuple[int, Any, str]]] = {"gt": [], "pred": []}
@@ -155,7 +156,8 @@ def _score_tallied(
                 failed.setdefault(r, f"run {name[r]}: {e}")
             continue
         sel = np.flatnonzero(ds_of_entry == k)
-        c = code_sets(ds, Rules(ds, extra_synonyms), t.values, t.sets, np.unique(t.set[sel]), spec)
+        used = np.flatnonzero(np.bincount(t.set[sel], minlength=len(t.sets)))  # `np.unique`
+        c = code_sets(ds, Rules(ds, extra_synonyms), t.values, t.sets, used, spec)
         _bad_values(t, sel, c, bad)
         coded.append((ds, sel, c))
     _name_failures(srcs, t, name, bad, failed)
@@ -163,8 +165,9 @@ def _score_tallied(
     confusion: dict[str, np.ndarray] = {}
     gone = np.array(sorted(failed), dtype=np.int64)
     for ds, sel, c in coded:
-        sel = sel[~np.isin(t.run[sel], gone)]
-        for r, row, cm in _score_dataset(ds, t, sel, c, spec, name, meta):
+        if gone.size:
+            sel = sel[~np.isin(t.run[sel], gone)]
+        for r, row, cm in _score_dataset(ds, t, sel, c, spec, name, settings):
             rows_by_run[r] = row
             confusion[name[r]] = cm
     rows: list[dict[str, Any]] = []
@@ -178,6 +181,13 @@ def _score_tallied(
         else:
             errors.append(InputError(f"run {name[r]}: no scorable samples"))
     return rows, errors, confusion
+
+
+def _settings(runs: pl.DataFrame) -> list[tuple[Any, ...]]:
+    """Each run's `SETTING` values, None for a column the runs lack."""
+    absent = [None] * runs.height
+    cols = [runs.get_column(c).to_list() if c in runs.columns else absent for c in SETTING]
+    return list(zip(*cols, strict=True))
 
 
 def _bad_values(
@@ -222,6 +232,58 @@ def _per_run(index: np.ndarray, weights: np.ndarray, size: int) -> np.ndarray:
     return np.bincount(index, weights=weights, minlength=size).astype(np.int64)
 
 
+@dataclass
+class _Counts:
+    """One dataset's runs (their rows in the tally's runs, in order) and their counts."""
+
+    runs: list[int]
+    #: confusion counts, runs x C x (C + 1) (the last column: no prediction)
+    cm: np.ndarray
+    #: samples of each class, runs x C
+    truth: np.ndarray
+    total: list[int]
+    answered: list[int]
+    scored: list[int]
+    #: samples by status, in `table.STATUSES` order, statuses without any left out
+    status: list[dict[str, int]]
+
+
+def _count(t: Tallied, sel: np.ndarray, c: CodedSets, k: int) -> _Counts:
+    """The counts of the runs of the entries `sel` of the tally, in a dataset of `k` classes."""
+    sets = t.set[sel]
+    truth = c.truth[sets]
+    keep = truth >= 0  # left out: a sentiment score of 0
+    if not keep.all():
+        sel, sets, truth = sel[keep], sets[keep], truth[keep]
+    run = t.run[sel]
+    # the runs, sorted, and each entry's place among them (`np.unique`, by counting)
+    present = np.bincount(run, minlength=t.runs.height) > 0
+    runs = np.flatnonzero(present)
+    ri = (np.cumsum(present) - 1)[run]
+    nr = len(runs)
+    n = t.n[sel].astype(np.float64)
+    # each value set's cell in a run's confusion counts (the last column: no prediction)
+    cell = c.truth * (k + 1) + np.where(c.pred < 0, k, c.pred)
+    # entries that do not count weigh 0: quicker than leaving them out, and the same sums
+    cm = _per_run(ri * (k * (k + 1)) + cell[sets], n * c.scored[sets], nr * k * (k + 1))
+    cm = cm.astype(np.uint64).reshape(nr, k, k + 1)
+    truth_counts = _per_run(ri * k + truth, n, nr * k).reshape(nr, k)
+    statuses = t.values[STATUS]
+    by_status = _per_run(ri * len(statuses) + t.sets[:, STATUS][sets], n, nr * len(statuses))
+    # the statuses in the order rows list them, and their columns in `by_status`
+    shown = [s for s in table.STATUSES if s in statuses]
+    by_status = by_status.reshape(nr, len(statuses))[:, [statuses.index(s) for s in shown]]
+    return _Counts(
+        runs=runs.tolist(),
+        cm=cm,
+        truth=truth_counts,
+        total=truth_counts.sum(axis=1).tolist(),
+        answered=_per_run(ri, n * (c.pred >= 0)[sets], nr).tolist(),
+        scored=cm.sum(axis=(1, 2)).tolist(),
+        status=[{s: x for s, x in zip(shown, row, strict=True) if x} for row in by_status.tolist()],
+    )
+
+
 def _score_dataset(
     ds: datasets.Dataset,
     t: Tallied,
@@ -229,88 +291,78 @@ def _score_dataset(
     c: CodedSets,
     spec: RuleSpec,
     name: list[str],
-    meta: list[dict[str, Any]],
+    settings: list[tuple[Any, ...]],
 ) -> list[tuple[int, dict[str, Any], np.ndarray]]:
-    """Rows of the runs of one dataset from the entries `sel` of the tally."""
-    classes = Rules(ds).classes
-    k = len(classes)
-    truth = c.truth[t.set[sel]]
-    sel = sel[truth >= 0]  # left out: a sentiment score of 0
-    truth = truth[truth >= 0]
-    runs, ri = np.unique(t.run[sel], return_inverse=True)
-    n = t.n[sel].astype(np.float64)
-    pc = c.pred[t.set[sel]]
-    sc = c.scored[t.set[sel]]
-    cells = (ri * k + truth) * (k + 1) + np.where(pc < 0, k, pc)
-    size = len(runs) * k * (k + 1)
-    cm = _per_run(cells[sc], n[sc], size).astype(np.uint64).reshape(len(runs), k, k + 1)
-    truth_counts = _per_run(ri * k + truth, n, len(runs) * k).reshape(len(runs), k)
-    n_total = _per_run(ri, n, len(runs))
-    n_answered = _per_run(ri[pc >= 0], n[pc >= 0], len(runs))
-    n_scored = _per_run(ri[sc], n[sc], len(runs))
-    statuses = t.values[STATUS]
-    st = t.sets[t.set[sel], STATUS]
-    by_status = _per_run(ri * len(statuses) + st, n, len(runs) * len(statuses))
-    by_status = by_status.reshape(len(runs), len(statuses))
-    has = np.flatnonzero(n_scored > 0)
-    m: dict[str, Any] = _core.metrics_from_confusions(cm[has]) if has.size else {}
-    slot = dict(zip(has.tolist(), range(has.size), strict=True))
-    # columns of `by_status` in the order rows list them
-    st_cols = [(s, statuses.index(s)) for s in table.STATUSES if s in statuses]
-    per_status = by_status[:, [j for _, j in st_cols]].tolist()
-    metrics = _percent(m, ds.metric)
+    """Rows of the runs of one dataset from the entries `sel` of the tally, with each run's
+    row in the tally and its confusion counts."""
+    got = _count(t, sel, c, len(ds.score_classes))
+    has = np.flatnonzero(np.asarray(got.scored) > 0)
+    m: dict[str, Any] = _core.metrics_from_confusions(got.cm[has]) if has.size else {}
+    rows = _rows(ds, spec, got, _percent(m, ds.metric), name, settings)
+    return list(zip(got.runs, rows, got.cm, strict=True))
+
+
+def _rows(
+    ds: datasets.Dataset,
+    spec: RuleSpec,
+    got: _Counts,
+    metrics: dict[str, list[Any]],
+    name: list[str],
+    settings: list[tuple[Any, ...]],
+) -> list[dict[str, Any]]:
+    """The rows of one dataset's runs from their counts, names and `SETTING`s (both by row in
+    the tally's runs); `metrics` (in percent) hold the runs with something scored alone."""
+    classes = ds.score_classes
+    head = {"dataset": ds.key, "task": str(ds.task), "metric": ds.metric}
+    rules = str(spec.name)
+    shown = ("value", "acc", "uar", "waf", "macro_f1", "recall")
+    found = zip(*(metrics.get(k, ()) for k in shown), strict=True)
     columns = zip(
-        runs.tolist(),
-        truth_counts.tolist(),
-        [{s: n for (s, _), n in zip(st_cols, row, strict=True) if n} for row in per_status],
-        n_total.tolist(),
-        n_answered.tolist(),
-        n_scored.tolist(),
+        [name[r] for r in got.runs],
+        [settings[r] for r in got.runs],
+        got.total,
+        got.answered,
+        got.scored,
+        got.status,
+        baselines_of(got.truth, ds),
         strict=True,
     )
-    out = []
-    for i, (r, tc, counts, nt, na, ns) in enumerate(columns):
-        row = _row(ds, classes, spec, name[r], (nt, na, ns), metrics, slot.get(i))
-        row["majority"], row["random"] = baselines(tc, ds)
-        row.update(reference_columns({**meta[r], "dataset": ds.key}, row["value"]))
-        row["status_counts"] = counts
-        row["ci_low"] = row["ci_high"] = None
-        row.update({key: meta[r].get(key) for key in ROW_META})
-        row.update(flags(counts, meta[r].get("synthetic")))
-        out.append((r, row, cm[i]))
-    return out
-
-
-def _row(
-    ds: datasets.Dataset,
-    classes: Sequence[str],
-    spec: RuleSpec,
-    run: str,
-    n: tuple[int, int, int],
-    metrics: dict[str, list[Any]],
-    j: int | None,
-) -> dict[str, Any]:
-    """A run's row up to its per-class recall: `n` is (total, answered, scored); `j` the run's
-    place in `metrics` (None: nothing scored)."""
-    nt, na, ns = n
-    row: dict[str, Any] = {
-        "run": run,
-        "dataset": ds.key,
-        "task": str(ds.task),
-        "metric": ds.metric,
-        "value": None if j is None else metrics["value"][j],
-        "n_scored": ns,
-        "n_total": nt,
-        "coverage": (na / nt * 100) if nt else None,
-        "rules": str(spec.name),
-    }
-    if j is None:
-        row["per_class"] = dict.fromkeys(classes)
-        return row
-    for k in ("acc", "uar", "waf", "macro_f1"):
-        row[k] = metrics[k][j]
-    row["per_class"] = dict(zip(classes, metrics["recall"][j], strict=True))
-    return row
+    rows = []
+    for run, setting, nt, na, ns, counts, (majority, random) in columns:
+        if ns:
+            value, acc, uar, waf, f1, recall = next(found)
+            per_class = dict(zip(classes, recall, strict=True))
+            part = {"acc": acc, "uar": uar, "waf": waf, "macro_f1": f1, "per_class": per_class}
+        else:
+            value, part = None, {"per_class": dict.fromkeys(classes)}
+        model, template, frames, color, modality, repeat, synthetic = setting
+        paper = paper_numbers(ds.key, str(run or ""), template, frames, color, modality)
+        rows.append(
+            {
+                "run": run,
+                **head,
+                "value": value,
+                "n_scored": ns,
+                "n_total": nt,
+                "coverage": (na / nt * 100) if nt else None,
+                "rules": rules,
+                **part,
+                "majority": majority,
+                "random": random,
+                **paper_columns(paper, value),
+                "status_counts": counts,
+                "ci_low": None,
+                "ci_high": None,
+                "model": model,
+                "template": template,
+                "frames": frames,
+                "color": color,
+                "modality": modality,
+                "repeat": repeat,
+                **flags(counts, synthetic),
+            }
+        )
+    return rows
 
 
 #: the metrics a row gives in percent
@@ -323,7 +375,10 @@ def _percent(m: dict[str, Any], metric: str) -> dict[str, list[Any]]:
         return {}
     got = {k: (np.asarray(m[k], dtype=np.float64) * 100).tolist() for k in PERCENT}
     got["value"] = got[METRIC_KEY[metric]]
-    got["recall"] = [[None if x != x else x for x in r] for r in got["recall"]]
+    recall = got["recall"]
+    nan_rows = np.isnan(np.asarray(m["recall"], dtype=np.float64)).any(axis=1)
+    for i in np.flatnonzero(nan_rows).tolist():
+        recall[i] = [None if x != x else x for x in recall[i]]
     return got
 
 

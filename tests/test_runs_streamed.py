@@ -1,0 +1,69 @@
+"""`ger-replay runs` over one predictions file or folder of Parquet parts: one streaming pass
+(`score.run_counts`) that gives the lines a full load gives, flags and errors included."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import polars as pl
+import pytest
+from click.testing import CliRunner
+from test_score_stream import generated
+
+from ger_replay.analysis.overview import overview_of_counts, runs_overview
+from ger_replay.cli import common, main
+from ger_replay.io import scan, table
+from ger_replay.io.load import load
+from ger_replay.io.writer import write_table
+from ger_replay.score.run_counts import run_counts
+
+
+def _table() -> pl.DataFrame:
+    """Generated runs of every dataset, one of them mostly unanswered (partial) and one marked
+    synthetic."""
+    df = generated(seed=11, n=40, runs_per=1)
+    half = (pl.col("run") == "dfew/gen-0") & (pl.col("sample_id") < "s0030")
+    return df.with_columns(
+        pl.when(half).then(pl.lit(table.UNANSWERED)).otherwise(pl.col("status")).alias("status"),
+        (pl.col("run") == "sfew2/gen-0").alias("synthetic"),
+    )
+
+
+def test_streamed_lines_equal_those_of_the_loaded_table(tmp_path: Path) -> None:
+    df = _table()
+    path = tmp_path / "p.parquet"
+    write_table(df, path)
+    loaded = load([path])
+    want = runs_overview(loaded.table)
+    counts, errors = run_counts(scan.scan([path]).sources)
+    assert not errors
+    got = overview_of_counts(counts)
+    assert got.equals(want)
+    lines = {r["run"]: r for r in got.iter_rows(named=True)}
+    assert lines["dfew/gen-0"]["flags"] == "partial"
+    assert lines["sfew2/gen-0"]["flags"] == "SYNTHETIC"
+    ok = df.group_by("run").agg((pl.col("status") == table.OK).sum()).rows()
+    assert {r: n for r, n in ok} == {r: x["scored"] for r, x in lines.items()}
+
+
+def test_cli_streams_a_folder_of_parts_and_names_a_run_that_repeats_a_sample(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_load(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the table was loaded, not streamed")
+
+    monkeypatch.setattr(common, "load", no_load)
+    df = _table()
+    folder = tmp_path / "parts"
+    folder.mkdir()
+    write_table(df.head(df.height // 2), folder / "a.parquet")
+    rest = df.tail(df.height - df.height // 2)
+    again = df.filter(pl.col("run") == "ckplus/gen-0").head(1)
+    write_table(pl.concat([rest, again]), folder / "b.parquet")
+    res = CliRunner().invoke(main, ["runs", str(folder), "--format", "json"])
+    assert res.exit_code == 2
+    assert "given more than once, or with duplicate samples: ckplus/gen-0" in res.stderr
+    got = json.loads(res.stdout)["runs"]
+    want = runs_overview(df.filter(pl.col("run") != "ckplus/gen-0")).to_dicts()
+    assert got == want
