@@ -7,8 +7,9 @@ million rows, each copy under distinct run names, the copies one after another i
 file (runs in blocks, as a concatenation writes them); without the released data, synthetic
 runs of the same shape stand in. The same 10M rows with the copies interleaved row by row (runs
 that interleave: the run columns are then read at the first rows afterwards) are scored too.
-The 100M input is a folder of ten 10M files (written to a private temporary folder and deleted
-afterwards).
+`ger-replay runs` is measured at 10M too, against a polars group-by giving each run's dataset,
+rows and rows answered. The 100M input is a folder of ten 10M files (written to a private
+temporary folder and deleted afterwards).
 
     python3 benchmarks/run.py scale            # 1M and 10M
     python3 benchmarks/run.py scale --100m     # and 100M (a few minutes, about 1 GB of disk)
@@ -118,16 +119,32 @@ PEER_SCRIPT = (
 )
 
 
-def measure_cli(job: str, path: Path) -> tuple[float, float]:
-    """(seconds, peak MiB) of a whole program in a fresh process, imports and output included:
-    `ger-replay score PATH --format json` or the peer script, stdout to /dev/null."""
-    if job == "peer":
+#: The peer of `ger-replay runs`: a plain polars streaming group-by giving each run's dataset,
+#: rows and rows answered.
+RUNS_PEER_SCRIPT = (
+    "import sys; import polars as pl; "
+    "out = pl.scan_parquet(sys.argv[1]).group_by('run', maintain_order=True)"
+    ".agg(pl.col('dataset').first(), pl.len(), (pl.col('status') != 'unanswered').sum())"
+    ".collect(engine='streaming'); sys.stdout.write(out.write_json())"
+)
+
+
+def _argv(job: str, path: Path) -> list[str]:
+    """The command line of a whole-program job: "ours" (`score`), "runs", or their peers."""
+    if job in ("peer", "runs-peer"):
         src = str(path / "*.parquet") if path.is_dir() else str(path)
-        argv = [sys.executable, "-c", PEER_SCRIPT, src]
-    else:
-        exe = Path(sys.executable).parent / "ger-replay"
-        cmd = [str(exe)] if exe.is_file() else [sys.executable, "-m", "ger_replay.cli"]
-        argv = [*cmd, "score", str(path), "--rules", RULES, "--format", "json"]
+        return [sys.executable, "-c", PEER_SCRIPT if job == "peer" else RUNS_PEER_SCRIPT, src]
+    exe = Path(sys.executable).parent / "ger-replay"
+    cmd = [str(exe)] if exe.is_file() else [sys.executable, "-m", "ger_replay.cli"]
+    if job == "runs":
+        return [*cmd, "runs", str(path), "--format", "json"]
+    return [*cmd, "score", str(path), "--rules", RULES, "--format", "json"]
+
+
+def measure_cli(job: str, path: Path) -> tuple[float, float]:
+    """(seconds, peak MiB) of a whole program in a fresh process, imports and output included
+    (`_argv`), stdout to /dev/null."""
+    argv = _argv(job, path)
     # The peak is the child's own VmHWM, read until it exits: the rusage of a child counts the
     # memory of the parent it was forked from.
     t0 = time.perf_counter()
@@ -172,6 +189,24 @@ def _cli_results(sizes: list[tuple[str, Path, int]]) -> tuple[list[Result], list
             )
         )
     return out, growth
+
+
+def _runs_result(path: Path) -> Result:
+    """`ger-replay runs` at 10M (one streaming pass) against the polars group-by of its peer."""
+    ours, peer = [], []
+    for _ in range(REPEATS):
+        ours.append(measure_cli("runs", path))
+        peer.append(measure_cli("runs-peer", path))
+    (ours_s, ours_mb), (peer_s, peer_mb) = _median(ours), _median(peer)
+    return Result(
+        "CLI: ger-replay runs 10M --format json",
+        ours_s,
+        "python -c polars group-by per run",
+        peer_s,
+        ours_mb,
+        peer_mb,
+        note=f"whole programs in fresh processes; peak RSS; median of {REPEATS} runs each",
+    )
 
 
 def _base_table(tmp: Path) -> tuple[Any, str]:
@@ -295,6 +330,7 @@ def run() -> list[Result]:
         )
         cli, cli_growth = _cli_results(sizes)
         out.extend(cli)
+        out.append(_runs_result(sizes[1][1]))
         _print_growth(growth, cli_growth)
         return out
     finally:

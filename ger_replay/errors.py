@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 
@@ -30,3 +31,22 @@ class InputError(GerReplayError):
 class CoreError(GerReplayError, ValueError):
     """A computation of the Rust core refused its arguments (an unknown metric, a class code out
     of range, labels that do not fold). Raised by `ger_replay._core`; also a `ValueError`."""
+
+
+#: Names spelled out in one message at most: a run list over a leaderboard of thousands stays
+#: one readable line; the rest are counted.
+NAMES_SHOWN = 20
+
+
+def some_names(names: Sequence[str], limit: int = NAMES_SHOWN) -> str:
+    """`names` comma separated for a message: the first `limit`, then how many more."""
+    if len(names) <= limit:
+        return ", ".join(names)
+    return f"{', '.join(names[:limit])} and {len(names) - limit:,} more"
+
+
+def repeated_runs(runs: Iterable[str]) -> InputError:
+    """The error naming runs given more than once or holding a sample twice (left out: scoring
+    them would count samples twice)."""
+    said = "run(s) given more than once, or with duplicate samples"
+    return InputError(f"{said}: {some_names(sorted(runs))}")

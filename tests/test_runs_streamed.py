@@ -13,6 +13,7 @@ from test_score_stream import generated
 
 from ger_replay.analysis.overview import overview_of_counts, runs_overview
 from ger_replay.cli import common, main
+from ger_replay.errors import NAMES_SHOWN, some_names
 from ger_replay.io import scan, table
 from ger_replay.io.load import load
 from ger_replay.io.writer import write_table
@@ -67,3 +68,19 @@ def test_cli_streams_a_folder_of_parts_and_names_a_run_that_repeats_a_sample(
     got = json.loads(res.stdout)["runs"]
     want = runs_overview(df.filter(pl.col("run") != "ckplus/gen-0")).to_dicts()
     assert got == want
+
+
+def test_thousands_of_runs_given_twice_are_named_in_one_readable_line(tmp_path: Path) -> None:
+    runs = [f"run-{i:04d}" for i in range(1200)]
+    assert some_names(runs[:3]) == "run-0000, run-0001, run-0002"
+    assert some_names(runs) == ", ".join(runs[:NAMES_SHOWN]) + f" and {1200 - NAMES_SHOWN:,} more"
+    df = generated(seed=3, n=5, runs_per=1).head(5)
+    many = pl.concat(df.with_columns(pl.lit(r).alias("run")) for r in runs)
+    path = tmp_path / "many.parquet"
+    write_table(many, path)
+    for cmd in ("score", "runs"):
+        res = CliRunner().invoke(main, [cmd, str(path), str(path)])
+        assert res.exit_code == 2, (cmd, res.output)
+        said = [ln for ln in res.stderr.splitlines() if "given more than once" in ln]
+        assert len(said) == 1 and "and 1,180 more" in said[0], (cmd, said)
+        assert "run-0019" in said[0] and "run-0020" not in said[0]

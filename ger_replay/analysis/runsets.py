@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from ger_replay.errors import InputError
+from ger_replay.errors import InputError, some_names
 from ger_replay.protocol import datasets
 from ger_replay.score import scoring
 from ger_replay.score.scoring import Coded, RuleSet
@@ -184,7 +184,7 @@ def select_runs(df: pl.DataFrame, runs: Sequence[str]) -> pl.DataFrame:
     missing = [r for r in runs if r not in set(names)]
     if missing:
         raise InputError(
-            f"no run named {', '.join(missing)} in the input; its runs: {', '.join(names)}"
+            f"no run named {', '.join(missing)} in the input; its runs: {some_names(names)}"
         )
     return pl.concat([df.filter(pl.col("run") == r) for r in runs])
 
@@ -194,9 +194,11 @@ def one_dataset(df: pl.DataFrame, what: str) -> str:
     info = run_info(df)
     pairs = info.select("dataset", "subset").unique(maintain_order=True)
     if pairs.height != 1:
-        mix = ", ".join(
-            f"{r['run']} ({column_label_safe(r['dataset'], r['subset'])})"
-            for r in info.iter_rows(named=True)
+        mix = some_names(
+            [
+                f"{r['run']} ({column_label_safe(r['dataset'], r['subset'])})"
+                for r in info.iter_rows(named=True)
+            ]
         )
         raise InputError(f"{what} needs runs of one dataset; got {mix}")
     return str(pairs.item(0, "dataset"))

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
-from ger_replay.errors import GerReplayError
+from ger_replay.errors import GerReplayError, some_names
 
 if TYPE_CHECKING:  # polars and the loader load when a command runs, not with `--help`
     import polars as pl
@@ -136,13 +136,13 @@ def _note_flags(df: pl.DataFrame) -> None:
     if synthetic:
         echo(
             f"note: SYNTHETIC run(s), answered by the simulator, not a model: "
-            f"{', '.join(synthetic)}",
+            f"{some_names(synthetic)}",
             err=True,
         )
     if partial:
         echo(
             f"note: partial run(s), under {PARTIAL_BELOW:.0%} of the samples answered: "
-            f"{', '.join(partial)}",
+            f"{some_names(partial)}",
             err=True,
         )
 

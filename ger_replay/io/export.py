@@ -14,7 +14,7 @@ from pathlib import Path
 import polars as pl
 
 from ger_replay._version import __version__
-from ger_replay.errors import GerReplayError, InputError
+from ger_replay.errors import GerReplayError, repeated_runs
 from ger_replay.io import load, provenance, scan, table
 from ger_replay.io.provenance import PROVENANCE
 from ger_replay.io.writer import sink_table, write_table
@@ -90,11 +90,7 @@ def export_lazy(paths: Sequence[Path], out: Path) -> Exported:
     ]
     clash = scan.duplicated_runs(got.sources, runs_of)
     if clash:
-        errors.append(
-            InputError(
-                f"run(s) given more than once, or with duplicate samples: {', '.join(clash)}"
-            )
-        )
+        errors.append(repeated_runs(clash))
         lf = lf.filter(~pl.col("run").is_in(clash))
     lf = lf.with_columns(
         *[pl.col(c).cast(t) for c, t in PROVENANCE.items() if c != "exported_with"],

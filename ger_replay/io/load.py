@@ -20,7 +20,7 @@ from typing import Any
 
 import polars as pl
 
-from ger_replay.errors import GerReplayError, InputError
+from ger_replay.errors import GerReplayError, InputError, repeated_runs
 from ger_replay.io import predictions_file, provenance, runs, table
 from ger_replay.io.names import told_apart
 from ger_replay.io.predictions_file import PREDICTION_SUFFIXES, READ_ERRORS
@@ -344,6 +344,4 @@ def drop_repeated_runs(df: pl.DataFrame) -> tuple[pl.DataFrame, InputError | Non
     clash = sorted(dup.filter(pl.col("u") != pl.col("n")).get_column("run").to_list())
     if not clash:
         return df, None
-    return df.filter(~pl.col("run").is_in(clash)), InputError(
-        f"run(s) given more than once, or with duplicate samples: {', '.join(clash)}"
-    )
+    return df.filter(~pl.col("run").is_in(clash)), repeated_runs(clash)

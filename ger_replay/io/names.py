@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
-from ger_replay.errors import GerReplayError, InputError
+from ger_replay.errors import GerReplayError, InputError, some_names
 
 if TYPE_CHECKING:
     from ger_replay.io.load import LoadResult
@@ -28,9 +28,10 @@ def told_apart(
         if got.table.height and "run" in got.table.columns:
             for r in got.table.get_column("run").unique().to_list():
                 owners.setdefault(str(r), []).append(i)
-    notes: list[GerReplayError] = []
     keep = [True] * len(found)
     rename: dict[int, dict[str, str]] = {}
+    again: dict[int, list[str]] = {}  # input -> its runs another input gave already
+    shared: dict[tuple[int, ...], list[str]] = {}  # inputs -> the run names they share
     for run, idx in owners.items():
         if len(idx) < 2:
             continue
@@ -39,21 +40,25 @@ def told_apart(
             key = found[i][0].resolve()
             if key in real:
                 keep[i] = False
-                notes.append(
-                    InputError(f"given more than once: run {run!r} counted once", found[i][0])
-                )
+                again.setdefault(i, []).append(run)
             else:
                 real[key] = i
-        if len(real) < 2:
-            continue
-        prefixes = _distinct_prefixes([found[i][0] for i in real.values()])
-        for i, prefix in zip(real.values(), prefixes, strict=True):
-            rename.setdefault(i, {})[run] = f"{prefix}/{run}"
+        if len(real) >= 2:
+            shared.setdefault(tuple(real.values()), []).append(run)
+    # one note per input given again and per set of inputs sharing names, however many runs
+    notes: list[GerReplayError] = [
+        InputError(f"given more than once: run(s) {_quoted(runs)} counted once", found[i][0])
+        for i, runs in again.items()
+    ]
+    for inputs, runs in shared.items():
+        prefixes = _distinct_prefixes([found[i][0] for i in inputs])
+        for i, prefix in zip(inputs, prefixes, strict=True):
+            rename.setdefault(i, {}).update({run: f"{prefix}/{run}" for run in runs})
         notes.append(
             InputError(
-                f"{len(real)} inputs hold a run named {run!r} (one run given more than once, "
-                "or two runs of one name): told apart as "
-                + ", ".join(f"{p}/{run}" for p in prefixes)
+                f"{len(inputs)} inputs hold run(s) named {_quoted(runs)} (one run given more "
+                "than once, or two runs of one name): told apart as "
+                + ", ".join(f"{p}/{runs[0] if len(runs) == 1 else '<run>'}" for p in prefixes)
             )
         )
     kept: list[LoadResult] = []
@@ -71,6 +76,10 @@ def told_apart(
             )
         kept.append(got)
     return kept, notes
+
+
+def _quoted(runs: Sequence[str]) -> str:
+    return some_names([repr(r) for r in sorted(runs)])
 
 
 def _distinct_prefixes(paths: Sequence[Path]) -> list[str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from ger_replay.errors import some_names
 from ger_replay.protocol.status import Status
 from ger_replay.report.html import esc
 from ger_replay.score.scoring import PARTIAL_BELOW
@@ -24,7 +25,7 @@ def summary_lines(scores: pl.DataFrame, statuses: pl.DataFrame) -> list[str]:
         out.insert(
             0,
             f"<strong>SYNTHETIC</strong>: {len(synthetic)} run(s) answered by the simulator, not "
-            f"a model; their scores mean nothing ({esc(', '.join(synthetic))}).",
+            f"a model; their scores mean nothing ({esc(some_names(synthetic))}).",
         )
     partial = scores.filter(pl.col("partial")).get_column("run").to_list()
     scores = scores.filter(~pl.col("partial"))
@@ -33,7 +34,7 @@ def summary_lines(scores: pl.DataFrame, statuses: pl.DataFrame) -> list[str]:
         f"{above} of {scores.height} whole run(s) beat both the Random and the Majority baseline"
         + (
             f"; {len(partial)} partial run(s) left out (under {PARTIAL_BELOW:.0%} of the "
-            f"samples answered: {esc(', '.join(partial))})."
+            f"samples answered: {esc(some_names(partial))})."
             if partial
             else "."
         )

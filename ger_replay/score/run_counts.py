@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 import polars as pl
 
-from ger_replay.errors import GerReplayError, InputError
+from ger_replay.errors import GerReplayError, repeated_runs
 from ger_replay.io import table
 from ger_replay.io.scan import Lazy
 from ger_replay.score.coding import STATUS
@@ -41,8 +41,6 @@ def run_counts(srcs: Sequence[Lazy]) -> tuple[pl.DataFrame, list[GerReplayError]
         pl.Series("n_ok", count(table.OK), dtype=pl.Int64),
     )
     if duplicated:
-        clash = sorted(duplicated)
-        said = "run(s) given more than once, or with duplicate samples"
-        errors.append(InputError(f"{said}: {', '.join(clash)}"))
-        runs = runs.filter(~pl.col("run").is_in(clash))
+        errors.append(repeated_runs(duplicated))
+        runs = runs.filter(~pl.col("run").is_in(sorted(duplicated)))
     return runs, errors

@@ -20,7 +20,7 @@ import numpy as np
 import polars as pl
 
 import ger_replay._core as _core
-from ger_replay.errors import GerReplayError, InputError
+from ger_replay.errors import GerReplayError, InputError, repeated_runs
 from ger_replay.io import table
 from ger_replay.io.scan import Lazy, in_memory
 from ger_replay.protocol import datasets
@@ -120,9 +120,7 @@ def score_sources(
     del parts
     failed: dict[int, str] = {}
     if duplicated:
-        clash = sorted(duplicated)
-        said = "run(s) given more than once, or with duplicate samples"
-        errors.append(InputError(f"{said}: {', '.join(clash)}"))
+        errors.append(repeated_runs(duplicated))
         names = t.runs.get_column("run").to_list()
         failed.update({i: "" for i, r in enumerate(names) if r in duplicated})
     rows, run_errors, confusion = _score_tallied(good, t, spec, extra_synonyms, failed)
