@@ -14,14 +14,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import polars as pl
 
 from ger_replay.errors import InputError, some_names
 from ger_replay.protocol import datasets
-from ger_replay.score import scoring
-from ger_replay.score.scoring import Coded, RuleSet
-from ger_replay.stats.bootstrap import bootstrap_ci
+from ger_replay.score import stream
+from ger_replay.score.scoring import RuleSet
+from ger_replay.stats.bootstrap import add_count_intervals
 
 #: The columns that make a run's setting (besides the dataset it ran on).
 SETTING_COLUMNS: tuple[str, ...] = ("model", "template", "frames", "color", "modality")
@@ -214,29 +213,6 @@ def column_label_safe(dataset: str, subset: str) -> str:
 # --- scores with intervals ----------------------------------------------------------------------
 
 
-def interval(
-    c: Coded,
-    n_resamples: int = 2000,
-    confidence: float = 0.95,
-    seed: int = 0,
-) -> tuple[float | None, float | None]:
-    """A bootstrap interval of the run's metric in percent, or (None, None) where nothing is
-    scored."""
-    t, p = c.select()
-    if len(t) == 0:
-        return None, None
-    metric = scoring.METRIC_KEY[c.dataset.metric]
-    lo, hi = bootstrap_ci(
-        np.ascontiguousarray(t, dtype=np.int64),
-        np.ascontiguousarray(p, dtype=np.int64),
-        metric=metric,
-        n_resamples=n_resamples,
-        confidence=confidence,
-        seed=seed,
-    )
-    return float(lo), float(hi)
-
-
 def score_runs(
     df: pl.DataFrame,
     rules: RuleSet | str = "paper",
@@ -244,46 +220,32 @@ def score_runs(
     n_resamples: int = 2000,
     seed: int = 0,
 ) -> pl.DataFrame:
-    """One row per run: its setting, metric value, interval, coverage and baselines."""
+    """One row per run: its setting, metric value, interval, coverage and baselines. Scored in
+    one pass (`stream.score_frame`), the intervals from each run's confusion counts: the values
+    and intervals of scoring each run on its own, bit for bit, without a query per run. The
+    first run that cannot be scored raises its error."""
     info = {r["run"]: r for r in run_info(df).iter_rows(named=True)}
+    res = stream.score_frame(df, rules)
+    if res.errors:
+        raise res.errors[0]
+    if ci:
+        add_count_intervals(res.rows, res.confusion, n_resamples, seed=seed)
+    keys = [k for k in SCORE_SCHEMA if k not in _FROM_INFO]
     rows = []
-    for run_df in df.partition_by("run", maintain_order=True):
-        c = scoring.code_run(run_df, rules=rules)
-        if len(c.truth) == 0:
-            raise InputError(f"run {c.run}: no scorable samples")
-        s = scoring.score_coded(c)
-        lo, hi = interval(c, n_resamples, seed=seed) if ci else (None, None)
-        meta = info[c.run]
+    for s in res.rows:
+        meta = info[s["run"]]
         rows.append(
             {
-                "run": c.run,
-                "dataset": c.dataset.key,
-                "subset": meta["subset"],
-                "column": column_label(c.dataset.key, meta["subset"]),
-                "task": str(c.dataset.task),
-                **{k: meta[k] for k in SETTING_COLUMNS},
-                "repeat": meta["repeat"],
-                "source": meta["source"],
-                "metric": c.dataset.metric,
-                "value": s["value"],
-                "ci_low": lo,
-                "ci_high": hi,
-                "n_scored": s["n_scored"],
-                "n_total": s["n_total"],
-                "coverage": s["coverage"],
-                "majority": s["majority"],
-                "random": s["random"],
-                "paper": s["paper"],
-                "delta": s["delta"],
-                "paper_random": s["paper_random"],
-                "paper_majority": s["paper_majority"],
-                "rules": s["rules"],
-                "answered": s["answered"],
-                "partial": s["partial"],
-                "synthetic": s["synthetic"],
+                **{k: s[k] for k in keys},
+                **{k: meta[k] for k in ("subset", *SETTING_COLUMNS, "repeat", "source")},
+                "column": column_label(s["dataset"], meta["subset"]),
             }
         )
     return pl.DataFrame(rows, schema=SCORE_SCHEMA)
+
+
+#: The columns of `score_runs` that come from the run's first row, not its score row.
+_FROM_INFO = ("subset", "column", *SETTING_COLUMNS, "repeat", "source")
 
 
 SCORE_SCHEMA: dict[str, Any] = {
