@@ -86,6 +86,8 @@ plain = st.recursive(
     | st.floats(allow_nan=True, allow_infinity=True)
     | st.floats(min_value=-1000, max_value=1000).map(lambda x: x / 3)
     | st.sampled_from([1 / 2048, 2.675, 1e-5, 1e16, 1e15, -0.0, 5e-324])
+    # large values with few fractional bits: some lie halfway between two shortest reprs
+    | st.integers(min_value=2**49, max_value=2**55).map(lambda k: k / 4)
     | st.text(max_size=8),
     lambda inner: (
         st.lists(inner, max_size=4)
@@ -100,6 +102,14 @@ plain = st.recursive(
 @given(doc=plain, digits=st.sampled_from([None, 0, 2, 10]))
 def test_plain_values_encode_as_the_standard_encoder(doc: Any, digits: int | None) -> None:
     assert json_text.dumps(doc, digits) == json.dumps(json_text.clean(doc, digits), indent=2)
+
+
+def test_floats_halfway_between_two_shortest_reprs_take_the_even_digit() -> None:
+    # 2^49 + k/4: every other value is halfway between two 16-digit candidates (...312.25 is
+    # as near ...312.2 as ...312.3); Python's repr takes the even last digit
+    values = [2.0**49 + k / 4 for k in range(4000)] + [-(2.0**51) - k / 4 for k in range(400)]
+    assert json_text.dumps(values, 10) == json.dumps(json_text.clean(values, 10), indent=2)
+    assert json_text.dumps([562949953421312.25], None) == "[\n  562949953421312.2\n]"
 
 
 def test_other_values_take_the_standard_encoder() -> None:

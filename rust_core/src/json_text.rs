@@ -61,15 +61,8 @@ pub fn push_float(out: &mut String, x: f64, digits: Option<u32>) {
 /// decimal point falls within 4 places before the first digit and 16 after, else with an
 /// exponent of at least two digits (`1e-05`, `1.5e+16`).
 fn push_repr(out: &mut String, x: f64) {
-    // `{:e}` gives the shortest round-trip digits: d[.ddd]e<exp>
-    let sci = format!("{x:e}");
-    let (mantissa, exp) = sci.split_once('e').expect("{:e} has an exponent");
-    let exp: i32 = exp.parse().expect("{:e} has an integer exponent");
-    let (sign, mantissa) = match mantissa.strip_prefix('-') {
-        Some(m) => ("-", m),
-        None => ("", mantissa),
-    };
-    let digits: String = mantissa.chars().filter(|&c| c != '.').collect();
+    let sign = if x.is_sign_negative() { "-" } else { "" };
+    let (digits, exp) = shortest(x.abs());
     let n = digits.len() as i32;
     // the value is 0.DIGITS x 10^point
     let point = exp + 1;
@@ -95,6 +88,72 @@ fn push_repr(out: &mut String, x: f64) {
         out.push('.');
         out.push_str(&digits[point as usize..]);
     }
+}
+
+/// The digits of `{:e}` (mantissa without its point) and the exponent.
+fn sci_digits(formatted: &str) -> (String, i32) {
+    let (mantissa, exp) = formatted.split_once('e').expect("{:e} has an exponent");
+    let digits = mantissa.chars().filter(|&c| c != '.').collect();
+    (digits, exp.parse().expect("{:e} has an integer exponent"))
+}
+
+/// The shortest digits that read back as `x` (not negative) and the exponent of the first, as
+/// Python's `repr` picks them. `{:e}` gives the shortest round-trip digits closest to `x`; when
+/// two candidates are exactly as close (`x` is halfway between them, which takes at least 16
+/// digits) and both read back as `x`, Python takes the one whose last digit is even, and so
+/// does this.
+fn shortest(x: f64) -> (String, i32) {
+    let (digits, exp) = sci_digits(&format!("{x:e}"));
+    if digits.len() < 16 {
+        return (digits, exp);
+    }
+    // the exact value: a double has at most 767 significant decimal digits
+    let (exact, exact_exp) = sci_digits(&format!("{x:.800e}"));
+    let exact = exact.trim_end_matches('0');
+    let n = digits.len();
+    if exact_exp != exp || exact.len() != n + 1 || !exact.ends_with('5') {
+        return (digits, exp);
+    }
+    let (even, even_exp) = even_of(&exact[..n], exp);
+    // only where it reads back as `x`: below a power of two the next double down is nearer, and
+    // the lower candidate may read as it
+    let scale = even_exp - (even.len() as i32 - 1);
+    let back: f64 = format!("{even}e{scale}")
+        .parse()
+        .expect("digits and an exponent");
+    if back == x {
+        (even, even_exp)
+    } else {
+        (digits, exp)
+    }
+}
+
+/// Of `lower` (digits, the first at exponent `exp`) and the digits one unit of its last place
+/// above, the one whose last digit is even; trailing zeros dropped.
+fn even_of(lower: &str, exp: i32) -> (String, i32) {
+    let mut d = lower.as_bytes().to_vec();
+    let mut exp = exp;
+    if d[d.len() - 1] % 2 == 1 {
+        // round the odd last digit up, carrying
+        let mut i = d.len();
+        loop {
+            if i == 0 {
+                d.insert(0, b'1');
+                exp += 1;
+                break;
+            }
+            i -= 1;
+            if d[i] == b'9' {
+                d[i] = b'0';
+            } else {
+                d[i] += 1;
+                break;
+            }
+        }
+    }
+    let s = String::from_utf8(d).expect("ASCII digits");
+    let kept = s.trim_end_matches('0');
+    (if kept.is_empty() { "0" } else { kept }.to_string(), exp)
 }
 
 #[cfg(test)]
@@ -126,6 +185,13 @@ mod tests {
             (-2.5e-300, "-2.5e-300"),
             (5e-324, "5e-324"),
             (1.7976931348623157e308, "1.7976931348623157e+308"),
+            // halfway between two shortest candidates: the even last digit, as CPython
+            (562949953421312.25, "562949953421312.2"),
+            (562949953421312.75, "562949953421312.8"),
+            (-562949953421321.75, "-562949953421321.8"),
+            (123456789012345.671875, "123456789012345.67"),
+            // halfway, but the even candidate reads back as the double below (2^-24)
+            (5.960464477539063e-08, "5.960464477539063e-08"),
         ] {
             assert_eq!(float(x, None), want, "{x}");
         }
