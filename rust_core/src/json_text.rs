@@ -107,10 +107,15 @@ fn shortest(x: f64) -> (String, i32) {
     if digits.len() < 16 {
         return (digits, exp);
     }
+    let n = digits.len();
+    // a tie's exact value has n + 1 digits, the last a 5: a quick look at n + 1 digits first
+    let (near, near_exp) = sci_digits(&format!("{x:.n$e}"));
+    if near_exp != exp || !near.ends_with('5') {
+        return (digits, exp);
+    }
     // the exact value: a double has at most 767 significant decimal digits
     let (exact, exact_exp) = sci_digits(&format!("{x:.800e}"));
     let exact = exact.trim_end_matches('0');
-    let n = digits.len();
     if exact_exp != exp || exact.len() != n + 1 || !exact.ends_with('5') {
         return (digits, exp);
     }
