@@ -165,16 +165,21 @@ def measure_cli(job: str, path: Path) -> tuple[float, float]:
     return elapsed, peak_kb / 1024.0
 
 
+def _cli_side_by_side(job: str, peer_job: str, path: Path) -> tuple[tuple, tuple]:
+    """(seconds, peak MiB) of two whole programs, medians of `REPEATS` alternated runs."""
+    ours, peer = [], []
+    for _ in range(REPEATS):
+        ours.append(measure_cli(job, path))
+        peer.append(measure_cli(peer_job, path))
+    return _median(ours), _median(peer)
+
+
 def _cli_results(sizes: list[tuple[str, Path, int]]) -> tuple[list[Result], list[tuple]]:
     """The whole-program comparison at each size."""
     out: list[Result] = []
     growth = []
     for label, path, _rows in sizes:
-        ours, peer = [], []
-        for _ in range(REPEATS):
-            ours.append(measure_cli("ours", path))
-            peer.append(measure_cli("peer", path))
-        (ours_s, ours_mb), (peer_s, peer_mb) = _median(ours), _median(peer)
+        (ours_s, ours_mb), (peer_s, peer_mb) = _cli_side_by_side("ours", "peer", path)
         growth.append((label, ours_s, ours_mb, peer_s, peer_mb))
         out.append(
             Result(
@@ -193,11 +198,7 @@ def _cli_results(sizes: list[tuple[str, Path, int]]) -> tuple[list[Result], list
 
 def _runs_result(path: Path) -> Result:
     """`ger-replay runs` at 10M (one streaming pass) against the polars group-by of its peer."""
-    ours, peer = [], []
-    for _ in range(REPEATS):
-        ours.append(measure_cli("runs", path))
-        peer.append(measure_cli("runs-peer", path))
-    (ours_s, ours_mb), (peer_s, peer_mb) = _median(ours), _median(peer)
+    (ours_s, ours_mb), (peer_s, peer_mb) = _cli_side_by_side("runs", "runs-peer", path)
     return Result(
         "CLI: ger-replay runs 10M --format json",
         ours_s,
