@@ -12,7 +12,7 @@ from ger_replay.errors import GerReplayError, repeated_runs
 from ger_replay.io import table
 from ger_replay.io.scan import Lazy
 from ger_replay.score.coding import STATUS
-from ger_replay.score.stream import tally_all
+from ger_replay.score.stream import per_run, tally_all
 from ger_replay.score.tally import combine
 
 
@@ -28,8 +28,7 @@ def run_counts(srcs: Sequence[Lazy]) -> tuple[pl.DataFrame, list[GerReplayError]
     statuses = t.values[STATUS]
     width = len(statuses)
     cells = t.run * width + t.sets[t.set, STATUS]
-    by = np.bincount(cells, weights=t.n, minlength=t.runs.height * width)
-    by = by.astype(np.int64).reshape(t.runs.height, width)
+    by = per_run(cells, t.n, t.runs.height * width).reshape(t.runs.height, width)
 
     def count(status: str) -> np.ndarray:
         return by[:, statuses.index(status)] if status in statuses else np.zeros(len(by), int)

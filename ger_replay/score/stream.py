@@ -225,7 +225,7 @@ def _name_failures(
                 failed[r] = f"run {name[r]}, sample {first.get((name[r], v))}: {msg}"
 
 
-def _per_run(index: np.ndarray, weights: np.ndarray, size: int) -> np.ndarray:
+def per_run(index: np.ndarray, weights: np.ndarray, size: int) -> np.ndarray:
     """Sums of `weights` by `index` (exact: the weights are counts far below 2^53)."""
     return np.bincount(index, weights=weights, minlength=size).astype(np.int64)
 
@@ -263,11 +263,11 @@ def _count(t: Tallied, sel: np.ndarray, c: CodedSets, k: int) -> _Counts:
     # each value set's cell in a run's confusion counts (the last column: no prediction)
     cell = c.truth * (k + 1) + np.where(c.pred < 0, k, c.pred)
     # entries that do not count weigh 0: quicker than leaving them out, and the same sums
-    cm = _per_run(ri * (k * (k + 1)) + cell[sets], n * c.scored[sets], nr * k * (k + 1))
+    cm = per_run(ri * (k * (k + 1)) + cell[sets], n * c.scored[sets], nr * k * (k + 1))
     cm = cm.astype(np.uint64).reshape(nr, k, k + 1)
-    truth_counts = _per_run(ri * k + truth, n, nr * k).reshape(nr, k)
+    truth_counts = per_run(ri * k + truth, n, nr * k).reshape(nr, k)
     statuses = t.values[STATUS]
-    by_status = _per_run(ri * len(statuses) + t.sets[:, STATUS][sets], n, nr * len(statuses))
+    by_status = per_run(ri * len(statuses) + t.sets[:, STATUS][sets], n, nr * len(statuses))
     # the statuses in the order rows list them, and their columns in `by_status`
     shown = [s for s in table.STATUSES if s in statuses]
     by_status = by_status.reshape(nr, len(statuses))[:, [statuses.index(s) for s in shown]]
@@ -276,7 +276,7 @@ def _count(t: Tallied, sel: np.ndarray, c: CodedSets, k: int) -> _Counts:
         cm=cm,
         truth=truth_counts,
         total=truth_counts.sum(axis=1).tolist(),
-        answered=_per_run(ri, n * (c.pred >= 0)[sets], nr).tolist(),
+        answered=per_run(ri, n * (c.pred >= 0)[sets], nr).tolist(),
         scored=cm.sum(axis=(1, 2)).tolist(),
         status=[{s: x for s, x in zip(shown, row, strict=True) if x} for row in by_status.tolist()],
     )
