@@ -262,7 +262,15 @@ class Tally:
     over the string columns run, sample_id, gt, status, pred and first, given batch by batch.
     `first_or_pred`: a row without a first label counts its prediction as its first label."""
 
-    def __new__(cls, check_duplicates: bool = True, first_or_pred: bool = False) -> Tally: ...
+    def __new__(
+        cls, check_duplicates: bool = True, first_or_pred: bool = False, shards: int = 0
+    ) -> Tally:
+        """`shards`: the rows of a batch are counted by this many threads (0: one per thread
+        of the pool)."""
+    def add_decoded(self, decoded: Decoded) -> list[int]:
+        """Counts a batch of the columns of a row group (`RowGroup.batches` of run, sample_id,
+        gt, status, pred and, where the rule set reads it, first). Returns the rows of the
+        batch that are the first of their run."""
     def add(self, columns: Sequence[Sequence[object] | None]) -> list[int]:
         """Counts a batch given as its six columns (run, sample_id, gt, status, pred, first),
         each a list of parts that follow one another, a part being an object that exports an
@@ -271,3 +279,49 @@ class Tally:
     def finish(self) -> dict[str, Any]:
         """runs, values (per counted column, code 0 being None), run, gt, status, pred, first,
         n (arrays) and maybe_duplicated (run indices whose sample hashes repeat)."""
+
+@final
+class ParquetFile:
+    """A Parquet file's layout, from its footer: read a row group at a time from the byte
+    ranges the caller reads (the core opens no file)."""
+
+    def __new__(cls, metadata: bytes, file_len: int) -> ParquetFile:
+        """The layout of a file of `file_len` bytes whose footer metadata is `metadata`."""
+    @staticmethod
+    def metadata_len(trailer: bytes) -> int:
+        """The length of the footer metadata, from the file's last 8 bytes."""
+    @property
+    def row_groups(self) -> list[int]:
+        """The rows of each row group."""
+    @property
+    def strings(self) -> list[str]:
+        """The top-level columns read as strings."""
+    def ranges(self, row_group: int, columns: list[str]) -> list[tuple[int, int]]:
+        """The byte ranges (start, length) that hold the columns of a row group."""
+    def row_group(self, index: int, chunks: list[tuple[int, bytes]]) -> RowGroup:
+        """A row group, from the bytes of its `ranges` as (start, bytes)."""
+
+@final
+class RowGroup:
+    """One row group of a `ParquetFile`, with the bytes of the columns that will be read."""
+
+    def batches(self, columns: list[str]) -> Batches:
+        """The columns decoded a batch at a time, each column on its own thread."""
+    def rows(self, columns: list[str], rows: list[int]) -> dict[str, list[Any]]:
+        """The values of the columns at the rows (sorted, within the group), as Python
+        objects."""
+
+@final
+class Batches:
+    """The columns of a row group decoded a batch at a time: an iterator of `Decoded`."""
+
+    def __iter__(self) -> Batches: ...
+    def __next__(self) -> Decoded: ...
+
+@final
+class Decoded:
+    """One batch of the columns of a row group, decoded: what `Tally.add_decoded` counts."""
+
+    @property
+    def rows(self) -> int:
+        """The rows of the batch."""

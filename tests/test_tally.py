@@ -307,6 +307,7 @@ def test_run_columns_read_along_or_afterwards_give_the_same_runs(
         add(self, batch, at, rows)
 
     monkeypatch.setattr(tally_module._Firsts, "add", spy)
+    monkeypatch.setattr(tally_module, "DIRECT", False)  # polars reads the file
     monkeypatch.setattr(tally_module, "CHUNK", 50)
     monkeypatch.setattr(tally_module, "SPAN_GAP", 10)
     got = stream.score_sources(scan.scan([path]).sources, "paper").rows

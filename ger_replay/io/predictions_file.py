@@ -16,7 +16,15 @@ from ger_replay.io.safe_read import check_regular
 
 PREDICTION_SUFFIXES = (".parquet", ".csv", ".jsonl")
 #: Errors of reading a table that name the file rather than end the run.
-READ_ERRORS = (pl.exceptions.PolarsError, OSError, ValueError, RecursionError)
+#: What reading a file may raise: polars' errors, and its panics on a malformed Parquet file
+#: (a `BaseException`, caught so that one bad input never stops the others).
+READ_ERRORS = (
+    pl.exceptions.PolarsError,
+    pl.exceptions.PanicException,
+    OSError,
+    ValueError,
+    RecursionError,
+)
 
 
 def decode_list(cell: str | None) -> list[str] | None:

@@ -34,6 +34,9 @@ class Lazy:
     columns: frozenset[str]
     #: the parts of a folder of Parquet files, each also read alone (`frame` is all of them)
     parts: tuple[pl.LazyFrame, ...] = ()
+    #: the Parquet file of each part (of the source itself when it is one), which the scorer
+    #: may read without polars (`ger_replay.io.parquet_groups`)
+    files: tuple[Path, ...] = ()
 
 
 @dataclass
@@ -69,7 +72,8 @@ def scan_file(path: Path) -> Lazy:
             path,
         )
     parquet = path.suffix.lower() == ".parquet"
-    return Lazy(conform(lf, names, keep_first=parquet), path, frozenset(names))
+    files = (path,) if parquet else ()
+    return Lazy(conform(lf, names, keep_first=parquet), path, frozenset(names), files=files)
 
 
 def _parquet_folder(path: Path) -> list[Path] | None:
@@ -117,7 +121,8 @@ def scan(paths: Sequence[str | Path], labels: dict[str, str] | None = None) -> S
             # A folder of Parquet parts is one table: a run may be split over its parts.
             frame = pl.concat([x.frame for x in parts], how="diagonal_relaxed")
             names = frozenset().union(*(x.columns for x in parts))
-            out.sources.append(Lazy(frame, p, names, tuple(x.frame for x in parts)))
+            files = tuple(f for x in parts for f in x.files)
+            out.sources.append(Lazy(frame, p, names, tuple(x.frame for x in parts), files))
     if eager:
         got = sources.load(eager, labels=labels)
         out.errors.extend(got.errors)

@@ -22,6 +22,7 @@ import polars as pl
 import ger_replay._core as _core
 from ger_replay.errors import GerReplayError, InputError, repeated_runs
 from ger_replay.io import table
+from ger_replay.io.predictions_file import READ_ERRORS
 from ger_replay.io.scan import Lazy, in_memory
 from ger_replay.protocol import datasets
 from ger_replay.protocol import rulesets as rule_sets
@@ -83,7 +84,7 @@ def tally_all(
         except GerReplayError as e:
             errors.append(e)
             continue
-        except (pl.exceptions.PolarsError, OSError, ValueError) as e:
+        except READ_ERRORS as e:
             errors.append(_read_error(src, e))
             continue
         statuses = [got.values[STATUS][c] for c in np.unique(got.sets[:, STATUS]).tolist()]

@@ -1,6 +1,12 @@
 """One pass over a predictions source: each run's rows counted by distinct (gt, status, pred,
 first label), each run's first row, and the runs that hold a sample twice.
 
+A Parquet file whose counted columns are strings is read by the Rust core a row group at a
+time (`_read_direct`, `ger_replay.io.parquet_groups`): its columns as the file stores them, a
+dictionary of distinct values and a code a row, so each distinct value is looked at once per
+batch; the run columns are read at first rows only. Any other source, or a Parquet file the
+core does not read that way, is read by polars as follows.
+
 The counted columns come from polars in batches (`CHUNK` rows of a Parquet file or an
 in-memory table at a time, the next read while one is counted; else as the streaming engine
 gives them). Each batch goes to the Rust core (`_core.Tally`) column by column, chunk by chunk,
@@ -14,16 +20,20 @@ ids as bits; past a bound, eight bytes a row: `rust_core/src/tally/seen.rs`).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Final
+from pathlib import Path
+from typing import Final, TypeVar
 
 import numpy as np
 import polars as pl
 
 import ger_replay._core as _core
 from ger_replay.errors import CoreError, InputError
-from ger_replay.io import table
+from ger_replay.io import scan, table
+from ger_replay.io.parquet_groups import ParquetGroups
+from ger_replay.io.predictions_file import READ_ERRORS
 from ger_replay.io.scan import Lazy
 
 #: The run columns a score row uses (`source`, where a run came from, is not one).
@@ -31,6 +41,7 @@ META = [c for c in table.RUN_COLUMNS if c not in ("run", "source")]
 #: The counted columns, in the order of the core's codes.
 VALUES = ("gt", "status", "pred", "first")
 STREAMING: Final = "streaming"
+T = TypeVar("T")
 
 #: Rows read at a time from a Parquet file or an in-memory table: what is held of the table at
 #: once is bounded by this (a streaming read of a Parquet file decodes ahead of a slow reader).
@@ -192,15 +203,106 @@ def _count(core: _core.Tally, batch: pl.DataFrame, need_first: bool) -> list[int
     return core.add(columns if need_first else [*columns, None])
 
 
+#: Whether Parquet files are read by the core (`_direct`) where they can be; off, polars reads
+#: every source (tests compare the two).
+DIRECT = True
+
+
+@dataclass
+class _Direct:
+    """A Parquet file the core reads: its counted columns and the run columns it holds."""
+
+    groups: ParquetGroups
+    counted: list[str]
+    run_columns: list[str]
+    types: dict[str, pl.DataType]
+
+
+def _plain(t: pl.DataType) -> bool:
+    """A type whose values the core gives as Python objects."""
+    return (
+        t.is_integer()
+        or t.is_float()
+        or isinstance(t, (pl.String, pl.Boolean, pl.Null, pl.Categorical, pl.Enum))
+    )
+
+
+def _direct(path: Path, need_first: bool) -> _Direct | None:
+    """The file opened for the core to read; None where polars reads it (a footer the core
+    does not read, a counted column that is not strings, a run column of another type)."""
+    if not DIRECT or path.suffix.lower() != ".parquet":
+        return None
+    try:
+        groups = ParquetGroups(path)
+    except InputError:
+        return None  # polars reads it, or says what is wrong
+    try:
+        types = dict(pl.read_parquet_schema(path))
+    except READ_ERRORS:
+        types = {}
+    counted = list(COUNTED[: 6 if need_first else 5])
+    run_columns = [c for c in ("run", *META, "synthetic") if c in types]
+    if set(counted) <= groups.strings and all(_plain(types[c]) for c in run_columns):
+        return _Direct(groups, counted, run_columns, types)
+    groups.close()
+    return None
+
+
+def _one_ahead(items: Iterator[T]) -> Iterator[T]:
+    """The items, each taken on another thread while the one before is used."""
+    with ThreadPoolExecutor(1) as pool:
+        pending = pool.submit(next, items, None)
+        while (got := pending.result()) is not None:
+            pending = pool.submit(next, items, None)
+            yield got
+
+
+def _read_direct(d: _Direct, core: _core.Tally) -> pl.DataFrame:
+    """`_read` by the core: the counted columns of each row group decoded a batch at a time
+    (the next batch while this one is counted) and counted, then the run columns read at the
+    batch's first rows (of runs), if it has any."""
+    found: dict[str, list[object]] = {c: [] for c in d.run_columns}
+    with d.groups as groups:
+
+        def batches() -> Iterator[tuple[int, int, _core.Decoded]]:
+            """(row group, its row the batch starts at, the batch)"""
+            for i in range(len(groups.rows)):
+                at = 0
+                try:
+                    for batch in groups.group(i, d.counted).batches(d.counted):
+                        yield i, at, batch
+                        at += batch.rows
+                except CoreError as e:
+                    raise InputError(f"cannot read row group {i}: {e}", groups.path) from None
+
+        for i, at, batch in _one_ahead(batches()):
+            local = core.add_decoded(batch)
+            if local:
+                rows = [at + r for r in local]
+                values = groups.group(i, d.run_columns).rows(d.run_columns, rows)
+                for c in d.run_columns:
+                    found[c].extend(values[c])
+    raw = pl.DataFrame([pl.Series(c, found[c], dtype=d.types[c]) for c in d.run_columns])
+    lf = scan.conform(raw.lazy(), d.run_columns, keep_first=True)
+    got = lf.select(pl.col("run"), *_run_columns(frozenset(d.run_columns))).collect()
+    return got.rename(lambda c: c.removeprefix(RUN_PREFIX))
+
+
 def tally(src: Lazy, need_first: bool, check_duplicates: bool = True) -> Tallied:
     """Tallies one source (a folder's parts one after the other, as one table): the counted
     columns in one pass, and the run columns of each run's first row. Raises InputError naming
     the source when it cannot be read or a row has no run or sample id."""
-    core = _core.Tally(check_duplicates, first_or_pred=need_first)
+    files = list(src.files)
+    direct = _direct(files[0], need_first) if files else None
+    # A Parquet file the core reads is counted on one thread while the next batch is decoded
+    # on others (`_read_direct`); polars' batches are split between threads.
+    core = _core.Tally(check_duplicates, first_or_pred=need_first, shards=1 if direct else 0)
     found: list[pl.DataFrame] = []
     try:
-        for frame in src.parts or (src.frame,):
-            got = _read(src, frame, core, need_first)
+        for i, frame in enumerate(src.parts or (src.frame,)):
+            if i:
+                direct = _direct(files[i], need_first) if i < len(files) else None
+            got = _read_direct(direct, core) if direct else _read(src, frame, core, need_first)
             if got.width:
                 found.append(got)
         got_all = core.finish()

@@ -7,6 +7,7 @@ pub mod frames;
 pub mod json_text;
 pub mod labels;
 pub mod metrics;
+pub mod parquet_chunks;
 pub mod parse;
 pub mod tally;
 

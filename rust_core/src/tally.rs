@@ -109,6 +109,36 @@ impl<C: Column> Clone for Batch<'_, C> {
 
 impl<C: Column> Copy for Batch<'_, C> {}
 
+/// Where a coded column has no value.
+pub const NONE: u32 = u32::MAX;
+
+/// A column of a batch as dictionary codes: per row the index of its value in `dict`, or
+/// `NONE` where it has none (a missing entry of `dict` is missing too). The values of a
+/// Parquet column as it is stored: each distinct value is looked at once per batch, not once
+/// per row.
+pub struct Coded<'a, D: Column> {
+    pub codes: &'a [u32],
+    pub dict: &'a D,
+}
+
+impl<D: Column> Clone for Coded<'_, D> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<D: Column> Copy for Coded<'_, D> {}
+
+/// The columns of one batch as codes, as [`Batch`] holds them as values.
+pub struct CodedBatch<'a, D: Column> {
+    pub run: Coded<'a, D>,
+    pub sample_id: Coded<'a, D>,
+    /// ground truth, status, prediction, first label of the ranking
+    pub values: [Coded<'a, D>; 4],
+    /// a row without a first label counts its prediction as its first label
+    pub first_or_pred: bool,
+}
+
 /// What is wrong with a batch.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TallyError {
@@ -122,6 +152,8 @@ pub enum TallyError {
     TooMany,
     /// More runs than `MAX_RUNS`.
     TooManyRuns,
+    /// A coded column names a value past its dictionary.
+    BadCode,
 }
 
 impl std::fmt::Display for TallyError {
@@ -132,6 +164,7 @@ impl std::fmt::Display for TallyError {
             TallyError::NoSample(r) => write!(f, "row {} has no sample id", r + 1),
             TallyError::TooMany => write!(f, "more than 2^32 distinct values"),
             TallyError::TooManyRuns => write!(f, "more than {MAX_RUNS} runs in one table"),
+            TallyError::BadCode => write!(f, "a dictionary code past its dictionary"),
         }
     }
 }
@@ -220,9 +253,6 @@ pub struct Tallied {
     pub maybe_duplicated: Vec<u32>,
 }
 
-/// A row that is the first of its run in a shard: (batch, row within it, the shard's code).
-type NewRun = (usize, usize, u32);
-
 /// Batches smaller than this are not split between threads (by default).
 const SPLIT_MIN: usize = 8192;
 
@@ -299,6 +329,63 @@ impl Tally {
             start.push(start[start.len() - 1] + n);
         }
         let n = start[batches.len()];
+        let found = self.split(n, |shard, lo, hi, base| {
+            let mut new = Vec::new();
+            for (i, b) in batches.iter().enumerate() {
+                let (from, to) = (lo.max(start[i]), hi.min(start[i + 1]));
+                if from < to {
+                    let rows = from - start[i]..to - start[i];
+                    let got = shard.add(b, rows, base + start[i] as u64)?;
+                    new.extend(got.into_iter().map(|(row, r)| (start[i] + row, r)));
+                }
+            }
+            Ok(new)
+        });
+        self.name_new_runs(found, n, |at| {
+            let i = start.partition_point(|&s| s <= at) - 1;
+            batches[i].run.get(at - start[i])
+        })
+    }
+
+    /// Counts a batch given as codes ([`CodedBatch`]): the same counts as [`Tally::add`] of
+    /// its values. Returns the rows of the batch that are the first of their run, in order.
+    pub fn add_coded<D: Column + Sync>(
+        &mut self,
+        b: &CodedBatch<'_, D>,
+    ) -> Result<Vec<usize>, TallyError> {
+        let n = b.run.codes.len();
+        if b.sample_id.codes.len() != n || b.values.iter().any(|c| c.codes.len() != n) {
+            return Err(TallyError::Ragged);
+        }
+        let cols = [
+            &b.run,
+            &b.sample_id,
+            &b.values[0],
+            &b.values[1],
+            &b.values[2],
+            &b.values[3],
+        ];
+        for c in cols {
+            // `NONE` + 1 wraps to 0: the largest code + 1, no more than the dictionary's length
+            let top = c.codes.iter().fold(0u32, |m, &x| m.max(x.wrapping_add(1)));
+            if top as usize > c.dict.len() {
+                return Err(TallyError::BadCode);
+            }
+        }
+        let found = self.split(n, |shard, lo, hi, base| shard.add_coded(b, lo..hi, base));
+        self.name_new_runs(found, n, |row| {
+            let e = b.run.codes[row];
+            (e != NONE).then(|| b.run.dict.get(e as usize)).flatten()
+        })
+    }
+
+    /// `count(shard, lo, hi, base)` of the rows `lo..hi` of the `n` given, on each shard in
+    /// parallel (batches under `split_min` rows on one), row 0 being row `base` of the table:
+    /// each shard's new runs (row, the shard's code).
+    fn split<F>(&mut self, n: usize, count: F) -> Vec<Result<Vec<(usize, u32)>, TallyError>>
+    where
+        F: Fn(&mut Shard, usize, usize, u64) -> Result<Vec<(usize, u32)>, TallyError> + Sync,
+    {
         let k = if n < self.split_min {
             1
         } else {
@@ -306,31 +393,27 @@ impl Tally {
         };
         let step = n.div_ceil(k).max(1);
         let base = self.rows;
-        let found: Vec<Result<Vec<NewRun>, TallyError>> = self.shards[..k]
+        self.shards[..k]
             .par_iter_mut()
             .enumerate()
-            .map(|(s, shard)| {
-                let (lo, hi) = ((s * step).min(n), ((s + 1) * step).min(n));
-                let mut new = Vec::new();
-                for (i, b) in batches.iter().enumerate() {
-                    let (from, to) = (lo.max(start[i]), hi.min(start[i + 1]));
-                    if from < to {
-                        let rows = from - start[i]..to - start[i];
-                        let got = shard.add(b, rows, base + start[i] as u64)?;
-                        new.extend(got.into_iter().map(|(row, r)| (i, row, r)));
-                    }
-                }
-                Ok(new)
-            })
-            .collect();
+            .map(|(s, shard)| count(shard, (s * step).min(n), ((s + 1) * step).min(n), base))
+            .collect()
+    }
+
+    /// Names in the tally's run codes the runs new to each shard (rows of the `n` just counted,
+    /// with the shard's code, in row order within each shard), shard after shard so that runs
+    /// keep the order of their first row. Returns the rows that are the first of their run.
+    fn name_new_runs<'a>(
+        &mut self,
+        found: Vec<Result<Vec<(usize, u32)>, TallyError>>,
+        n: usize,
+        name_of: impl Fn(usize) -> Option<&'a [u8]>,
+    ) -> Result<Vec<usize>, TallyError> {
+        let base = self.rows;
         let mut firsts = Vec::new();
         for (s, got) in found.into_iter().enumerate() {
-            for (i, row, local) in got? {
-                let at = start[i] + row;
-                let name = batches[i]
-                    .run
-                    .get(row)
-                    .ok_or(TallyError::NoRun(base + at as u64))?;
+            for (at, local) in got? {
+                let name = name_of(at).ok_or(TallyError::NoRun(base + at as u64))?;
                 let known = self.runs.values.len();
                 let r = self.runs.code(name)?;
                 if r as usize == known {

@@ -8,6 +8,7 @@ mod frames;
 mod json_text;
 mod labels;
 mod metrics;
+mod parquet_chunks;
 mod parse;
 mod tally;
 
@@ -19,6 +20,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     json_text::register(m)?;
     labels::register(m)?;
     metrics::register(m)?;
+    parquet_chunks::register(m)?;
     parse::register(m)?;
     tally::register(m)?;
     Ok(())

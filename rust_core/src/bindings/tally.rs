@@ -3,15 +3,18 @@
 //! one-column polars DataFrames), so that no value becomes a Python object on the way in.
 
 use super::errors::core_error;
+use super::parquet_chunks::PyDecoded;
 use arrow_array::array::{Array, LargeStringArray, StringArray, StringViewArray};
+use arrow_array::cast::AsArray;
 use arrow_array::ffi_stream::{ArrowArrayStreamReader, FFI_ArrowArrayStream};
+use arrow_array::types::Int32Type;
 use arrow_array::ArrayRef;
 use arrow_buffer::NullBuffer;
 use numpy::IntoPyArray;
 use pyo3::prelude::*;
 use pyo3::types::{PyCapsule, PyDict};
 
-use crate::tally::{inline_view, Batch, Column, Slot, Tally};
+use crate::tally::{inline_view, Batch, Coded, CodedBatch, Column, Slot, Tally, NONE};
 
 /// The columns a batch must hold, in this order.
 const COLUMNS: [&str; 6] = ["run", "sample_id", "gt", "status", "pred", "first"];
@@ -241,6 +244,42 @@ fn strings(piece: &[ArrayRef], first_or_pred: bool) -> PyResult<[Strings<'_>; 6]
     ])
 }
 
+/// A dictionary array of strings as codes (`NONE` where missing) and its dictionary.
+fn codes_of<'a>(a: &'a ArrayRef, name: &str) -> PyResult<(Vec<u32>, Plain<'a>)> {
+    let d = a.as_dictionary_opt::<Int32Type>().ok_or_else(|| {
+        core_error(format!(
+            "column {name:?} is {}, not coded strings",
+            a.data_type()
+        ))
+    })?;
+    let keys = d.keys();
+    // a negative code is past the dictionary (`TallyError::BadCode`), not missing
+    let code = |k: i32| u32::try_from(k).unwrap_or(NONE - 1);
+    let codes = match keys.nulls().filter(|n| n.null_count() > 0) {
+        None => keys.values().iter().map(|&k| code(k)).collect(),
+        Some(nulls) => (keys.values().iter().enumerate())
+            .map(|(i, &k)| if nulls.is_valid(i) { code(k) } else { NONE })
+            .collect(),
+    };
+    Ok((codes, strings_of(d.values(), name)?))
+}
+
+impl Column for Plain<'_> {
+    fn len(&self) -> usize {
+        Plain::len(self)
+    }
+
+    #[inline(always)]
+    fn get(&self, row: usize) -> Option<&[u8]> {
+        Plain::get(self, row)
+    }
+
+    #[inline(always)]
+    fn slot(&self, row: usize) -> Slot<'_> {
+        Plain::slot(self, row)
+    }
+}
+
 /// Per-run counts of (gt, status, pred, first) and a check for repeated samples, in one pass
 /// over the columns run, sample_id, gt, status, pred and first (strings), given batch by batch.
 #[pyclass(name = "Tally", module = "ger_replay._core")]
@@ -249,14 +288,40 @@ struct PyTally {
     first_or_pred: bool,
 }
 
+impl PyTally {
+    /// Runs `count` on the tally without the interpreter; after an error the tally is gone
+    /// (it holds part of a batch).
+    fn counting<T: Send>(
+        &mut self,
+        py: Python<'_>,
+        count: impl FnOnce(&mut Tally) -> PyResult<T> + Send,
+    ) -> PyResult<T> {
+        let mut tally = self
+            .inner
+            .take()
+            .ok_or_else(|| core_error("the tally is finished"))?;
+        let res = py.detach(|| count(&mut tally));
+        if res.is_ok() {
+            self.inner = Some(tally);
+        }
+        res
+    }
+}
+
 #[pymethods]
 impl PyTally {
     /// `first_or_pred`: a row without a first label counts its prediction as its first label.
     #[new]
-    #[pyo3(signature = (check_duplicates = true, first_or_pred = false))]
-    fn new(check_duplicates: bool, first_or_pred: bool) -> Self {
+    /// `shards`: the rows of a batch are counted by this many threads (0: one per thread of
+    /// the pool).
+    #[pyo3(signature = (check_duplicates = true, first_or_pred = false, shards = 0))]
+    fn new(check_duplicates: bool, first_or_pred: bool, shards: usize) -> Self {
+        let tally = match shards {
+            0 => Tally::new(check_duplicates),
+            n => Tally::with_shards(check_duplicates, n.min(8)),
+        };
         PyTally {
-            inner: Some(Tally::new(check_duplicates)),
+            inner: Some(tally),
             first_or_pred,
         }
     }
@@ -272,12 +337,8 @@ impl PyTally {
         columns: Vec<Option<Vec<Bound<'_, PyAny>>>>,
     ) -> PyResult<Vec<usize>> {
         let cols = read_columns(columns)?;
-        let mut tally = self
-            .inner
-            .take()
-            .ok_or_else(|| core_error("the tally is finished"))?;
         let first_or_pred = self.first_or_pred;
-        let res = py.detach(|| {
+        self.counting(py, |tally| {
             let parts = pieces(cols)?;
             let strings = parts
                 .iter()
@@ -294,11 +355,44 @@ impl PyTally {
             tally
                 .add_all(&batches)
                 .map_err(|e| core_error(e.to_string()))
-        });
-        if res.is_ok() {
-            self.inner = Some(tally);
+        })
+    }
+
+    /// Counts a batch of the columns of a row group (`RowGroup.batches` of run, sample_id, gt,
+    /// status, pred and, where the rule set reads it, first). Returns the rows of the batch
+    /// that are the first of their run. After an error the tally is unusable.
+    fn add_decoded(
+        &mut self,
+        py: Python<'_>,
+        decoded: PyRef<'_, PyDecoded>,
+    ) -> PyResult<Vec<usize>> {
+        let arrays = &decoded.arrays;
+        if !(5..=6).contains(&arrays.len()) {
+            return Err(core_error("five or six columns are counted"));
         }
-        res
+        let first_or_pred = self.first_or_pred;
+        self.counting(py, |tally| {
+            let n = arrays[0].len();
+            let cols = arrays
+                .iter()
+                .zip(COLUMNS)
+                .map(|(a, name)| codes_of(a, name))
+                .collect::<PyResult<Vec<_>>>()?;
+            let none = (vec![NONE; n], Plain::Null(0));
+            let col = |j: usize| {
+                let (codes, dict) = cols.get(j).unwrap_or(&none);
+                Coded { codes, dict }
+            };
+            let batch = CodedBatch {
+                run: col(0),
+                sample_id: col(1),
+                values: [col(2), col(3), col(4), col(5)],
+                first_or_pred,
+            };
+            tally
+                .add_coded(&batch)
+                .map_err(|e| core_error(e.to_string()))
+        })
     }
 
     /// What the tally found, as a dict: `runs` (names, in order of first appearance), `values`

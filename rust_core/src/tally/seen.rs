@@ -142,9 +142,32 @@ impl Seen {
     /// it already (with plain hashes, repeats are found at the end).
     #[inline]
     pub(crate) fn note(&mut self, r: u32, h: u64, max_ids: usize) -> bool {
+        let c = self.code_of(h);
+        self.note_coded(r, h, c, max_ids)
+    }
+
+    /// The code of the id hashing to `h` (given in order of first appearance), while ids are
+    /// coded; a code stays that id's.
+    #[inline]
+    pub(crate) fn code_of(&mut self, h: u64) -> Option<usize> {
+        match self {
+            Seen::Bits { ids, .. } => Some(ids.code(h)),
+            Seen::Hashes(_) => None,
+        }
+    }
+
+    /// `note` of an id whose code (`code_of`) is known, while ids are coded.
+    #[inline]
+    pub(crate) fn note_coded(
+        &mut self,
+        r: u32,
+        h: u64,
+        code: Option<usize>,
+        max_ids: usize,
+    ) -> bool {
         let (again, full) = match self {
             Seen::Bits { ids, runs, words } => {
-                let c = ids.code(h);
+                let c = code.unwrap_or_else(|| ids.code(h));
                 let r = r as usize;
                 if r >= runs.len() {
                     runs.resize_with(r + 1, Bits::default);

@@ -7,9 +7,13 @@ use foldhash::fast::FixedState;
 
 use super::seen::{hash_id, Seen};
 use super::{
-    map, Batch, Column, Interner, Key, Map, Slot, TallyError, ValueSet, DENSE, LONG, MAX_RUNS,
-    MISSING,
+    map, Batch, CodedBatch, Column, Interner, Key, Map, Slot, TallyError, ValueSet, DENSE, LONG,
+    MAX_RUNS, MISSING, NONE,
 };
+
+/// Value sets of a coded batch are looked up in a table of this many cells at most (one per
+/// combination of the four columns' codes), else in a map by the four codes.
+const COMBO_TABLE: usize = 1 << 18;
 
 /// Counts by (run, value set): dense per run for the first `DENSE` value-set codes (the value
 /// sets are few), a map past them.
@@ -129,6 +133,114 @@ impl Shard {
         Ok(r)
     }
 
+    /// The key of a value as the tally reads it.
+    #[inline]
+    fn key_of(&mut self, j: usize, slot: Slot<'_>) -> Result<Key, TallyError> {
+        Ok(match slot {
+            Slot::Missing => MISSING,
+            Slot::Inline(k) => k,
+            Slot::Long(s) => (u128::from(self.long[j].code(s)?) << 32) | LONG as Key,
+        })
+    }
+
+    /// `add` for a batch of codes: each distinct run, sample id and value is looked at once
+    /// (the first time a row holds it), and each combination of the four values' codes once.
+    pub(crate) fn add_coded<D: Column>(
+        &mut self,
+        b: &CodedBatch<'_, D>,
+        rows: Range<usize>,
+        base: u64,
+    ) -> Result<Vec<(usize, u32)>, TallyError> {
+        let mut new = Vec::new();
+        let mut run_of = vec![NONE; b.run.dict.len()];
+        // each sample id's hash and code (`Seen::code_of`)
+        let mut id_of: Vec<Option<(u64, Option<usize>)>> = match self.check_duplicates {
+            true => vec![None; b.sample_id.dict.len()],
+            false => Vec::new(),
+        };
+        // a column's codes, with one more for "none"
+        let sizes: [usize; 4] = std::array::from_fn(|j| b.values[j].dict.len() + 1);
+        let cells = sizes.iter().try_fold(1usize, |a, &s| a.checked_mul(s));
+        let mut table = match cells {
+            Some(c) if c <= COMBO_TABLE => vec![NONE; c],
+            _ => Vec::new(),
+        };
+        let mut by_codes: Map<u128, u32> = map();
+        for i in rows {
+            let at = base + i as u64;
+            let e = b.run.codes[i];
+            let r = match run_of.get(e as usize) {
+                Some(&r) if r != NONE => r,
+                _ => {
+                    let name = (e != NONE).then(|| b.run.dict.get(e as usize)).flatten();
+                    let r = self.run_of(name.ok_or(TallyError::NoRun(at))?, i, &mut new)?;
+                    run_of[e as usize] = r;
+                    r
+                }
+            };
+            // `NONE` to the last code (the codes were checked to lie within their dictionary)
+            let codes: [usize; 4] =
+                std::array::from_fn(|j| (b.values[j].codes[i] as usize).min(sizes[j] - 1));
+            let cell = match table.is_empty() {
+                false => {
+                    ((codes[0] * sizes[1] + codes[1]) * sizes[2] + codes[2]) * sizes[3] + codes[3]
+                }
+                true => usize::MAX,
+            };
+            let packed = || codes.iter().fold(0u128, |a, &c| (a << 32) | c as u128);
+            let known = match table.get(cell) {
+                Some(&c) => c,
+                None => by_codes.get(&packed()).copied().unwrap_or(NONE),
+            };
+            let combo = match known {
+                c if c != NONE => c,
+                _ => {
+                    let slot = |j: usize| match codes[j] + 1 < sizes[j] {
+                        true => b.values[j].dict.slot(codes[j]),
+                        false => Slot::Missing,
+                    };
+                    let mut key = [MISSING; 4];
+                    for (j, k) in key.iter_mut().enumerate() {
+                        *k = self.key_of(j, slot(j))?;
+                    }
+                    if key[3] == MISSING && b.first_or_pred {
+                        // the prediction's value, coded as a first label (a long one among
+                        // the first labels' long values)
+                        key[3] = self.key_of(3, slot(2))?;
+                    }
+                    let c = self.combo_of(key)?;
+                    match table.get_mut(cell) {
+                        Some(t) => *t = c,
+                        None => {
+                            by_codes.insert(packed(), c);
+                        }
+                    }
+                    c
+                }
+            };
+            self.counts.add(r, combo, 1);
+            if self.check_duplicates {
+                let e = b.sample_id.codes[i];
+                let (h, c) = match id_of.get(e as usize) {
+                    Some(&Some(known)) => known,
+                    _ => {
+                        let id = (e != NONE)
+                            .then(|| b.sample_id.dict.get(e as usize))
+                            .flatten();
+                        let h = hash_id(&self.hasher, id.ok_or(TallyError::NoSample(at))?);
+                        let c = self.seen.code_of(h);
+                        id_of[e as usize] = Some((h, c));
+                        (h, c)
+                    }
+                };
+                if self.seen.note_coded(r, h, c, self.max_ids) {
+                    self.repeated.push(r);
+                }
+            }
+        }
+        Ok(new)
+    }
+
     /// Counts the rows `rows` of a batch whose row 0 is row `base` of the table. Returns the
     /// rows whose run is new to this shard, with the shard's code for it.
     pub(crate) fn add<C: Column>(
@@ -164,11 +276,7 @@ impl Shard {
             last = Some((view.unwrap_or(0), i, r));
             let mut key = [MISSING; 4];
             for (j, col) in b.values.iter().enumerate() {
-                key[j] = match col.slot(i) {
-                    Slot::Missing => MISSING,
-                    Slot::Inline(k) => k,
-                    Slot::Long(s) => (u128::from(self.long[j].code(s)?) << 32) | LONG as Key,
-                };
+                key[j] = self.key_of(j, col.slot(i))?;
             }
             let combo = self.combo_of(key)?;
             self.counts.add(r, combo, 1);

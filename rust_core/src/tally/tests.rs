@@ -384,3 +384,142 @@ fn repeats_are_found_with_bits_with_hashes_and_across_the_turn() {
         );
     }
 }
+
+/// A column as codes: its values in order of first appearance (now and then one again under a
+/// second code), after a missing entry; missing values as `NONE` or as that entry.
+fn coded(col: &[Option<&str>], salt: usize) -> (Vec<u32>, Vec<Option<String>>) {
+    let mut dict: Vec<Option<String>> = vec![None];
+    let mut last: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    let mut codes = Vec::with_capacity(col.len());
+    for (i, v) in col.iter().enumerate() {
+        match v {
+            // a missing value, as a missing code or the missing entry
+            None => codes.push(if (i + salt).is_multiple_of(2) {
+                NONE
+            } else {
+                0
+            }),
+            Some(v) => {
+                let at = last.get(v).copied();
+                // now and then the same value again under a second code
+                let c = match at {
+                    Some(c) if !(i + salt).is_multiple_of(11) => c,
+                    _ => {
+                        dict.push(Some(v.to_string()));
+                        last.insert(v, dict.len() - 1);
+                        dict.len() - 1
+                    }
+                };
+                codes.push(c as u32);
+            }
+        }
+    }
+    (codes, dict)
+}
+
+fn feed_coded(
+    t: &mut Tally,
+    rows: &[(String, String, [Option<String>; 4])],
+    first_or_pred: bool,
+) -> Result<Vec<usize>, TallyError> {
+    let (run, sid, v) = owned(rows);
+    let cs: Vec<(Vec<u32>, Vec<Option<String>>)> = [&run, &sid, &v[0], &v[1], &v[2], &v[3]]
+        .iter()
+        .enumerate()
+        .map(|(j, c)| coded(c, j))
+        .collect();
+    let c = |j: usize| Coded {
+        codes: &cs[j].0,
+        dict: &cs[j].1,
+    };
+    t.add_coded(&CodedBatch {
+        run: c(0),
+        sample_id: c(1),
+        values: [c(2), c(3), c(4), c(5)],
+        first_or_pred,
+    })
+}
+
+#[test]
+fn codes_count_as_their_values() {
+    let mut rows = many(30_000);
+    rows[29_999] = (rows[7].0.clone(), rows[7].1.clone(), rows[29_999].2.clone());
+    // long predictions no first label holds, where the first label is missing
+    for (i, r) in rows.iter_mut().enumerate().filter(|(i, _)| i % 13 == 0) {
+        r.2[2] = Some(format!("a prediction over twelve bytes {}", i % 3));
+        r.2[3] = None;
+    }
+    for first_or_pred in [false, true] {
+        // the plain count of the same rows, the prediction put where a first label is missing
+        let plain: Vec<_> = rows
+            .iter()
+            .map(|(r, s, v)| {
+                let mut v = v.clone();
+                if first_or_pred && v[3].is_none() {
+                    v[3] = v[2].clone();
+                }
+                (r.clone(), s.clone(), v)
+            })
+            .collect();
+        let (firsts_one, one) = one_shard(&plain);
+        assert!(!one.maybe_duplicated.is_empty());
+        for (shards, batch) in [(1, 30_000), (2, 30_000), (2, 4_000), (3, 777)] {
+            let mut t = Tally::with_shards(true, shards).split_from(1);
+            let mut firsts = Vec::new();
+            for (k, chunk) in rows.chunks(batch).enumerate() {
+                let got = feed_coded(&mut t, chunk, first_or_pred).unwrap();
+                firsts.extend(got.into_iter().map(|i| i + k * batch));
+            }
+            assert_eq!(firsts, firsts_one, "{shards} shards, batches of {batch}");
+            assert_eq!(t.finish(), one, "{shards} shards, batches of {batch}");
+        }
+    }
+}
+
+#[test]
+fn codes_past_the_dictionary_or_missing_runs_are_refused() {
+    let dict: Vec<Option<&str>> = vec![Some("r"), None];
+    let c = |codes: &'static [u32]| Coded { codes, dict: &dict };
+    let batch = |run: &'static [u32], sid: &'static [u32], gt: &'static [u32]| CodedBatch {
+        run: c(run),
+        sample_id: c(sid),
+        values: [c(gt), c(&[0, 0]), c(&[0, 0]), c(&[NONE, NONE])],
+        first_or_pred: false,
+    };
+    let mut t = Tally::new(true);
+    assert_eq!(
+        t.add_coded(&batch(&[0, 2], &[0, 0], &[0, 0])),
+        Err(TallyError::BadCode)
+    );
+    let mut t = Tally::new(true);
+    assert_eq!(
+        t.add_coded(&batch(&[0, 0], &[0, 0], &[0, 7])),
+        Err(TallyError::BadCode)
+    );
+    let mut t = Tally::new(true);
+    assert_eq!(
+        t.add_coded(&batch(&[0, 1], &[0, 0], &[0, 0])),
+        Err(TallyError::NoRun(1))
+    );
+    let mut t = Tally::new(true);
+    assert_eq!(
+        t.add_coded(&batch(&[0, NONE], &[0, 0], &[0, 0])),
+        Err(TallyError::NoRun(1))
+    );
+    let mut t = Tally::new(true);
+    assert_eq!(
+        t.add_coded(&batch(&[0, 0], &[0, NONE], &[0, 0])),
+        Err(TallyError::NoSample(1))
+    );
+    let mut t = Tally::new(true);
+    assert_eq!(
+        t.add_coded(&batch(&[0, 0], &[0], &[0, 0])),
+        Err(TallyError::Ragged)
+    );
+    // without the check, no sample id is needed
+    let mut t = Tally::new(false);
+    assert_eq!(
+        t.add_coded(&batch(&[0, 0], &[NONE, 1], &[0, 0])),
+        Ok(vec![0])
+    );
+}
