@@ -220,7 +220,7 @@ def test_malformed_files_are_errors_naming_the_file(tmp_path: Path) -> None:
         assert "Traceback" not in res.output and "panicked" not in res.output, name
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(seed=st.integers(0, 2**32 - 1), flips=st.integers(1, 40))
 def test_corrupted_bytes_are_scored_or_refused_never_a_crash(seed: int, flips: int) -> None:
     """Bytes of a valid file flipped at random: scored (the values the reader finds), or an

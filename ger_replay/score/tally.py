@@ -228,14 +228,13 @@ def _plain(t: pl.DataType) -> bool:
 
 
 def _direct(path: Path, need_first: bool) -> _Direct | None:
-    """The file opened for the core to read; None where polars reads it (a footer the core
-    does not read, a counted column that is not strings, a run column of another type)."""
+    """The file opened for the core to read; None where polars reads it (a counted column that
+    is not strings, a run column of another type). A footer the core does not read is an
+    InputError naming the file: such a file is malformed, and polars' reader may abort the
+    process on one (it asks for exabytes), so it is not handed on."""
     if not DIRECT or path.suffix.lower() != ".parquet":
         return None
-    try:
-        groups = ParquetGroups(path)
-    except InputError:
-        return None  # polars reads it, or says what is wrong
+    groups = ParquetGroups(path)
     try:
         types = dict(pl.read_parquet_schema(path))
     except READ_ERRORS:
