@@ -237,9 +237,9 @@ def test_corrupted_bytes_are_scored_or_refused_never_a_crash(seed: int, flips: i
         res = stream.score_sources(got.sources, "paper")
         for e in got.errors:
             assert str(path) in str(e), e
-        for e in res.errors:  # the file named, or a run (a value changed)
+        for e in res.errors:  # the file named, or runs (a value changed: a label, an id)
             assert isinstance(e, GerReplayError), e
-            assert str(path) in str(e) or str(e).startswith("run "), e
+            assert str(path) in str(e) or str(e).startswith("run"), e
     finally:
         path.unlink()
 

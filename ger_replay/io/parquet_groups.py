@@ -1,7 +1,7 @@
 """A Parquet file read a row group at a time by the Rust core, from bytes read here.
 
-The file is opened once, without following a link; its footer (at most
-`_core.ParquetFile` allows) gives the row groups, and each row group is read as the byte
+The file is opened once, without following a link; its footer (at most 64 MiB, which
+`_core.ParquetFile` checks) gives the row groups, and each row group is read as the byte
 ranges of the columns asked for, no more. The core decodes them (`_core.RowGroup`): the
 tally counts a row group without a value becoming a Python object, and the values of a few
 rows come back as Python objects.

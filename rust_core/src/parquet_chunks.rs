@@ -1,10 +1,10 @@
 //! A Parquet file read a row group at a time from the byte ranges the caller gives: the crate
 //! never opens a file. The caller reads the footer (its length from the file's last 8 bytes,
 //! [`metadata_len`]), then for each row group the ranges [`Layout::ranges`] names, and decodes
-//! the columns it wants as Arrow arrays. Strings come as string views (a column that names one
-//! value per row, without a copy of the bytes), the types of the rest as the Parquet schema
-//! says (an Arrow schema the writer embedded is not read: its types are not always ones the
-//! reader can give).
+//! the columns it wants as Arrow arrays. Strings come as dictionary arrays ([`strings`]: each
+//! distinct value once, as the file stores it, and a code a row), the rest as the Parquet
+//! schema types them (an Arrow schema the writer embedded is not read: its types are not
+//! always ones the reader can give).
 
 use std::sync::Arc;
 

@@ -1,6 +1,7 @@
 //! `ParquetFile` and `RowGroup`: a Parquet file read a row group at a time from bytes Python
-//! reads (`crate::parquet_chunks`); the tally counts a `RowGroup` directly (`Tally.add_row_group`)
-//! and the values of a few rows come back as Python objects.
+//! reads (`crate::parquet_chunks`). A row group's columns are decoded a batch at a time
+//! (`RowGroup.batches`, which `Tally.add_decoded` counts), and the values of a few rows come
+//! back as Python objects (`RowGroup.rows`).
 
 use std::cell::Cell;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -257,7 +258,11 @@ fn append_values(list: &Bound<'_, PyList>, a: &ArrayRef) -> PyResult<()> {
             let d = a.as_dictionary::<Int32Type>();
             let values = d.values().as_string::<i32>();
             for k in d.keys() {
-                let k = k.map(|k| k as usize).filter(|&k| k < values.len());
+                let k = match k.map(usize::try_from) {
+                    Some(Ok(k)) if k < values.len() => Some(k),
+                    None => None,
+                    Some(_) => return Err(core_error("a code past its dictionary")),
+                };
                 list.append(k.and_then(|k| values.is_valid(k).then(|| values.value(k))))?;
             }
         }
