@@ -99,6 +99,11 @@ impl Layout {
         Ok(Layout { meta, file_len })
     }
 
+    /// The length of the file.
+    pub fn file_len(&self) -> u64 {
+        self.file_len
+    }
+
     /// The rows of each row group.
     pub fn row_groups(&self) -> Vec<u64> {
         let groups = self.meta.metadata().row_groups();
@@ -176,15 +181,13 @@ impl Layout {
             .map(|n| self.root(n))
             .collect::<Result<Vec<_>, _>>()?;
         let mask = ProjectionMask::roots(self.meta.parquet_schema(), roots);
-        let mut b = ParquetRecordBatchReaderBuilder::new_with_metadata(
-            chunks.with_len(self.file_len),
-            self.meta.clone(),
-        )
-        .with_row_groups(vec![rg])
-        .with_projection(mask)
-        .with_batch_size(batch.max(1));
+        let mut b =
+            ParquetRecordBatchReaderBuilder::new_with_metadata(chunks.clone(), self.meta.clone())
+                .with_row_groups(vec![rg])
+                .with_projection(mask)
+                .with_batch_size(batch.max(1));
         if let Some(rows) = rows {
-            let total = self.row_groups()[rg] as usize;
+            let total = self.meta.metadata().row_group(rg).num_rows().max(0) as usize;
             if rows.windows(2).any(|w| w[0] >= w[1]) || rows.last().is_some_and(|&r| r >= total) {
                 return Err(format!("rows not sorted within the group's {total}"));
             }
@@ -199,23 +202,20 @@ fn text(e: ParquetError) -> String {
     e.to_string()
 }
 
-/// Byte ranges of a file, each where it lies in the file: the reader's only source of bytes.
+/// Byte ranges of a file of `file_len` bytes, each where it lies in the file: the reader's only
+/// source of bytes (a clone shares them).
 #[derive(Clone, Default)]
 pub struct Chunks {
-    parts: Vec<(u64, Bytes)>,
+    parts: Arc<[(u64, Bytes)]>,
     file_len: u64,
 }
 
 impl Chunks {
     /// The ranges given as (start, bytes), in any order; overlapping ones are allowed.
-    pub fn new(mut parts: Vec<(u64, Bytes)>) -> Chunks {
+    pub fn new(mut parts: Vec<(u64, Bytes)>, file_len: u64) -> Chunks {
         parts.sort_by_key(|p| p.0);
-        Chunks { parts, file_len: 0 }
-    }
-
-    fn with_len(&self, file_len: u64) -> Chunks {
         Chunks {
-            parts: self.parts.clone(),
+            parts: parts.into(),
             file_len,
         }
     }
@@ -293,6 +293,7 @@ mod tests {
                 .iter()
                 .map(|&(s, l)| (s, bytes.slice(s as usize..(s + l) as usize)))
                 .collect(),
+            f.len() as u64,
         )
     }
 

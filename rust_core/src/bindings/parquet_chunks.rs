@@ -109,7 +109,7 @@ impl PyParquetFile {
         PyRowGroup {
             layout: self.layout.clone(),
             index,
-            chunks: Chunks::new(parts),
+            chunks: Chunks::new(parts, self.layout.file_len()),
         }
     }
 }

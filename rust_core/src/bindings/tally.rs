@@ -2,6 +2,8 @@
 //! Arrow C stream interface (objects with `__arrow_c_stream__` of one column, such as
 //! one-column polars DataFrames), so that no value becomes a Python object on the way in.
 
+use std::borrow::Cow;
+
 use super::errors::core_error;
 use super::parquet_chunks::PyDecoded;
 use arrow_array::array::{Array, LargeStringArray, StringArray, StringViewArray};
@@ -245,7 +247,7 @@ fn strings(piece: &[ArrayRef], first_or_pred: bool) -> PyResult<[Strings<'_>; 6]
 }
 
 /// A dictionary array of strings as codes (`NONE` where missing) and its dictionary.
-fn codes_of<'a>(a: &'a ArrayRef, name: &str) -> PyResult<(Vec<u32>, Plain<'a>)> {
+fn codes_of<'a>(a: &'a ArrayRef, name: &str) -> PyResult<(Cow<'a, [u32]>, Plain<'a>)> {
     let d = a.as_dictionary_opt::<Int32Type>().ok_or_else(|| {
         core_error(format!(
             "column {name:?} is {}, not coded strings",
@@ -256,6 +258,10 @@ fn codes_of<'a>(a: &'a ArrayRef, name: &str) -> PyResult<(Vec<u32>, Plain<'a>)> 
     // a negative code is past the dictionary (`TallyError::BadCode`), not missing
     let code = |k: i32| u32::try_from(k).unwrap_or(NONE - 1);
     let codes = match keys.nulls().filter(|n| n.null_count() > 0) {
+        // none missing, none negative (as read from a file): the codes as they are
+        None if keys.values().iter().all(|&k| k >= 0) => {
+            Cow::Borrowed(keys.values().inner().typed_data::<u32>())
+        }
         None => keys.values().iter().map(|&k| code(k)).collect(),
         Some(nulls) => (keys.values().iter().enumerate())
             .map(|(i, &k)| if nulls.is_valid(i) { code(k) } else { NONE })
@@ -378,7 +384,7 @@ impl PyTally {
                 .zip(COLUMNS)
                 .map(|(a, name)| codes_of(a, name))
                 .collect::<PyResult<Vec<_>>>()?;
-            let none = (vec![NONE; n], Plain::Null(0));
+            let none = (Cow::Owned(vec![NONE; n]), Plain::Null(0));
             let col = |j: usize| {
                 let (codes, dict) = cols.get(j).unwrap_or(&none);
                 Coded { codes, dict }

@@ -15,6 +15,61 @@ use super::{
 /// combination of the four columns' codes), else in a map by the four codes.
 const COMBO_TABLE: usize = 1 << 18;
 
+/// A batch's value sets by the four columns' codes (each with one more code for "none"): a
+/// table with a cell per combination while it has at most `COMBO_TABLE` cells, else a map.
+struct ComboCache {
+    sizes: [usize; 4],
+    table: Vec<u32>,
+    map: Map<u128, u32>,
+}
+
+impl ComboCache {
+    fn new(sizes: [usize; 4]) -> Self {
+        let cells = sizes.iter().try_fold(1usize, |a, &s| a.checked_mul(s));
+        let table = match cells {
+            Some(c) if c <= COMBO_TABLE => vec![NONE; c],
+            _ => Vec::new(),
+        };
+        ComboCache {
+            sizes,
+            table,
+            map: map(),
+        }
+    }
+
+    #[inline]
+    fn cell(&self, c: &[usize; 4]) -> usize {
+        let s = &self.sizes;
+        ((c[0] * s[1] + c[1]) * s[2] + c[2]) * s[3] + c[3]
+    }
+
+    #[inline]
+    fn packed(c: &[usize; 4]) -> u128 {
+        c.iter().fold(0u128, |a, &x| (a << 32) | x as u128)
+    }
+
+    /// The value set of these codes, `NONE` if not yet known.
+    #[inline]
+    fn get(&self, c: &[usize; 4]) -> u32 {
+        match self.table.is_empty() {
+            false => self.table[self.cell(c)],
+            true => self.map.get(&Self::packed(c)).copied().unwrap_or(NONE),
+        }
+    }
+
+    fn put(&mut self, c: &[usize; 4], set: u32) {
+        match self.table.is_empty() {
+            false => {
+                let cell = self.cell(c);
+                self.table[cell] = set;
+            }
+            true => {
+                self.map.insert(Self::packed(c), set);
+            }
+        }
+    }
+}
+
 /// Counts by (run, value set): dense per run for the first `DENSE` value-set codes (the value
 /// sets are few), a map past them.
 #[derive(Default)]
@@ -158,14 +213,7 @@ impl Shard {
             true => vec![None; b.sample_id.dict.len()],
             false => Vec::new(),
         };
-        // a column's codes, with one more for "none"
-        let sizes: [usize; 4] = std::array::from_fn(|j| b.values[j].dict.len() + 1);
-        let cells = sizes.iter().try_fold(1usize, |a, &s| a.checked_mul(s));
-        let mut table = match cells {
-            Some(c) if c <= COMBO_TABLE => vec![NONE; c],
-            _ => Vec::new(),
-        };
-        let mut by_codes: Map<u128, u32> = map();
+        let mut combos = ComboCache::new(std::array::from_fn(|j| b.values[j].dict.len() + 1));
         for i in rows {
             let at = base + i as u64;
             let e = b.run.codes[i];
@@ -179,19 +227,10 @@ impl Shard {
                 }
             };
             // `NONE` to the last code (the codes were checked to lie within their dictionary)
+            let sizes = combos.sizes;
             let codes: [usize; 4] =
                 std::array::from_fn(|j| (b.values[j].codes[i] as usize).min(sizes[j] - 1));
-            let cell = match table.is_empty() {
-                false => {
-                    ((codes[0] * sizes[1] + codes[1]) * sizes[2] + codes[2]) * sizes[3] + codes[3]
-                }
-                true => usize::MAX,
-            };
-            let packed = || codes.iter().fold(0u128, |a, &c| (a << 32) | c as u128);
-            let known = match table.get(cell) {
-                Some(&c) => c,
-                None => by_codes.get(&packed()).copied().unwrap_or(NONE),
-            };
+            let known = combos.get(&codes);
             let combo = match known {
                 c if c != NONE => c,
                 _ => {
@@ -209,12 +248,7 @@ impl Shard {
                         key[3] = self.key_of(3, slot(2))?;
                     }
                     let c = self.combo_of(key)?;
-                    match table.get_mut(cell) {
-                        Some(t) => *t = c,
-                        None => {
-                            by_codes.insert(packed(), c);
-                        }
-                    }
+                    combos.put(&codes, c);
                     c
                 }
             };
